@@ -1,0 +1,1 @@
+"""The LangGraph triage agent: state, nodes, policy, LLM factory."""

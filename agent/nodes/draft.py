@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field
+
+from agent.domain import AuditEvent, Draft, Hit
+from agent.llm import LLM_RUNTIME_ERRORS
+from agent.prompts import load_prompt
+from agent.state import AgentContext, TriageState
+
+LANGUAGE_NAMES = {"en": "English", "uk": "Ukrainian", "ru": "Russian"}
+CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.\-]*)\]")
+_ACTION_HEADINGS = re.compile(
+    r"^##\s*(steps|how to|what to do|workaround|resolution|fix|solution|кроки|що робити|як|обхідн|рішення|вирішення)",
+    re.IGNORECASE,
+)
+DOC_CHARS = 1200
+DRAFT_DOCS = 2
+
+TEMPLATES = {
+    "en": (
+        "Hello,\n\nThank you for contacting PayFlow support. Here is what should help ({title}):\n\n{steps}\n\n"
+        "Source: [{doc_id}]\n\nIf this does not solve it, just reply to this message and a colleague will take over."
+    ),
+    "uk": (
+        "Добрий день!\n\nДякуємо за звернення до підтримки PayFlow. Ось що має допомогти ({title}):\n\n{steps}\n\n"
+        "Джерело: [{doc_id}]\n\nЯкщо це не допомогло, просто дайте відповідь на цей лист, "
+        "і до вас підключиться наш фахівець."
+    ),
+}
+
+
+class DraftOutput(BaseModel):
+    reply: str = Field(min_length=1, max_length=4000)
+    cited_doc_ids: list[str] = Field(default_factory=list, max_length=5)
+
+
+def action_section(doc_text: str, limit: int = 900) -> str:
+    """The part of a document that tells the customer what to do (steps / workaround)."""
+    sections = re.split(r"(?m)^(?=##\s)", doc_text)
+    chosen = next((s for s in sections if _ACTION_HEADINGS.match(s.strip())), None)
+    if chosen is None:
+        chosen = sections[1] if len(sections) > 1 else sections[0]
+    body = chosen.strip().split("\n", 1)[1].strip() if chosen.strip().startswith("##") else chosen.strip()
+    if len(body) > limit:
+        body = body[:limit].rsplit("\n", 1)[0].rstrip() + "\n…"
+    return body
+
+
+def extractive_draft(hit: Hit, doc_text: str, language: str) -> Draft:
+    template = TEMPLATES.get(language, TEMPLATES["en"])
+    text = template.format(title=hit.title, steps=action_section(doc_text), doc_id=hit.doc_id)
+    return Draft(text=text, citations=[hit.doc_id], language=language, generated_by="extractive")
+
+
+def _sources(hits: list[Hit], linked: str | None) -> list[Hit]:
+    chosen = hits[:DRAFT_DOCS]
+    if linked and all(h.doc_id != linked for h in chosen):
+        chosen += [h for h in hits if h.doc_id == linked]
+    return chosen
+
+
+def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """A reply in the ticket's language, built only from retrieved documents, citing their ids."""
+    ctx = runtime.context
+    hits = state.get("hits", [])
+    language = state["triage"].language.value
+    language = language if language in LANGUAGE_NAMES else "en"
+    sources = _sources(hits, state["decision"].linked_issue)
+    texts = {h.doc_id: ctx.knowledge.document_text(h.doc_id) for h in sources}
+    top = sources[0]
+    if ctx.llm is None:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {"draft": d, "audit": [AuditEvent(node="draft", event="extractive", detail={"citations": d.citations})]}
+
+    prompt = load_prompt(ctx.settings.prompts_dir, "draft")
+    docs = "\n\n".join(f"[{h.doc_id}] {h.title}\n{texts[h.doc_id][:DOC_CHARS]}" for h in sources)
+    system, user = prompt.render(
+        language_name=LANGUAGE_NAMES[language],
+        ticket=state["text"],
+        docs=docs,
+        doc_ids=", ".join(h.doc_id for h in sources),
+    )
+    try:
+        out: Any = ctx.llm.with_structured_output(DraftOutput).invoke([SystemMessage(system), HumanMessage(user)])
+    except LLM_RUNTIME_ERRORS as exc:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {
+            "draft": d,
+            "prompts": {prompt.name: prompt.version},
+            "audit": [
+                AuditEvent(
+                    node="draft",
+                    event="llm_failed",
+                    detail={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "fallback": "extractive"},
+                )
+            ],
+        }
+    reply = str(out.reply).strip()
+    cited = list(dict.fromkeys([*out.cited_doc_ids, *CITATION.findall(reply)]))
+    d = Draft(text=reply, citations=cited, language=language, generated_by="llm")
+    return {
+        "draft": d,
+        "prompts": {prompt.name: prompt.version},
+        "audit": [AuditEvent(node="draft", event="generated", detail={"citations": cited})],
+    }

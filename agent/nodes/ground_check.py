@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from agent.domain import AuditEvent
+from agent.state import TriageState
+
+
+def ground_check(state: TriageState) -> TriageState:
+    """Deterministic grounding: the draft cites at least one document, and only retrieved ones.
+
+    An ungrounded draft is kept for a human but can never be auto-sent: auto_resolve -> suggest.
+    """
+    draft = state["draft"]
+    retrieved = {h.doc_id for h in state.get("hits", [])}
+    valid = [c for c in draft.citations if c in retrieved]
+    invented = [c for c in draft.citations if c not in retrieved]
+    grounded = bool(valid) and not invented
+    update: TriageState = {
+        "draft": draft.model_copy(update={"citations": valid, "grounded": grounded}),
+        "audit": [
+            AuditEvent(
+                node="ground_check",
+                event="grounded" if grounded else "ungrounded",
+                detail={"valid": valid, "not_retrieved": invented},
+            )
+        ],
+    }
+    decision = state["decision"]
+    if not grounded and decision.action == "auto_resolve":
+        why = "cites no retrieved document" if not invented else f"cites documents never retrieved: {invented}"
+        update["decision"] = decision.model_copy(
+            update={
+                "action": "suggest",
+                "reason": f"draft {why}; a human must check it",
+                "rules": [*decision.rules, "ungrounded_draft"],
+            }
+        )
+    return update

@@ -1,0 +1,105 @@
+"""Assembles the agent (settings -> policy, knowledge, LLM, graph) and runs tickets through it."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agent.domain import Ticket, TicketStatus
+from agent.graph import build_graph
+from agent.llm import make_chat_model
+from agent.policy import load_policy
+from agent.settings import Settings
+from agent.state import AgentContext, TriageState
+from knowledge.embeddings import get_embedder
+from knowledge.store import KnowledgeStore
+
+STATUS_FOR_ACTION: dict[str, TicketStatus] = {
+    "auto_resolve": "done",
+    "suggest": "awaiting_review",
+    "handoff": "handed_off",
+}
+
+
+def open_knowledge(settings: Settings) -> KnowledgeStore:
+    return KnowledgeStore(
+        settings.chroma_path, get_embedder(settings.embedder), settings.collection, settings.chunk_chars
+    )
+
+
+def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
+    settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    return SqliteSaver(conn)
+
+
+@dataclass
+class Agent:
+    """A compiled graph with its run-time context."""
+
+    context: AgentContext
+    checkpointer: BaseCheckpointSaver[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.graph = build_graph(self.checkpointer)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, durable: bool = True, llm: str | None = None) -> Agent:
+        ctx = AgentContext(
+            settings=settings,
+            policy=load_policy(settings.policy_file),
+            knowledge=open_knowledge(settings),
+            llm=make_chat_model(llm or settings.llm, settings),
+        )
+        return cls(ctx, sqlite_checkpointer(settings) if durable else None)
+
+    def run(self, ticket: Ticket) -> TriageState:
+        """Run (or resume, with a checkpointer) the graph for one ticket; return its final state."""
+        if self.checkpointer is None:
+            state: Any = self.graph.invoke({"ticket": ticket}, context=self.context)
+            return state
+        config: Any = {"configurable": {"thread_id": ticket.id}}
+        snap = self.graph.get_state(config)
+        if not snap.values:
+            self.graph.invoke({"ticket": ticket}, config, context=self.context)
+        elif snap.next:  # interrupted half-way (crash): resume from the last checkpoint
+            self.graph.invoke(None, config, context=self.context)
+        final: Any = self.graph.get_state(config).values
+        return final
+
+
+def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
+    """The JSON result stored with a ticket and returned by the API."""
+    decision = state["decision"]
+    draft = state.get("draft")
+    return {
+        "triage": state["triage"].model_dump(mode="json"),
+        "decision": decision.model_dump(mode="json"),
+        "reply": (
+            {
+                "text": draft.text,
+                "citations": draft.citations,
+                "language": draft.language,
+                "grounded": draft.grounded,
+                "generated_by": draft.generated_by,
+            }
+            if draft is not None and decision.action != "handoff"
+            else None
+        ),
+        "handoff_note": state.get("handoff_note"),
+        "retrieved": [
+            {"doc_id": h.doc_id, "title": h.title, "score": h.score, "type": h.doc_type} for h in state.get("hits", [])
+        ],
+        "redactions": state.get("redactions", {}),
+        "prompts": state.get("prompts", {}),
+        "policy_version": policy_version,
+    }
+
+
+def status_of(state: TriageState) -> TicketStatus:
+    return STATUS_FOR_ACTION[state["decision"].action]

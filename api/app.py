@@ -1,0 +1,83 @@
+"""FastAPI application: the only module that wires api/ to the rest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from agent.service import Agent
+from agent.settings import Settings, get_settings
+from agent.tickets import TicketStore
+from agent.worker import Worker
+from api import tickets, webhooks
+from api.deps import Services
+
+log = logging.getLogger("triage.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = TicketStore(settings.db_url)
+        worker: Worker | None = None
+        if settings.worker_enabled:
+            agent = Agent.from_settings(settings)
+            worker = Worker(
+                store,
+                agent,
+                lease_s=settings.worker_lease_s,
+                poll_s=settings.worker_poll_s,
+                max_attempts=settings.max_attempts,
+            )
+            worker.start()
+        app.state.services = Services(settings, store, worker)
+        log.info("triage API ready (worker %s, llm %s)", "on" if worker else "off", settings.llm)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan)
+    app.include_router(webhooks.router)
+    app.include_router(tickets.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> dict[str, object]:
+        services: Services = request.app.state.services
+        return {
+            "status": "ok",
+            "worker": services.worker is not None,
+            "llm": settings.llm,
+            "tickets": services.store.counts(),
+        }
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_req: Request, exc: HTTPException) -> JSONResponse:
+        names = {
+            400: "bad_request",
+            401: "unauthorized",
+            404: "not_found",
+            413: "too_large",
+            422: "invalid",
+            503: "not_configured",
+        }
+        return JSONResponse(
+            {"error": names.get(exc.status_code, "error"), "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"error": "invalid", "detail": {"errors": errors}}, status_code=422)
+
+    return app

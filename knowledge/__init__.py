@@ -1,0 +1,1 @@
+"""Knowledge base: ingest markdown docs, embed, store in Chroma, retrieve."""

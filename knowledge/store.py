@@ -1,0 +1,168 @@
+"""Chroma-backed knowledge store: idempotent ingest and top-k retrieval with metadata filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from agent.domain import Hit
+from knowledge.embeddings import Embedder
+from knowledge.ingest import Doc, DocError, chunk_doc, load_docs
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[DocError] = field(default_factory=list)
+    chunks_written: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"removed {len(self.removed)}, rejected {len(self.errors)}; {self.chunks_written} chunks written"
+        )
+
+
+def _meta(doc: Doc, chunk_index: int) -> dict[str, str | int | bool]:
+    m = doc.meta
+    return {
+        "doc_id": m.id,
+        "title": m.title,
+        "type": m.type,
+        "product": m.product,
+        "category": m.category,
+        "language": m.language,
+        "auto_resolvable": m.auto_resolvable,
+        "action": m.action,
+        "status": m.status or "",
+        "content_hash": doc.content_hash,
+        "source": doc.path,
+        "chunk_index": chunk_index,
+    }
+
+
+def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not filters:
+        return None
+    clauses: list[dict[str, Any]] = []
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple | set):
+            clauses.append({key: {"$in": list(cast(Any, value))}})
+        else:
+            clauses.append({key: value})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class KnowledgeStore:
+    def __init__(self, path: Path, embedder: Embedder, collection: str = "knowledge", chunk_chars: int = 900):
+        path.mkdir(parents=True, exist_ok=True)
+        self.client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+        self.embedder = embedder
+        self.chunk_chars = chunk_chars
+        # Always our embedding function: Chroma's default would try to download a model.
+        self.collection = self.client.get_or_create_collection(
+            name=collection,
+            embedding_function=embedder,  # type: ignore[arg-type]
+            metadata={"hnsw:space": "cosine"},
+        )
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def _existing_hashes(self) -> dict[str, str]:
+        got = self.collection.get(include=["metadatas"])
+        hashes: dict[str, str] = {}
+        for meta in got["metadatas"] or []:
+            hashes[str(meta["doc_id"])] = str(meta["content_hash"])
+        return hashes
+
+    def ingest(self, root: Path, prune: bool = False) -> IngestReport:
+        docs, errors = load_docs(root)
+        report = IngestReport(errors=errors)
+        existing = self._existing_hashes()
+        for doc in docs:
+            old = existing.get(doc.meta.id)
+            if old == doc.content_hash:
+                report.unchanged.append(doc.meta.id)
+                continue
+            chunks = chunk_doc(doc, self.chunk_chars)
+            if old is not None:
+                self.collection.delete(where={"doc_id": doc.meta.id})
+            self.collection.add(
+                ids=[c.id for c in chunks],
+                documents=[c.text for c in chunks],
+                metadatas=[_meta(doc, c.index) for c in chunks],  # type: ignore[arg-type]
+            )
+            report.chunks_written += len(chunks)
+            (report.updated if old is not None else report.added).append(doc.meta.id)
+        if prune and not errors:  # with rejected files, pruning could drop a doc that is only broken
+            for doc_id in sorted(set(existing) - {d.meta.id for d in docs}):
+                self.collection.delete(where={"doc_id": doc_id})
+                report.removed.append(doc_id)
+        return report
+
+    def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None) -> list[Hit]:
+        """Top-k documents (best chunk per document) for the query, highest similarity first."""
+        n = self.collection.count()
+        if n == 0 or not query.strip():
+            return []
+        res = self.collection.query(
+            query_texts=[query],
+            n_results=min(n, k * 4),
+            where=_where(filters),
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = res["ids"][0]
+        docs = (res["documents"] or [[]])[0]
+        metas = (res["metadatas"] or [[]])[0]
+        dists = (res["distances"] or [[]])[0]
+        best: dict[str, Hit] = {}
+        for chunk_id, text, meta, dist in zip(ids, docs, metas, dists, strict=True):
+            doc_id = str(meta["doc_id"])
+            if doc_id in best:
+                continue
+            best[doc_id] = Hit(
+                doc_id=doc_id,
+                chunk_id=chunk_id,
+                title=str(meta["title"]),
+                doc_type="rca" if meta["type"] == "rca" else "kb",
+                score=round(1.0 - float(dist), 4),
+                text=text,
+                category=str(meta["category"]),
+                product=str(meta["product"]),
+                language=str(meta["language"]),
+                auto_resolvable=bool(meta["auto_resolvable"]),
+                action=str(meta["action"]) or None,
+                status=str(meta["status"]) or None,
+            )
+        return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+
+    def document_text(self, doc_id: str) -> str:
+        """The whole document body, rebuilt from its chunks in order."""
+        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        pairs = sorted(
+            zip(got["metadatas"] or [], got["documents"] or [], strict=True),
+            key=lambda p: int(p[0]["chunk_index"]),
+        )
+        # chunks after the first carry the title in front (for embedding); drop it when rebuilding
+        return "\n\n".join(
+            text.removeprefix(f"{meta['title']}\n\n") if int(meta["chunk_index"]) > 0 else text for meta, text in pairs
+        )
+
+    def categories(self) -> dict[str, str]:
+        """doc_id -> category for every stored document."""
+        got = self.collection.get(include=["metadatas"])
+        return {str(m["doc_id"]): str(m["category"]) for m in got["metadatas"] or []}
