@@ -64,6 +64,10 @@ def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else int(str(value))
+
+
 class KnowledgeStore:
     def __init__(self, path: Path, embedder: Embedder, collection: str = "knowledge", chunk_chars: int = 900):
         path.mkdir(parents=True, exist_ok=True)
@@ -155,11 +159,11 @@ class KnowledgeStore:
         got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
         pairs = sorted(
             zip(got["metadatas"] or [], got["documents"] or [], strict=True),
-            key=lambda p: int(p[0]["chunk_index"]),
+            key=lambda p: _int(p[0]["chunk_index"]),
         )
         # chunks after the first carry the title in front (for embedding); drop it when rebuilding
         return "\n\n".join(
-            text.removeprefix(f"{meta['title']}\n\n") if int(meta["chunk_index"]) > 0 else text for meta, text in pairs
+            text.removeprefix(f"{meta['title']}\n\n") if _int(meta["chunk_index"]) > 0 else text for meta, text in pairs
         )
 
     def categories(self) -> dict[str, str]:

@@ -15,9 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from agent.settings import REPO_ROOT, Settings  # noqa: E402
-from knowledge.embeddings import Embedder, get_embedder  # noqa: E402
-from knowledge.store import KnowledgeStore  # noqa: E402
+from agent.settings import REPO_ROOT, Settings
+from knowledge.embeddings import Embedder, get_embedder
+from knowledge.store import KnowledgeStore
 
 DEMO_KB = REPO_ROOT / "knowledge" / "demo"
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"

@@ -43,7 +43,7 @@ def classification_schema(categories: tuple[str, ...]) -> type[BaseModel]:
         "priority_confidence": (float, conf),
         "sentiment": (Literal[SENTIMENTS], ...),  # type: ignore[valid-type]
         "sentiment_confidence": (float, conf),
-        "risk_flags": (list[Literal[RISK_FLAGS]], Field(default_factory=list)),  # type: ignore[valid-type]
+        "risk_flags": (list[Literal[RISK_FLAGS]], Field(default_factory=list, max_length=3)),  # type: ignore[valid-type]
         "risk_confidence": (float, conf),
     }
     return create_model("TicketClassification", **fields)

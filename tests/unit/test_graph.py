@@ -14,31 +14,43 @@ from agent.state import AgentContext
 
 def classification(category: str = "payslips", conf: float = 0.95, risk: list[str] | None = None) -> dict:
     return {
-        "category": category, "category_confidence": conf, "priority": "normal", "priority_confidence": 0.8,
-        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": risk or [], "risk_confidence": 0.9,
+        "category": category,
+        "category_confidence": conf,
+        "priority": "normal",
+        "priority_confidence": 0.8,
+        "sentiment": "neutral",
+        "sentiment_confidence": 0.7,
+        "risk_flags": risk or [],
+        "risk_confidence": 0.9,
     }
 
 
 def agent_with(settings: Settings, replies: list) -> tuple[Agent, ScriptedChatModel]:
     llm = ScriptedChatModel(replies=replies)
-    ctx = AgentContext(settings=settings, policy=load_policy(settings.policy_file),
-                       knowledge=open_knowledge(settings), llm=llm)
+    ctx = AgentContext(
+        settings=settings, policy=load_policy(settings.policy_file), knowledge=open_knowledge(settings), llm=llm
+    )
     return Agent(ctx), llm
 
 
 PAYSLIP = Ticket(
-    id="t-1", external_id="Z-1", subject="Payslip not received",
+    id="t-1",
+    external_id="Z-1",
+    subject="Payslip not received",
     body="Hi, one of our employees never got her March payslip by email, can you resend it? "
-         "Reach me at olena@acme.example or +380 67 123 4567.",
+    "Reach me at olena@acme.example or +380 67 123 4567.",
     customer=Customer(name="Acme", tier="premium"),
 )
 
 
 def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings) -> None:
-    agent, llm = agent_with(demo_settings, [
-        classification(),
-        "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009].",
-    ])
+    agent, llm = agent_with(
+        demo_settings,
+        [
+            classification(),
+            "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009].",
+        ],
+    )
     state = agent.run(PAYSLIP)
     assert state["triage"].decided_by == "llm"
     assert state["decision"].action == "auto_resolve"
@@ -89,8 +101,12 @@ def test_llm_cannot_talk_its_way_past_risk_rules(demo_settings: Settings) -> Non
 
 def test_none_provider_replies_extractively_in_ukrainian(demo_settings: Settings) -> None:
     agent = Agent.from_settings(demo_settings, durable=False, llm="none")
-    ticket = Ticket(id="t-uk", external_id="U-1", subject="Повторно надіслати розрахунковий лист",
-                    body="Працівниця не отримала розрахунковий лист за березень. Як надіслати його ще раз?")
+    ticket = Ticket(
+        id="t-uk",
+        external_id="U-1",
+        subject="Повторно надіслати розрахунковий лист",
+        body="Працівниця не отримала розрахунковий лист за березень. Як надіслати його ще раз?",
+    )
     state = agent.run(ticket)
     assert state["triage"].language.value == "uk"
     if state["decision"].action != "handoff":

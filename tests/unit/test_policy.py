@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.domain import Hit, Scored, Triage
+from agent.domain import DocType, Hit, Scored, Triage
 from agent.policy import PolicyError, load_policy
 from agent.settings import REPO_ROOT
 
@@ -21,10 +21,20 @@ def triage(category: str = "payslips", conf: float = 0.95, risk: list[str] | Non
     )
 
 
-def hit(doc_id: str = "KB-009", score: float = 0.8, auto: bool = True, doc_type: str = "kb",
-        status: str | None = None) -> Hit:
-    return Hit(doc_id=doc_id, chunk_id=f"{doc_id}#0", title="t", doc_type=doc_type, score=score, text="x",  # type: ignore[arg-type]
-               category="payslips", auto_resolvable=auto, status=status)
+def hit(
+    doc_id: str = "KB-009", score: float = 0.8, auto: bool = True, doc_type: DocType = "kb", status: str | None = None
+) -> Hit:
+    return Hit(
+        doc_id=doc_id,
+        chunk_id=f"{doc_id}#0",
+        title="t",
+        doc_type=doc_type,
+        score=score,
+        text="x",  # type: ignore[arg-type]
+        category="payslips",
+        auto_resolvable=auto,
+        status=status,
+    )
 
 
 def test_confident_match_on_auto_resolvable_doc_auto_resolves() -> None:

@@ -21,7 +21,9 @@ def test_missing_variable_is_named() -> None:
 
 def test_render_substitutes(tmp_path: Path) -> None:
     f = tmp_path / "greet.md"
-    f.write_text('---\nname: greet\nversion: "3"\nvariables: [who]\n---\n### system\nBe kind.\n### user\nHi {{ who }}!\n')
+    f.write_text(
+        '---\nname: greet\nversion: "3"\nvariables: [who]\n---\n### system\nBe kind.\n### user\nHi {{ who }}!\n'
+    )
     system, user = parse_prompt(f).render(who="Olena")
     assert (system, user) == ("Be kind.", "Hi Olena!")
 

@@ -1,0 +1,3 @@
+from api.cli import app
+
+app(prog_name="triage")

@@ -1,0 +1,174 @@
+"""`triage bench`: figures measured on this machine, printed (never asserted in tests).
+
+1. triage throughput with the `none` provider (graph: redact, retrieve, classify, decide, draft)
+2. seconds per ticket p50/p95 through the graph with the default local LLM, over the demo tickets
+3. webhook intake: accepted requests/s and latency percentiles under a bounded loopback load
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent.service import Agent, open_knowledge
+from agent.settings import REPO_ROOT, Settings
+from evals.datasets import load_jsonl
+from evals.demo import signed_headers
+
+SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
+
+
+def _pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else 0.0
+
+
+def bench_throughput(settings: Settings, n: int) -> dict[str, Any]:
+    examples = load_jsonl(SMOKE)
+    agent = Agent.from_settings(settings, durable=False, llm="none")
+    agent.run(examples[0].ticket)  # warm the embedder
+    t0 = time.perf_counter()
+    for i in range(n):
+        agent.run(examples[i % len(examples)].ticket)
+    dt = time.perf_counter() - t0
+    return {"tickets": n, "seconds": round(dt, 2), "tickets_per_s": round(n / dt, 1)}
+
+
+def bench_llm_latency(settings: Settings, n: int) -> dict[str, Any]:
+    examples = load_jsonl(SMOKE)[:n]
+    agent = Agent.from_settings(settings, durable=False)
+    t_load = time.perf_counter()
+    agent.run(examples[0].ticket)  # loads the model; not counted
+    load_s = time.perf_counter() - t_load
+    times: list[float] = []
+    actions: dict[str, list[float]] = {}
+    for ex in examples:
+        t0 = time.perf_counter()
+        state = agent.run(ex.ticket)
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        actions.setdefault(state["decision"].action, []).append(dt)
+    return {
+        "llm": settings.llm,
+        "tickets": len(times),
+        "first_ticket_with_model_load_s": round(load_s, 1),
+        "p50_s": round(_pct(times, 0.5), 2),
+        "p95_s": round(_pct(times, 0.95), 2),
+        "by_action_p50_s": {a: round(_pct(v, 0.5), 2) for a, v in actions.items()},
+    }
+
+
+async def _load(url: str, secret: str, n: int, concurrency: int) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    rejected = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal rejected
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = json.dumps(
+                {"external_id": f"B-{i}", "subject": "Payslip missing", "body": f"Please resend payslip {i}"}
+            ).encode()
+            t0 = time.perf_counter()
+            r = await client.post("/webhooks/generic", content=body, headers=signed_headers(secret, body))
+            latencies.append(time.perf_counter() - t0)
+            if r.status_code != 202:
+                rejected += 1
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    return latencies, rejected
+
+
+def bench_intake(settings: Settings, n: int, concurrency: int) -> dict[str, Any]:
+    """A real server in a child process (worker off: this measures intake alone), loopback only."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    secret = "whsec_" + "YmVuY2gtc2VjcmV0LWJlbmNoLXNlY3JldA=="
+    tmp = Path(tempfile.mkdtemp(prefix="triage-bench-"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        "TRIAGE_DATA_DIR": str(tmp),
+        "TRIAGE_WEBHOOK_SECRET": secret,
+        "TRIAGE_API_KEY": "bench",
+        "TRIAGE_WORKER_ENABLED": "false",
+        "TRIAGE_LLM": "none",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve", "--no-ingest", "--port", str(port)],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("bench server did not start")
+            time.sleep(0.2)
+        t0 = time.perf_counter()
+        latencies, rejected = asyncio.run(_load(url, secret, n, concurrency))
+        dt = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        shutil.rmtree(tmp, ignore_errors=True)
+    accepted = len(latencies) - rejected
+    return {
+        "requests": n,
+        "concurrency": concurrency,
+        "accepted": accepted,
+        "accepted_per_s": round(accepted / dt, 1),
+        "p50_ms": round(_pct(latencies, 0.5) * 1000, 1),
+        "p99_ms": round(_pct(latencies, 0.99) * 1000, 1),
+    }
+
+
+def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: int, concurrency: int) -> None:
+    store = open_knowledge(settings)
+    if store.count() == 0:
+        store.ingest(settings.kb_path)
+    print(f"machine: {os.cpu_count()} cores; run id {uuid.uuid4().hex[:8]}")
+    r = bench_throughput(settings, tickets)
+    print(
+        f"[1] triage throughput, llm=none: {r['tickets_per_s']} tickets/s ({r['tickets']} tickets in {r['seconds']} s)"
+    )
+    if llm_tickets > 0:
+        r = bench_llm_latency(settings, llm_tickets)
+        print(
+            f"[2] graph seconds per ticket, llm={r['llm']}: p50 {r['p50_s']} s, p95 {r['p95_s']} s over "
+            f"{r['tickets']} demo tickets (by action p50: {r['by_action_p50_s']}; first ticket incl. model load "
+            f"{r['first_ticket_with_model_load_s']} s)"
+        )
+    r = bench_intake(settings, requests, concurrency)
+    print(
+        f"[3] webhook intake: {r['accepted_per_s']} accepted req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
+        f"({r['accepted']}/{r['requests']} accepted, concurrency {r['concurrency']}, loopback, worker off)"
+    )
