@@ -31,6 +31,7 @@ class RetrievalRule(BaseModel):
     suggest_at_least: float = 0.3
     auto_at_least: float = 0.5
     rca_link_at_least: float = 0.45
+    reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
 
 
 class RiskRule(BaseModel):
@@ -53,18 +54,23 @@ class PriorityRule(BaseModel):
         return self
 
 
+class CompoundRule(BaseModel):
+    patterns: list[str] = Field(default_factory=list)
+
+
 class Policy(BaseModel):
     version: str
     categories: dict[str, CategoryRule]
     retrieval: RetrievalRule = Field(default_factory=RetrievalRule)
     risk: RiskRule = Field(default_factory=RiskRule)
     priority: PriorityRule = Field(default_factory=PriorityRule)
+    compound: CompoundRule = Field(default_factory=CompoundRule)
 
     @model_validator(mode="after")
     def _compile(self) -> Policy:
         if "other" not in self.categories:
             raise ValueError("categories must include 'other' (the out-of-scope category)")
-        for group in (self.risk.patterns, self.priority.patterns):
+        for group in (self.risk.patterns, self.priority.patterns, {"compound": self.compound.patterns}):
             for name, pats in group.items():
                 for pat in pats:
                     try:
@@ -80,6 +86,10 @@ class Policy(BaseModel):
     # ---- deterministic detectors -------------------------------------------------------------
     def detect_risk(self, text: str) -> list[str]:
         return [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
+
+    def is_compound(self, text: str) -> bool:
+        """Several problems in one ticket, or a problem that needs investigating."""
+        return _matches(text, tuple(self.compound.patterns))
 
     def priority_floor(self, text: str, risks: list[str]) -> str:
         """The lowest priority this ticket may get, from keyword rules and risk flags."""
@@ -101,7 +111,9 @@ class Policy(BaseModel):
         return self.priority.default
 
     # ---- the decision ------------------------------------------------------------------------
-    def decide(self, triage: Triage, hits: list[Hit]) -> Decision:
+    def decide(self, triage: Triage, hits: list[Hit], query_language: str = "en", compound: bool = False) -> Decision:
+        """`query_language`: the language the knowledge search ran in (an English rewrite counts as en);
+        `compound`: the ticket bundles several problems (see `is_compound`)."""
         r = self.retrieval
         category = triage.category.value
         rule = self.categories.get(category, self.categories["other"])
@@ -153,6 +165,10 @@ class Policy(BaseModel):
             rules.append("retrieval_score")
         if not top.auto_resolvable:
             rules.append("doc_not_auto_resolvable")
+        if query_language not in r.reliable_languages:
+            rules.append("unreliable_retrieval_language")
+        if compound:
+            rules.append("multiple_issues")
         if not rules:
             return Decision(
                 action="auto_resolve",
@@ -183,6 +199,8 @@ _EXPLAIN = {
     "category_confidence": "category confidence is below the auto-resolve threshold",
     "retrieval_score": "the best article is not a close enough match",
     "doc_not_auto_resolvable": "the matching article needs staff action",
+    "unreliable_retrieval_language": "the knowledge search is unreliable in the ticket's language",
+    "multiple_issues": "the ticket raises several problems or needs investigating",
 }
 
 

@@ -95,6 +95,7 @@ def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
         "retrieved": [
             {"doc_id": h.doc_id, "title": h.title, "score": h.score, "type": h.doc_type} for h in state.get("hits", [])
         ],
+        "query_language": state.get("query_language"),
         "redactions": state.get("redactions", {}),
         "prompts": state.get("prompts", {}),
         "policy_version": policy_version,

@@ -27,6 +27,7 @@ class TriageState(TypedDict, total=False):
     text: str  # subject + body after redaction: the only text any model sees
     redactions: dict[str, int]
     hits: list[Hit]
+    query_language: str  # the language the knowledge search ran in
     triage: Triage
     decision: Decision
     draft: Draft
@@ -40,6 +41,7 @@ class TriageOutput(TypedDict, total=False):
 
     triage: Triage
     hits: list[Hit]
+    query_language: str
     decision: Decision
     draft: Draft
     handoff_note: str

@@ -9,7 +9,12 @@ from agent.state import AgentContext, TriageState
 def decide(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     """Apply the deterministic policy (thresholds and risk rules); the LLM has no say here."""
     policy = runtime.context.policy
-    decision = policy.decide(state["triage"], state.get("hits", []))
+    decision = policy.decide(
+        state["triage"],
+        state.get("hits", []),
+        query_language=state.get("query_language", "en"),
+        compound=policy.is_compound(state["text"]),
+    )
     return {
         "decision": decision,
         "audit": [

@@ -124,3 +124,43 @@ def test_factory_errors_say_how_to_fix(demo_settings: Settings) -> None:
     assert make_chat_model("none", demo_settings) is None
     register("scripted", lambda _m, _s: ScriptedChatModel(replies=["x"]))
     assert isinstance(make_chat_model("scripted/any", demo_settings), ScriptedChatModel)
+
+
+UK_TICKET = Ticket(
+    id="t-uk2",
+    external_id="U-2",
+    subject="Не приходить розрахунковий лист",
+    body="Працівниця не отримала листа з розрахунковим листом за березень. Надішліть, будь ласка, ще раз.",
+)
+
+
+def test_ukrainian_ticket_is_searched_through_an_english_rewrite(demo_settings: Settings) -> None:
+    agent, llm = agent_with(
+        demo_settings,
+        [
+            "An employee did not receive her payslip email for March; please resend the payslip.",
+            classification(),
+            "Добрий день! Відкрийте People > Employees і натисніть Resend payslip [KB-009].",
+        ],
+    )
+    state = agent.run(UK_TICKET)
+    assert state["query_language"] == "en"
+    assert state["hits"][0].doc_id == "KB-009"
+    assert state["decision"].action == "auto_resolve"
+    assert state["prompts"]["search_query"] == "1"
+    assert "Працівниця" in llm.calls[0][1]["content"]  # the rewrite prompt got the original text
+
+
+def test_without_a_rewrite_a_ukrainian_search_is_capped_at_suggest(demo_settings: Settings) -> None:
+    agent = Agent.from_settings(demo_settings, durable=False, llm="none")
+    state = agent.run(UK_TICKET)
+    assert state["query_language"] == "uk"
+    assert state["decision"].action != "auto_resolve"
+    assert "unreliable_retrieval_language" in state["decision"].rules or state["decision"].action == "handoff"
+
+
+def test_a_failed_rewrite_searches_the_original_text(demo_settings: Settings) -> None:
+    agent, _ = agent_with(demo_settings, [TimeoutError("down"), classification(), "[KB-009]"])
+    state = agent.run(UK_TICKET)
+    assert state["query_language"] == "uk"
+    assert any(e.node == "retrieve" and e.event == "llm_failed" for e in state["audit"])

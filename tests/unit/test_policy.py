@@ -116,3 +116,18 @@ def test_invalid_policy_files_say_what_is_wrong(tmp_path: Path) -> None:
         load_policy(bad)
     with pytest.raises(PolicyError, match="not found"):
         load_policy(tmp_path / "missing.yaml")
+
+
+def test_compound_tickets_are_capped_at_suggest() -> None:
+    text = "1) Sarah's address on her payslip is old. 2) Her leave balance is 3 days short."
+    assert POLICY.is_compound(text)
+    assert POLICY.is_compound("У мене два питання щодо відпусток")
+    assert not POLICY.is_compound("How do I resend a payslip to an employee?")
+    d = POLICY.decide(triage(), [hit()], compound=True)
+    assert d.action == "suggest" and "multiple_issues" in d.rules
+
+
+def test_search_in_an_unreliable_language_is_capped_at_suggest() -> None:
+    d = POLICY.decide(triage(), [hit()], query_language="uk")
+    assert d.action == "suggest" and "unreliable_retrieval_language" in d.rules
+    assert POLICY.decide(triage(), [hit()], query_language="en").action == "auto_resolve"
