@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agent.domain import Ticket, TicketStatus
@@ -25,6 +26,9 @@ STATUS_FOR_ACTION: dict[str, TicketStatus] = {
 }
 
 
+CHECKPOINT_TYPES = ("Ticket", "Customer", "Hit", "Triage", "Scored", "Decision", "Draft", "Citation", "AuditEvent")
+
+
 def open_knowledge(settings: Settings) -> KnowledgeStore:
     return KnowledgeStore(
         settings.chroma_path, get_embedder(settings.embedder), settings.collection, settings.chunk_chars
@@ -35,7 +39,9 @@ def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(conn)
+    # Only our own domain types may be rebuilt from a checkpoint (LangGraph's msgpack allowlist).
+    allowed = [("agent.domain", name) for name in CHECKPOINT_TYPES]
+    return SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=allowed))
 
 
 @dataclass
