@@ -6,11 +6,13 @@ TRIAGE_CONFIG (default `triage.toml` in the working directory, if present), then
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -74,6 +76,22 @@ class Settings(BaseSettings):
     worker_poll_s: float = 0.2
     worker_lease_s: float = 300.0
     max_attempts: int = 3
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
+        raw = v.get_secret_value()
+        try:
+            ok = raw.startswith("whsec_") and len(base64.b64decode(raw[6:], validate=True)) >= 16
+        except (binascii.Error, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(
+                "TRIAGE_WEBHOOK_SECRET must be 'whsec_' + base64 of at least 16 bytes (`triage init` makes one)"
+            )
+        return v
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -56,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "status": "ok",
             "worker": services.worker is not None,
             "llm": settings.llm,
-            "tickets": services.store.counts(),
+            "tickets": await run_in_threadpool(services.store.counts),
         }
 
     @app.exception_handler(HTTPException)

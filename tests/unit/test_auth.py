@@ -54,3 +54,13 @@ def test_bearer() -> None:
     assert not check_bearer("Bearer k2", "k1")
     assert not check_bearer(None, "k1")
     assert not check_bearer("k1", "k1")
+
+
+def test_settings_reject_a_malformed_webhook_secret() -> None:
+    from pydantic import ValidationError
+
+    from agent.settings import Settings
+
+    with pytest.raises(ValidationError, match="whsec_"):
+        Settings(_env_file=None, webhook_secret="plain-text-secret")  # type: ignore[call-arg]
+    assert Settings(_env_file=None, webhook_secret=SECRET).webhook_secret is not None  # type: ignore[call-arg]
