@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import ServerProcess, free_port, post_ticket, wait_finished
+from tests.integration.conftest import ServerProcess, post_ticket, wait_finished
+from tests.netutil import free_port
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
