@@ -168,6 +168,7 @@ class LlamaCppChatModel(StructuredByJsonSchema):
     max_tokens: int = 320
     temperature: float = 0.0
     seed: int = 7
+    prompt_cache_bytes: int = 0  # >0: keep KV states in RAM and reuse the longest shared prompt prefix
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -186,6 +187,10 @@ class LlamaCppChatModel(StructuredByJsonSchema):
                 seed=self.seed,
                 verbose=False,
             )
+            if self.prompt_cache_bytes > 0:
+                from llama_cpp import LlamaRAMCache
+
+                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_bytes))
         return self._llama
 
     def _generate(
@@ -268,7 +273,11 @@ def register(provider: str, factory: Factory) -> None:
 def _llamacpp(model: str, s: Settings) -> BaseChatModel:
     path = resolve_gguf(model, s.model_cache_dir)
     return LlamaCppChatModel(
-        model_path=str(path), n_ctx=s.llm_context, n_threads=s.llm_threads, max_tokens=s.llm_max_tokens
+        model_path=str(path),
+        n_ctx=s.llm_context,
+        n_threads=s.llm_threads,
+        max_tokens=s.llm_max_tokens,
+        prompt_cache_bytes=s.llm_prompt_cache_mb << 20,
     )
 
 

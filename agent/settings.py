@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=2, ge=1)
     llm_context: int = Field(default=4096, ge=512)
     llm_max_tokens: int = Field(default=320, ge=16)
+    llm_prompt_cache_mb: int = Field(
+        default=1024, ge=0, description="llama.cpp: RAM for reusing shared prompt prefixes (0 = off)"
+    )
 
     # knowledge and agent
     kb_path: Path = REPO_ROOT / "knowledge" / "demo"

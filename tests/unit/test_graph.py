@@ -58,7 +58,7 @@ def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings)
     assert status_of(state) == "done"
     result = result_of(state, "v")
     assert result["reply"]["citations"] == ["KB-009"]
-    assert result["prompts"] == {"classify": "1", "draft": "2"}
+    assert result["prompts"] == {"classify": "1", "draft": "3"}
     # PII never reaches the LLM
     sent = " ".join(m["content"] for call in llm.calls for m in call)
     assert "olena@acme.example" not in sent and "123 4567" not in sent
@@ -164,3 +164,14 @@ def test_a_failed_rewrite_searches_the_original_text(demo_settings: Settings) ->
     state = agent.run(UK_TICKET)
     assert state["query_language"] == "uk"
     assert any(e.node == "retrieve" and e.event == "llm_failed" for e in state["audit"])
+
+
+def test_uncited_reply_is_attributed_only_when_built_from_one_document() -> None:
+    from agent.nodes.draft import attribute
+
+    doc = "To resend a payslip open People then Employees, choose Documents, then Payslips, click Resend payslip."
+    texts = {"KB-009": doc, "KB-001": "Reset your password from the sign-in page using Forgot password."}
+    assert attribute("Please open People, then Employees, choose Documents and Payslips, click Resend.", texts) == (
+        "KB-009"
+    )
+    assert attribute("We have refunded your invoice and upgraded your subscription plan today.", texts) is None
