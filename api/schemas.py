@@ -86,10 +86,3 @@ class TicketOut(BaseModel):
     policy_version: str | None = None
     prompts: dict[str, str] = {}
     audit: list[AuditOut] = []
-
-
-class Problem(BaseModel):
-    """Error body: a machine-readable code and a message that says how to fix it."""
-
-    error: str
-    detail: Any
