@@ -154,7 +154,7 @@ def demo(
     file: Annotated[Path, typer.Option(help="JSONL tickets")] = Path("evals/datasets/smoke.jsonl"),
     url: Annotated[str | None, typer.Option(help="API base URL")] = None,
     limit: Annotated[int, typer.Option(help="how many tickets to send")] = 8,
-    timeout: Annotated[float, typer.Option(help="seconds to wait for results")] = 300.0,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for results")] = 600.0,
 ) -> None:
     """Send demo tickets as signed webhooks to a running server and print their outcomes."""
     from evals.demo import run_demo
