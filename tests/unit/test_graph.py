@@ -175,3 +175,18 @@ def test_uncited_reply_is_attributed_only_when_built_from_one_document() -> None
         "KB-009"
     )
     assert attribute("We have refunded your invoice and upgraded your subscription plan today.", texts) is None
+
+
+def test_reply_in_the_wrong_language_is_not_auto_sent(demo_settings: Settings) -> None:
+    agent, _ = agent_with(
+        demo_settings,
+        [
+            "An employee did not receive her payslip email for March; please resend the payslip.",
+            classification(),
+            "Open People > Employees and click Resend payslip. Source: [KB-009]",
+        ],
+    )
+    state = agent.run(UK_TICKET)
+    assert state["draft"].grounded
+    assert state["decision"].action == "suggest"
+    assert "reply_language_mismatch" in state["decision"].rules
