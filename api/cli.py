@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agent.settings import Settings, get_settings
+from agent.settings import get_settings
 
 app = typer.Typer(help="Support ticket triage and auto-resolution service.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge base: ingest and search.", no_args_is_help=True)
@@ -196,10 +196,3 @@ def bench(
     from evals.bench import run_bench
 
     run_bench(get_settings(), tickets=tickets, llm_tickets=llm_tickets, requests=requests, concurrency=concurrency)
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-__all__ = ["Settings", "app"]
