@@ -13,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +94,6 @@ def make_engine(url: str) -> Engine:
 def _aware(dt: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes; everything we store is UTC.
     if dt is not None and dt.tzinfo is None:
-        from datetime import UTC
-
         return dt.replace(tzinfo=UTC)
     return dt
 

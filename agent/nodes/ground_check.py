@@ -29,21 +29,19 @@ def ground_check(state: TriageState) -> TriageState:
         ],
     }
     decision = state["decision"]
-    if grounded and wrong_language and decision.action == "auto_resolve":
-        update["decision"] = decision.model_copy(
-            update={
-                "action": "suggest",
-                "reason": f"draft is in '{written_in}' but the ticket in '{draft.language}'; a human must check it",
-                "rules": [*decision.rules, "reply_language_mismatch"],
-            }
-        )
-    if not grounded and decision.action == "auto_resolve":
+    problem: tuple[str, str] | None = None  # (rule, why) that stops an auto-send
+    if not grounded:
         why = "cites no retrieved document" if not invented else f"cites documents never retrieved: {invented}"
+        problem = ("ungrounded_draft", why)
+    elif wrong_language:
+        problem = ("reply_language_mismatch", f"is in '{written_in}' but the ticket in '{draft.language}'")
+    if problem is not None and decision.action == "auto_resolve":
+        rule, why = problem
         update["decision"] = decision.model_copy(
             update={
                 "action": "suggest",
                 "reason": f"draft {why}; a human must check it",
-                "rules": [*decision.rules, "ungrounded_draft"],
+                "rules": [*decision.rules, rule],
             }
         )
     return update
