@@ -24,6 +24,7 @@ $(MODEL_STAMP): $(STAMP)
 
 run: setup-model
 	test -f .env || $(BIN)/triage init
+	$(BIN)/triage train --if-missing
 	$(BIN)/triage serve
 
 demo: setup

@@ -62,7 +62,12 @@ class Triage(BaseModel):
     language: Scored[str]
     sentiment: Scored[str]
     risk: Scored[list[str]]
-    decided_by: Literal["llm", "nearest_doc", "fallback"] = "nearest_doc"
+    # who decided the category: the trained classifier (confident), the LLM (classifier unsure or
+    # absent), nearest-doc vote (no classifier, no LLM), or fallback (the LLM failed)
+    decided_by: Literal["classifier", "llm", "nearest_doc", "fallback"] = "nearest_doc"
+    # per field: classifier | llm | rules | nearest_doc | fallback
+    sources: dict[str, str] = Field(default_factory=dict[str, str])
+    model_version: str | None = None  # the classifier artefact that took part, if any
 
 
 class Hit(BaseModel):

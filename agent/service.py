@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agent.classifier.model import MANIFEST, TriageClassifier
 from agent.domain import Ticket, TicketStatus
 from agent.graph import build_graph
 from agent.llm import make_chat_model
@@ -18,6 +20,8 @@ from agent.settings import Settings
 from agent.state import AgentContext, TriageState
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
+
+log = logging.getLogger(__name__)
 
 STATUS_FOR_ACTION: dict[str, TicketStatus] = {
     "auto_resolve": "done",
@@ -33,6 +37,20 @@ def open_knowledge(settings: Settings) -> KnowledgeStore:
     return KnowledgeStore(
         settings.chroma_path, get_embedder(settings.embedder), settings.collection, settings.chunk_chars
     )
+
+
+def load_classifier(settings: Settings) -> TriageClassifier | None:
+    """The trained classifier at `classifier_path`, or None when none was trained (the service then
+    triages with the LLM, or nearest-doc). A corrupt or mismatched artefact is an error, not a None:
+    silently dropping to a worse path would hide it."""
+    if not (settings.classifier_path / MANIFEST).exists():
+        log.warning(
+            "no trained classifier at %s; run `triage train` (triage falls back to the LLM)", settings.classifier_path
+        )
+        return None
+    clf = TriageClassifier.load(settings.classifier_path)
+    log.info("loaded classifier %s (fields %s)", clf.version, ", ".join(clf.fields))
+    return clf
 
 
 def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
@@ -61,6 +79,7 @@ class Agent:
             policy=load_policy(settings.policy_file),
             knowledge=open_knowledge(settings),
             llm=make_chat_model(llm or settings.llm, settings),
+            classifier=load_classifier(settings),
         )
         return cls(ctx, sqlite_checkpointer(settings) if durable else None)
 

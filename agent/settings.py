@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(default=900, ge=200)
     policy_file: Path = REPO_ROOT / "agent" / "policy.yaml"
     prompts_dir: Path = REPO_ROOT / "prompts"
+    classifier_dir: Path | None = Field(
+        default=None, description="trained triage classifier artefact (`triage train`); default <data_dir>/classifier"
+    )
+    history_path: Path | None = Field(
+        default=REPO_ROOT / "evals" / "datasets" / "history.jsonl",
+        description="labelled history `make run` trains the classifier on when no artefact exists",
+    )
 
     # api
     host: str = "127.0.0.1"
@@ -116,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.checkpoint_db or self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def classifier_path(self) -> Path:
+        return self.classifier_dir or self.data_dir / "classifier"
 
     @property
     def chroma_path(self) -> Path:

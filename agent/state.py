@@ -11,6 +11,7 @@ from agent.domain import AuditEvent, Decision, Draft, Hit, Ticket, Triage
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from agent.classifier.model import TriageClassifier
     from agent.policy import Policy
     from agent.settings import Settings
     from knowledge.store import KnowledgeStore
@@ -58,3 +59,4 @@ class AgentContext:
     policy: Policy
     knowledge: KnowledgeStore
     llm: BaseChatModel | None
+    classifier: TriageClassifier | None = None

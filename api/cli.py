@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import secrets
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,6 +184,160 @@ def eval_smoke(
     typer.echo(format_report(metrics))
     if json_out:
         json_out.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+TextCols = Annotated[
+    list[str] | None,
+    typer.Option("--text-column", help="text column; repeat (or join with +) to combine subject and body"),
+]
+LabelCols = Annotated[list[str] | None, typer.Option("--label-column", help="label column; repeat for more fields")]
+Epochs = Annotated[
+    int | None, typer.Option(help="fine-tune the encoder for N epochs (0 = frozen; default: by data size)")
+]
+
+
+@app.command()
+def train(
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="labelled history: .csv/.tsv, .jsonl, or CLINC-style .json[:list,...] (default TRIAGE_HISTORY_PATH)"
+        ),
+    ] = None,
+    text_column: TextCols = None,
+    label_column: LabelCols = None,
+    out: Annotated[Path | None, typer.Option(help="artefact directory (default TRIAGE_CLASSIFIER_DIR)")] = None,
+    oos_label: Annotated[str | None, typer.Option(help="label that means out of scope (e.g. oos)")] = None,
+    c: Annotated[float, typer.Option("--C", help="inverse regularisation of the logistic regression")] = 10.0,
+    tfidf: Annotated[bool, typer.Option(help="add word and character n-gram features")] = True,
+    target_precision: Annotated[float, typer.Option(help="accuracy the classifier must keep alone")] = 0.95,
+    if_missing: Annotated[bool, typer.Option(help="do nothing when an artefact already exists")] = False,
+    epochs: Epochs = None,
+) -> None:
+    """Train the triage classifier (one per label column) and save a versioned artefact the service loads."""
+    from agent.classifier.data import DataError, read_labelled
+    from agent.classifier.model import TrainParams
+    from agent.classifier.model import train as train_classifier
+
+    s = get_settings()
+    target = out or s.classifier_path
+    if if_missing and (target / "manifest.json").exists():
+        typer.echo(f"classifier already trained at {target}")
+        return
+    source = data or (str(s.history_path) if s.history_path else None)
+    if source is None:
+        _fail("no --data given and TRIAGE_HISTORY_PATH is empty")
+        return
+    if data is None:  # the shipped history format (evals/datasets/README.md)
+        text_column = text_column or ["subject+body"]
+        label_column = label_column or ["category", "priority", "sentiment"]
+    try:
+        ds = read_labelled(source, text_column, label_column)
+    except DataError as exc:
+        _fail(str(exc))
+        return
+    params = TrainParams(
+        C=c, tfidf=tfidf, target_precision=target_precision, oos_label=oos_label, fine_tune_epochs=epochs
+    )
+    staging = target.with_name(target.name + ".new")
+    try:
+        clf = train_classifier(ds, s.embedder, staging, params, progress=typer.echo)
+    except ValueError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        _fail(str(exc))
+        return
+    clf.save()
+    # swap in one rename, so a running service never sees half an artefact
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    typer.echo(f"saved {clf.version} to {target} ({len(ds)} rows, {clf.manifest['timing_s']['total']} s)")
+    for name, info in clf.manifest["fields"].items():
+        cv = info["cv_metrics"]
+        extra = (
+            f", in-scope {cv['in_scope_accuracy']:.2%}, oos recall {cv['oos_recall']:.2%}" if "oos_recall" in cv else ""
+        )
+        typer.echo(
+            f"  {name}: {len(info['labels'])} labels; cross-validated accuracy {cv.get('accuracy', 0):.2%}, "
+            f"ECE {cv.get('ece', 0):.3f}{extra}; LLM below {info['threshold']:.3f}"
+        )
+
+
+@eval_app.command("triage")
+def eval_triage(
+    train_file: Annotated[str, typer.Option("--train", help="labelled training file")],
+    test_file: Annotated[str, typer.Option("--test", help="labelled test file (only predicted, never tuned on)")],
+    text_column: TextCols = None,
+    label_column: LabelCols = None,
+    oos_label: Annotated[str | None, typer.Option(help="label meaning out of scope")] = None,
+    shots: Annotated[int | None, typer.Option(help="train on N examples per label (fixed seed)")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
+    report: Annotated[Path | None, typer.Option(help="write report.md, report.html and plots here")] = None,
+    c: Annotated[float, typer.Option("--C")] = 10.0,
+    tfidf: Annotated[bool, typer.Option()] = True,
+    epochs: Epochs = None,
+) -> None:
+    """Train on one labelled file and measure on another: accuracy, macro-F1, calibration, coverage, OOS."""
+    from agent.classifier.data import DataError
+    from agent.classifier.model import TrainParams
+    from evals.report import write_report
+    from evals.triage_eval import run_triage_eval
+
+    try:
+        result = run_triage_eval(
+            train_file,
+            test_file,
+            text_column,
+            label_column,
+            get_settings().embedder,
+            oos_label=oos_label,
+            shots=shots,
+            seed=seed,
+            params=TrainParams(C=c, tfidf=tfidf, fine_tune_epochs=epochs),
+            progress=lambda m: typer.echo(m, err=True),
+        )
+    except (DataError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    run = result["run"]
+    typer.echo(f"{run['field']}: train {run['train_rows']} rows, test {run['test_rows']} rows, {run['labels']} labels")
+    for key in ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision"):
+        if key in result:
+            typer.echo(f"  {key:18} {result[key]:.2%}")
+    typer.echo(f"  {'ece':18} {result['ece']:.4f}")
+    typer.echo(f"  {'tickets_per_s':18} {result['tickets_per_s']:.0f}")
+    at = result["metrics"]["at_threshold"]
+    typer.echo(
+        f"  classifier decides {at['coverage']:.1%} at {at['accuracy']:.2%} accuracy "
+        f"(threshold {at['threshold']:.3f}); the rest go to the LLM"
+    )
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {json_out}")
+    if report:
+        paths = write_report(result, report, title=f"Triage evaluation: {Path(test_file.split(':')[0]).name}")
+        typer.echo(f"wrote {paths['markdown']} and {paths['html']}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="--json file or --report directory")],
+    run_b: Annotated[Path, typer.Argument(help="--json file or --report directory")],
+) -> None:
+    """Two eval runs side by side, with the differences."""
+    from evals.report import compare_runs, load_run
+
+    try:
+        a, b = load_run(run_a), load_run(run_b)
+    except (FileNotFoundError, json.JSONDecodeError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(compare_runs(a, b, run_a.name, run_b.name))
 
 
 @app.command()

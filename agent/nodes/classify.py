@@ -9,6 +9,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, create_model
 
+from agent.classifier.model import Prediction
 from agent.domain import PRIORITIES, RISK_FLAGS, SENTIMENTS, AuditEvent, Hit, Scored, Triage
 from agent.llm import LLM_RUNTIME_ERRORS
 from agent.policy import Policy
@@ -53,12 +54,34 @@ def _max_prio(a: str, b: str) -> str:
     return a if PRIORITIES.index(a) >= PRIORITIES.index(b) else b  # type: ignore[arg-type]
 
 
+TRAINED_FIELDS = ("category", "priority", "sentiment")
+
+
+def _classifier_hints(preds: dict[str, Prediction]) -> str:
+    if not preds:
+        return "- no classifier trained for this service"
+    lines: list[str] = []
+    for name in TRAINED_FIELDS:
+        p = preds.get(name)
+        if p is not None:
+            lines.append(f"- {name}: " + ", ".join(f"{lab} {prob:.2f}" for lab, prob in p.top))
+    return "\n".join(lines)
+
+
+def _trained_category(p: Prediction, policy: Policy) -> str:
+    return "other" if p.out_of_scope or p.label not in policy.categories else p.label
+
+
 def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     """Category, priority, language, sentiment and risk flags, each with a confidence.
 
-    Deterministic parts always run (language by script, risk and priority patterns from the
-    policy, nearest-doc category vote); the LLM, when configured, adds its reading with structured
-    output. A failing LLM falls back to the deterministic triage and says so in the audit trail.
+    Order of trust: the trained classifier (calibrated on the team's own history) decides every
+    field it is confident about; when it is unsure of a field, or has no model for it, the LLM is
+    asked, with the classifier's top candidates in the prompt. Deterministic parts always run:
+    language by script, risk and priority patterns from the policy, a nearest-doc category vote.
+    Without an LLM, the classifier's best guess stands with its (low) confidence, and the policy's
+    thresholds keep such tickets away from auto-resolution. `Triage.sources` says which path set
+    each field.
     """
     ctx = runtime.context
     policy = ctx.policy
@@ -69,29 +92,72 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     nd_cat, nd_conf, support = nearest_doc_category(hits, policy)
     rule_prio = policy.rule_priority(text, rule_risks)
     sent, sent_conf = lexicon_sentiment(text)
+    preds: dict[str, Prediction] = ctx.classifier.predict([text])[0] if ctx.classifier is not None else {}
+    version = ctx.classifier.version if ctx.classifier is not None else None
+    sources = {
+        "category": "nearest_doc",
+        "priority": "rules",
+        "sentiment": "rules",
+        "language": "rules",
+        "risk": "rules",
+    }
+    category = Scored[str](value=nd_cat, confidence=nd_conf)
+    priority = Scored[str](value=rule_prio, confidence=0.6)
+    sentiment = Scored[str](value=sent, confidence=sent_conf)
+    if "category" in preds:
+        p = preds["category"]
+        category = Scored[str](value=_trained_category(p, policy), confidence=p.confidence)
+        sources["category"] = "classifier"
+    if "priority" in preds and preds["priority"].label in PRIORITIES:
+        p = preds["priority"]
+        floor = policy.priority_floor(text, rule_risks)
+        value = _max_prio(p.label, floor)
+        priority = Scored[str](value=value, confidence=p.confidence if value == p.label else 0.9)
+        sources["priority"] = "classifier"
+    if "sentiment" in preds and preds["sentiment"].label in SENTIMENTS:
+        p = preds["sentiment"]
+        sentiment = Scored[str](value=p.label, confidence=p.confidence)
+        sources["sentiment"] = "classifier"
     base = Triage(
-        category=Scored[str](value=nd_cat, confidence=nd_conf),
-        priority=Scored[str](value=rule_prio, confidence=0.6),
+        category=category,
+        priority=priority,
         language=Scored[str](value=lang, confidence=lang_conf),
-        sentiment=Scored[str](value=sent, confidence=sent_conf),
+        sentiment=sentiment,
         risk=Scored[list[str]](value=rule_risks, confidence=0.95 if rule_risks else 0.6),
-        decided_by="nearest_doc",
+        decided_by="classifier" if "category" in preds else "nearest_doc",
+        sources=sources,
+        model_version=version,
     )
-    if ctx.llm is None:
+    unsure = [f for f in TRAINED_FIELDS if f not in preds or not preds[f].confident]
+    classifier_detail = {
+        f: {"label": p.label, "confidence": p.confidence, "confident": p.confident} for f, p in preds.items()
+    }
+    if ctx.llm is None or not unsure:
+        why = "no LLM configured" if unsure else "classifier confident on every field"
         return {
             "triage": base,
-            "audit": [AuditEvent(node="classify", event="triaged", detail={"by": "nearest_doc", **_brief(base)})],
+            "audit": [
+                AuditEvent(
+                    node="classify",
+                    event="triaged",
+                    detail={"by": base.decided_by, "why": why, **_brief(base), "classifier": classifier_detail},
+                )
+            ],
         }
 
     prompt = load_prompt(ctx.settings.prompts_dir, "classify")
     categories = "\n".join(f"- {name}: {rule.description}" for name, rule in policy.categories.items())
     candidates = "\n".join(f"- [{h.category}] {h.title} (match {h.score:.2f})" for h in hits[:3]) or "- none"
-    system, user = prompt.render(categories=categories, ticket=text, candidates=candidates)
+    system, user = prompt.render(
+        categories=categories, ticket=text, candidates=candidates, classifier=_classifier_hints(preds)
+    )
     schema = classification_schema(tuple(policy.category_names))
     try:
         out: Any = ctx.llm.with_structured_output(schema).invoke([SystemMessage(system), HumanMessage(user)])
     except LLM_RUNTIME_ERRORS as exc:
-        fallback = base.model_copy(update={"decided_by": "fallback"})
+        # a confident classifier category still stands; otherwise this is a fallback (handed off)
+        category_ok = "category" in preds and "category" not in unsure
+        fallback = base.model_copy(update={"decided_by": "classifier" if category_ok else "fallback"})
         return {
             "triage": fallback,
             "prompts": {prompt.name: prompt.version},
@@ -99,33 +165,50 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
                 AuditEvent(
                     node="classify",
                     event="llm_failed",
-                    detail={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "fallback": "nearest_doc"},
+                    detail={
+                        "error": f"{type(exc).__name__}: {str(exc)[:300]}",
+                        "fallback": fallback.decided_by if category_ok else base.sources["category"],
+                    },
                 )
             ],
         }
-    # The LLM's stated confidence is not calibrated: average it with the retrieval vote for the
-    # same category, so a category nothing in the KB supports cannot look certain.
-    llm_cat = str(out.category)
-    cat_conf = 0.5 * float(out.category_confidence) + 0.5 * support.get(llm_cat, 0.0)
-    if llm_cat == "other":
-        cat_conf = 0.5 * float(out.category_confidence) + 0.5 * (1.0 if nd_cat == "other" else 0.0)
     llm_risks = [str(r) for r in out.risk_flags] if float(out.risk_confidence) >= policy.risk.llm_min_confidence else []
     risks = sorted(set(rule_risks) | set(llm_risks))
-    floor = policy.priority_floor(text, risks)
-    priority = _max_prio(str(out.priority), floor)
-    triage = Triage(
-        category=Scored[str](value=llm_cat, confidence=round(cat_conf, 3)),
-        priority=Scored[str](
-            value=priority, confidence=round(float(out.priority_confidence) if priority == out.priority else 0.9, 3)
-        ),
-        language=base.language,
-        sentiment=Scored[str](value=str(out.sentiment), confidence=round(float(out.sentiment_confidence), 3)),
-        risk=Scored[list[str]](
-            value=risks,
-            confidence=round(max(float(out.risk_confidence), 0.95 if rule_risks else 0.0), 3),
-        ),
-        decided_by="llm",
+    sources = {**sources, "risk": "rules+llm"}
+    triage = base.model_copy(
+        update={
+            "risk": Scored[list[str]](
+                value=risks, confidence=round(max(float(out.risk_confidence), 0.95 if rule_risks else 0.0), 3)
+            ),
+            "decided_by": "llm" if "category" in unsure else "classifier",
+        }
     )
+    if "category" in unsure:
+        llm_cat = str(out.category)
+        # The LLM's stated confidence is not calibrated: average it with the calibrated classifier
+        # probability of the same label (or, without a classifier, the retrieval vote), so a label
+        # nothing else supports cannot look certain.
+        if "category" in preds:
+            probs = dict(preds["category"].top)
+            other_p = 1.0 if preds["category"].out_of_scope else 0.0
+            support_p = other_p if llm_cat == "other" else probs.get(llm_cat, 0.0)
+        elif llm_cat == "other":
+            support_p = 1.0 if nd_cat == "other" else 0.0
+        else:
+            support_p = support.get(llm_cat, 0.0)
+        cat_conf = 0.5 * float(out.category_confidence) + 0.5 * support_p
+        triage.category = Scored[str](value=llm_cat, confidence=round(cat_conf, 3))
+        sources["category"] = "llm"
+    if "priority" in unsure:
+        floor = policy.priority_floor(text, risks)
+        prio = _max_prio(str(out.priority), floor)
+        conf = float(out.priority_confidence) if prio == out.priority else 0.9
+        triage.priority = Scored[str](value=prio, confidence=round(conf, 3))
+        sources["priority"] = "llm"
+    if "sentiment" in unsure:
+        triage.sentiment = Scored[str](value=str(out.sentiment), confidence=round(float(out.sentiment_confidence), 3))
+        sources["sentiment"] = "llm"
+    triage.sources = sources
     return {
         "triage": triage,
         "prompts": {prompt.name: prompt.version},
@@ -133,7 +216,14 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             AuditEvent(
                 node="classify",
                 event="triaged",
-                detail={"by": "llm", **_brief(triage), "rule_risks": rule_risks, "llm_risks": out.risk_flags},
+                detail={
+                    "by": triage.decided_by,
+                    "llm_for": unsure,
+                    **_brief(triage),
+                    "classifier": classifier_detail,
+                    "rule_risks": rule_risks,
+                    "llm_risks": out.risk_flags,
+                },
             )
         ],
     }

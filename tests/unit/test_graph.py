@@ -58,7 +58,7 @@ def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings)
     assert status_of(state) == "done"
     result = result_of(state, "v")
     assert result["reply"]["citations"] == ["KB-009"]
-    assert result["prompts"] == {"classify": "1", "draft": "3"}
+    assert result["prompts"] == {"classify": "2", "draft": "3"}
     # PII never reaches the LLM
     sent = " ".join(m["content"] for call in llm.calls for m in call)
     assert "olena@acme.example" not in sent and "123 4567" not in sent

@@ -1,0 +1,1 @@
+"""Trained triage classifier: labelled history in, calibrated per-field predictions out."""
