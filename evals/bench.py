@@ -3,6 +3,8 @@
 1. triage throughput with the `none` provider (graph: redact, retrieve, classify, decide, draft)
 2. seconds per ticket p50/p95 through the graph with the default local LLM, over the demo tickets
 3. webhook intake: accepted requests/s and latency percentiles under a bounded loopback load
+4. trained-classifier throughput in batch (tickets/s), on the service's artefact if there is one,
+   else on a classifier trained for the bench on the shipped history
 """
 
 from __future__ import annotations
@@ -151,6 +153,33 @@ def bench_intake(settings: Settings, n: int, concurrency: int) -> dict[str, Any]
     }
 
 
+def bench_classifier(settings: Settings, n: int) -> dict[str, Any]:
+    from agent.classifier.data import read_labelled
+    from agent.classifier.model import MANIFEST, TrainParams, TriageClassifier, train
+
+    history = settings.history_path or REPO_ROOT / "evals" / "datasets" / "history.jsonl"
+    data = read_labelled(history, ["subject+body"], ["category", "priority", "sentiment"])
+    with tempfile.TemporaryDirectory(prefix="triage-bench-") as tmp:
+        if (settings.classifier_path / MANIFEST).exists():
+            clf, source = TriageClassifier.load(settings.classifier_path), str(settings.classifier_path)
+        else:
+            clf = train(data, settings.embedder, Path(tmp) / "m", TrainParams(fine_tune_epochs=0))
+            source = "trained for the bench (frozen encoder)"
+        texts = [data.texts[i % len(data.texts)] for i in range(n)]
+        clf.predict(texts[:64])  # warm-up
+        t0 = time.perf_counter()
+        clf.predict(texts)
+        dt = time.perf_counter() - t0
+    return {
+        "tickets": n,
+        "seconds": round(dt, 2),
+        "tickets_per_s": round(n / dt, 1),
+        "fields": list(clf.fields),
+        "model": source,
+        "mean_chars": round(sum(len(t) for t in texts) / n),
+    }
+
+
 def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: int, concurrency: int) -> None:
     store = open_knowledge(settings)
     if store.count() == 0:
@@ -171,4 +200,9 @@ def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: i
     print(
         f"[3] webhook intake: {r['accepted_per_s']} accepted req/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms "
         f"({r['accepted']}/{r['requests']} accepted, concurrency {r['concurrency']}, loopback, worker off)"
+    )
+    r = bench_classifier(settings, 2000)
+    print(
+        f"[4] classifier, batch: {r['tickets_per_s']} tickets/s ({r['tickets']} tickets of {r['mean_chars']} chars "
+        f"on average, fields {', '.join(r['fields'])}; {r['model']})"
     )

@@ -73,7 +73,7 @@ class TrainParams:
     oos_min_recall: float | None = None
     max_iter: int = 3000
     seed: int = 0
-    # fine-tune the encoder on the first field's labels: None = by data size (about 1,000 steps,
+    # fine-tune the encoder on the first field's labels: None = by data size (about 800 steps,
     # 3 to 30 epochs), 0 = keep the encoder frozen
     fine_tune_epochs: int | None = None
     # share of each label held out of fine-tuning, to calibrate on rows the encoder never saw
@@ -82,7 +82,7 @@ class TrainParams:
     def epochs_for(self, rows: int) -> int:
         if self.fine_tune_epochs is not None:
             return self.fine_tune_epochs
-        return max(3, min(30, math.ceil(1000 * 32 / max(rows, 1))))
+        return max(3, min(30, math.ceil(800 * 32 / max(rows, 1))))
 
 
 @dataclass
