@@ -53,6 +53,24 @@ def load_classifier(settings: Settings) -> TriageClassifier | None:
     return clf
 
 
+def check_labels(ctx: AgentContext) -> list[str]:
+    """Warn (once, at start) when the classifier's categories are not the policy's: such labels are
+    never used for routing, the LLM decides instead. Returns the unknown labels."""
+    if ctx.classifier is None or "category" not in ctx.classifier.fields:
+        return []
+    fm = ctx.classifier.fields["category"]
+    unknown = sorted(set(fm.labels) - set(ctx.policy.categories) - {fm.oos_label or ""})
+    if unknown:
+        log.warning(
+            "classifier %s has categories the policy does not define (%s); tickets predicted as those "
+            "are classified by the LLM instead. Add them to %s or retrain.",
+            ctx.classifier.version,
+            ", ".join(unknown[:10]) + (" ..." if len(unknown) > 10 else ""),
+            ctx.settings.policy_file,
+        )
+    return unknown
+
+
 def sqlite_checkpointer(settings: Settings) -> SqliteSaver:
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False)
@@ -81,6 +99,7 @@ class Agent:
             llm=make_chat_model(llm or settings.llm, settings),
             classifier=load_classifier(settings),
         )
+        check_labels(ctx)
         return cls(ctx, sqlite_checkpointer(settings) if durable else None)
 
     def run(self, ticket: Ticket) -> TriageState:

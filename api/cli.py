@@ -231,6 +231,7 @@ def train(
     if data is None:  # the shipped history format (evals/datasets/README.md)
         text_column = text_column or ["subject+body"]
         label_column = label_column or ["category", "priority", "sentiment"]
+        oos_label = oos_label or "other"  # the policy's out-of-scope category
     try:
         ds = read_labelled(source, text_column, label_column)
     except DataError as exc:
@@ -280,6 +281,9 @@ def eval_triage(
     c: Annotated[float, typer.Option("--C")] = 10.0,
     tfidf: Annotated[bool, typer.Option()] = True,
     epochs: Epochs = None,
+    save_model: Annotated[
+        Path | None, typer.Option(help="keep the trained artefact here (loadable as TRIAGE_CLASSIFIER_DIR)")
+    ] = None,
 ) -> None:
     """Train on one labelled file and measure on another: accuracy, macro-F1, calibration, coverage, OOS."""
     from agent.classifier.data import DataError
@@ -298,6 +302,7 @@ def eval_triage(
             shots=shots,
             seed=seed,
             params=TrainParams(C=c, tfidf=tfidf, fine_tune_epochs=epochs),
+            save_model=save_model,
             progress=lambda m: typer.echo(m, err=True),
         )
     except (DataError, ValueError) as exc:

@@ -44,6 +44,8 @@ class TriageOut(BaseModel):
     sentiment: ScoredOut
     risk: ScoredOut
     decided_by: str
+    sources: dict[str, str] = {}  # field -> classifier | llm | rules | nearest_doc
+    model_version: str | None = None  # the trained classifier that took part
 
 
 class DecisionOut(BaseModel):

@@ -84,6 +84,7 @@ def run_triage_eval(
     seed: int = 0,
     params: TrainParams | None = None,
     progress: Any = None,
+    save_model: Path | None = None,
 ) -> dict[str, Any]:
     train_set = read_labelled(train_spec, text_columns, label_columns)
     test_set = read_labelled(test_spec, text_columns, label_columns)
@@ -97,8 +98,10 @@ def run_triage_eval(
     params.seed = seed
     with tempfile.TemporaryDirectory(prefix="triage-eval-") as tmp:
         t0 = time.perf_counter()
-        clf = train(train_set, embedder, Path(tmp) / "model", params, fields=[field], progress=progress)
+        clf = train(train_set, embedder, save_model or Path(tmp) / "model", params, fields=[field], progress=progress)
         train_s = time.perf_counter() - t0
+        if save_model:
+            clf.save()
         if progress:
             progress(f"trained in {train_s:.1f} s; predicting {len(test_set)} test rows")
         metrics, rows = evaluate(clf, test_set, field, oos_label)

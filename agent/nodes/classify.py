@@ -68,8 +68,8 @@ def _classifier_hints(preds: dict[str, Prediction]) -> str:
     return "\n".join(lines)
 
 
-def _trained_category(p: Prediction, policy: Policy) -> str:
-    return "other" if p.out_of_scope or p.label not in policy.categories else p.label
+def _trained_category(p: Prediction) -> str:
+    return "other" if p.out_of_scope else p.label
 
 
 def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
@@ -93,6 +93,10 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     rule_prio = policy.rule_priority(text, rule_risks)
     sent, sent_conf = lexicon_sentiment(text)
     preds: dict[str, Prediction] = ctx.classifier.predict([text])[0] if ctx.classifier is not None else {}
+    cat_pred = preds.get("category")
+    if cat_pred is not None and not cat_pred.out_of_scope and cat_pred.label not in policy.categories:
+        # trained on labels the policy does not know: not usable for this field (start-up warns)
+        del preds["category"]
     version = ctx.classifier.version if ctx.classifier is not None else None
     sources = {
         "category": "nearest_doc",
@@ -106,7 +110,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     sentiment = Scored[str](value=sent, confidence=sent_conf)
     if "category" in preds:
         p = preds["category"]
-        category = Scored[str](value=_trained_category(p, policy), confidence=p.confidence)
+        category = Scored[str](value=_trained_category(p), confidence=p.confidence)
         sources["category"] = "classifier"
     if "priority" in preds and preds["priority"].label in PRIORITIES:
         p = preds["priority"]

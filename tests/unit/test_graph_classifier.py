@@ -128,3 +128,24 @@ def test_service_loads_the_saved_artefact(tmp_path: Path, classifier: TriageClas
     s = Settings(data_dir=tmp_path, classifier_dir=classifier.encoder.directory.parent)
     loaded = load_classifier(s)
     assert loaded is not None and loaded.version == classifier.version
+
+
+def test_labels_the_policy_does_not_know_are_not_used_for_routing(demo_settings: Settings, tmp_path: Path) -> None:
+    from agent.classifier.data import LabelledSet
+    from agent.service import check_labels
+
+    rows = [
+        ("payslip did not arrive", "payslip_missing"),
+        ("resend my payslip please", "payslip_missing"),
+        ("where is my pay slip", "payslip_missing"),
+        ("I forgot my password", "password_reset"),
+        ("reset password link", "password_reset"),
+        ("cannot log in, password wrong", "password_reset"),
+    ]
+    data = LabelledSet("t", [t for t, _ in rows], {"category": [lab for _, lab in rows]}, "0" * 64)
+    clf = train(data, "bundled:all-MiniLM-L6-v2", tmp_path / "m", TrainParams(fine_tune_epochs=0, folds=3))
+    ag, _ = agent(demo_settings, clf, None)
+    assert check_labels(ag.context) == ["password_reset", "payslip_missing"]
+    state = ag.run(PAYSLIP)
+    assert state["triage"].sources["category"] == "nearest_doc"
+    assert state["triage"].category.value == "payslips"
