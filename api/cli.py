@@ -191,6 +191,10 @@ TextCols = Annotated[
     typer.Option("--text-column", help="text column; repeat (or join with +) to combine subject and body"),
 ]
 LabelCols = Annotated[list[str] | None, typer.Option("--label-column", help="label column; repeat for more fields")]
+OosLoss = Annotated[
+    float,
+    typer.Option(help="in-scope accuracy (absolute) the out-of-scope threshold may give up to catch out-of-scope"),
+]
 Epochs = Annotated[
     int | None, typer.Option(help="fine-tune the encoder for N epochs (0 = frozen; default: by data size)")
 ]
@@ -213,6 +217,7 @@ def train(
     target_precision: Annotated[float, typer.Option(help="accuracy the classifier must keep alone")] = 0.95,
     if_missing: Annotated[bool, typer.Option(help="do nothing when an artefact already exists")] = False,
     epochs: Epochs = None,
+    oos_max_loss: OosLoss = 0.01,
 ) -> None:
     """Train the triage classifier (one per label column) and save a versioned artefact the service loads."""
     from agent.classifier.data import DataError, read_labelled
@@ -238,7 +243,12 @@ def train(
         _fail(str(exc))
         return
     params = TrainParams(
-        C=c, tfidf=tfidf, target_precision=target_precision, oos_label=oos_label, fine_tune_epochs=epochs
+        C=c,
+        tfidf=tfidf,
+        target_precision=target_precision,
+        oos_label=oos_label,
+        fine_tune_epochs=epochs,
+        oos_max_in_scope_loss=oos_max_loss,
     )
     staging = target.with_name(target.name + ".new")
     try:
@@ -281,6 +291,7 @@ def eval_triage(
     c: Annotated[float, typer.Option("--C")] = 10.0,
     tfidf: Annotated[bool, typer.Option()] = True,
     epochs: Epochs = None,
+    oos_max_loss: OosLoss = 0.01,
     save_model: Annotated[
         Path | None, typer.Option(help="keep the trained artefact here (loadable as TRIAGE_CLASSIFIER_DIR)")
     ] = None,
@@ -301,7 +312,7 @@ def eval_triage(
             oos_label=oos_label,
             shots=shots,
             seed=seed,
-            params=TrainParams(C=c, tfidf=tfidf, fine_tune_epochs=epochs),
+            params=TrainParams(C=c, tfidf=tfidf, fine_tune_epochs=epochs, oos_max_in_scope_loss=oos_max_loss),
             save_model=save_model,
             progress=lambda m: typer.echo(m, err=True),
         )

@@ -36,6 +36,7 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
     recall_hits = recall_total = 0
     latencies: list[float] = []
     rows: list[dict[str, Any]] = []
+    decided_by: Counter[str] = Counter()
     for ex in examples:
         t0 = time.perf_counter()
         state = agent.run(ex.ticket)
@@ -43,6 +44,7 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
         triage, decision = state["triage"], state["decision"]
         got = decision.action
         gold = ex.gold
+        decided_by[triage.decided_by] += 1
         confusion[(gold.outcome or "?", got)] += 1
         fields["category"] += triage.category.value == gold.category
         fields["priority"] += triage.priority.value == gold.priority
@@ -90,6 +92,8 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
         "risk_recall": round(risk_tp / (risk_tp + risk_fn), 3) if risk_tp + risk_fn else None,
         "risk_false_flags": risk_fp,
         "category_accuracy": round(fields["category"] / n, 3) if n else 0.0,
+        "category_decided_by": dict(decided_by),
+        "classifier": agent.context.classifier.version if agent.context.classifier else None,
         "priority_accuracy": round(fields["priority"] / n, 3) if n else 0.0,
         "language_accuracy": round(fields["language"] / n, 3) if n else 0.0,
         "recall_at_k": round(recall_hits / recall_total, 3) if recall_total else None,
@@ -115,6 +119,7 @@ def format_report(m: dict[str, Any]) -> str:
         f"risk recall {m['risk_recall']} (false flags {m['risk_false_flags']}); category accuracy "
         f"{m['category_accuracy']:.1%}; priority accuracy {m['priority_accuracy']:.1%}; "
         f"language accuracy {m['language_accuracy']:.1%}; gold doc in top-k {m['recall_at_k']}",
+        f"category decided by {m['category_decided_by']} (classifier {m['classifier']})",
         f"seconds per ticket p50 {m['seconds_p50']} p95 {m['seconds_p95']}",
     ]
     return "\n".join(lines)

@@ -106,32 +106,40 @@ def oos_threshold(
     gold: list[str],
     oos_label: str,
     min_recall: float | None = None,
+    max_in_scope_loss: float = 0.01,
 ) -> tuple[float, dict[str, float]]:
     """Pick the confidence threshold below which a ticket is called out-of-scope.
 
     Data must be out-of-fold (or held out) predictions on the training data, never the test set.
-    With ``min_recall`` the threshold is the lowest one that reaches that out-of-scope recall;
-    otherwise it maximises the mean of in-scope accuracy and out-of-scope recall.
+    Default rule: catch as many out-of-scope tickets as possible while giving up at most
+    ``max_in_scope_loss`` of in-scope accuracy (absolute, against the best threshold for in-scope
+    accuracy). An operations lead reads it as "we accept losing 1 point of correct answers to hand
+    off out-of-scope tickets". With ``min_recall`` the threshold is instead the lowest one that
+    reaches that out-of-scope recall.
     """
     gold_arr = np.array(gold)
     pred_arr = np.array(pred)
     is_oos = gold_arr == oos_label
-    best_t, best_score, best_m = 0.0, -1.0, {}
     # candidate thresholds: midway between neighbouring confidences, so the cut never sits on a
     # training example and a near-tie on the test data is not decided by rounding
     u = np.unique(conf)
-    for t in np.concatenate([[0.0], (u[:-1] + u[1:]) / 2, [1.0 + 1e-9]]):
+    cands = np.concatenate([[0.0], (u[:-1] + u[1:]) / 2, [1.0 + 1e-9]])
+    ins_list: list[float] = []
+    rec_list: list[float] = []
+    for t in cands:
         final = np.where(conf < t, oos_label, pred_arr)
-        ins = float((final[~is_oos] == gold_arr[~is_oos]).mean()) if (~is_oos).any() else 0.0
-        rec = float((final[is_oos] == oos_label).mean()) if is_oos.any() else 0.0
-        if min_recall is not None:
-            if rec >= min_recall:
-                return float(t), {"in_scope_accuracy": ins, "oos_recall": rec}
-            continue
-        score = 0.5 * (ins + rec)
-        if score > best_score:
-            best_t, best_score, best_m = float(t), score, {"in_scope_accuracy": ins, "oos_recall": rec}
-    return best_t, best_m
+        ins_list.append(float((final[~is_oos] == gold_arr[~is_oos]).mean()) if (~is_oos).any() else 0.0)
+        rec_list.append(float((final[is_oos] == oos_label).mean()) if is_oos.any() else 0.0)
+    ins = np.array(ins_list)
+    rec = np.array(rec_list)
+    if min_recall is not None:
+        ok = np.nonzero(rec >= min_recall)[0]
+        i = int(ok[0]) if len(ok) else len(cands) - 1
+    else:
+        allowed = np.nonzero(ins >= ins.max() - max_in_scope_loss - 1e-12)[0]
+        # most recall among allowed thresholds; on a tie the lowest threshold (keeps most tickets)
+        i = int(allowed[np.argmax(rec[allowed])])
+    return float(cands[i]), {"in_scope_accuracy": float(ins[i]), "oos_recall": float(rec[i])}
 
 
 def classification_metrics(

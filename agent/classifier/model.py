@@ -71,6 +71,7 @@ class TrainParams:
     target_precision: float = 0.95
     oos_label: str | None = None
     oos_min_recall: float | None = None
+    oos_max_in_scope_loss: float = 0.01
     max_iter: int = 3000
     seed: int = 0
     # fine-tune the encoder on the first field's labels: None = by data size (about 800 steps,
@@ -187,7 +188,9 @@ def train_field(
         fm.threshold = threshold_for_precision(conf, correct, params.target_precision)
         if params.oos_label and params.oos_label in index:
             fm.oos_label = params.oos_label
-            fm.oos_threshold, _ = oos_threshold(conf, pred, labels, params.oos_label, params.oos_min_recall)
+            fm.oos_threshold, _ = oos_threshold(
+                conf, pred, labels, params.oos_label, params.oos_min_recall, params.oos_max_in_scope_loss
+            )
             pred = [params.oos_label if c < fm.oos_threshold else p for p, c in zip(pred, conf, strict=True)]
         m = classification_metrics(labels, pred, conf, fm.oos_label)
         fm.cv_metrics = {

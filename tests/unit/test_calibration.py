@@ -64,12 +64,28 @@ def test_oos_threshold_separates_the_two_populations() -> None:
     conf = np.concatenate([ins, oos])
     gold = ["a"] * 300 + ["oos"] * 100
     pred = ["a"] * 300 + ["b"] * 100
-    t, m = oos_threshold(conf, pred, gold, "oos")
+    t, m = oos_threshold(conf, pred, gold, "oos", max_in_scope_loss=0.0)
     assert 0.5 <= t <= 0.6
     assert m == {"in_scope_accuracy": 1.0, "oos_recall": 1.0}
     # asking for a recall floor returns the lowest threshold reaching it
     t80, m80 = oos_threshold(conf, pred, gold, "oos", min_recall=0.8)
     assert t80 < t and m80["oos_recall"] >= 0.8
+
+
+def test_oos_threshold_trades_at_most_the_allowed_in_scope_accuracy() -> None:
+    # overlapping populations: every bit of out-of-scope recall costs in-scope answers
+    rng = np.random.default_rng(1)
+    conf = np.concatenate([rng.uniform(0.3, 1.0, 1000), rng.uniform(0.0, 0.7, 200)])
+    gold = ["a"] * 1000 + ["oos"] * 200
+    pred = ["a"] * 1200
+    for loss in (0.0, 0.01, 0.05):
+        t, m = oos_threshold(conf, pred, gold, "oos", max_in_scope_loss=loss)
+        assert m["in_scope_accuracy"] >= 1.0 - loss - 1e-9
+        kept = conf[:1000] >= t
+        assert abs(kept.mean() - m["in_scope_accuracy"]) < 1e-9
+    # a larger allowance buys more recall
+    r = [oos_threshold(conf, pred, gold, "oos", max_in_scope_loss=x)[1]["oos_recall"] for x in (0.0, 0.01, 0.05)]
+    assert r[0] < r[1] < r[2]
 
 
 def test_coverage_curve_and_metrics() -> None:
