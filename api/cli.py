@@ -217,7 +217,7 @@ def train(
     target_precision: Annotated[float, typer.Option(help="accuracy the classifier must keep alone")] = 0.95,
     if_missing: Annotated[bool, typer.Option(help="do nothing when an artefact already exists")] = False,
     epochs: Epochs = None,
-    oos_max_loss: OosLoss = 0.01,
+    oos_max_loss: OosLoss = 0.005,
 ) -> None:
     """Train the triage classifier (one per label column) and save a versioned artefact the service loads."""
     from agent.classifier.data import DataError, read_labelled
@@ -291,7 +291,7 @@ def eval_triage(
     c: Annotated[float, typer.Option("--C")] = 10.0,
     tfidf: Annotated[bool, typer.Option()] = True,
     epochs: Epochs = None,
-    oos_max_loss: OosLoss = 0.01,
+    oos_max_loss: OosLoss = 0.005,
     save_model: Annotated[
         Path | None, typer.Option(help="keep the trained artefact here (loadable as TRIAGE_CLASSIFIER_DIR)")
     ] = None,

@@ -106,14 +106,14 @@ def oos_threshold(
     gold: list[str],
     oos_label: str,
     min_recall: float | None = None,
-    max_in_scope_loss: float = 0.01,
+    max_in_scope_loss: float = 0.005,
 ) -> tuple[float, dict[str, float]]:
     """Pick the confidence threshold below which a ticket is called out-of-scope.
 
     Data must be out-of-fold (or held out) predictions on the training data, never the test set.
     Default rule: catch as many out-of-scope tickets as possible while giving up at most
     ``max_in_scope_loss`` of in-scope accuracy (absolute, against the best threshold for in-scope
-    accuracy). An operations lead reads it as "we accept losing 1 point of correct answers to hand
+    accuracy). An operations lead reads it as "we accept losing half a point of correct answers to hand
     off out-of-scope tickets". With ``min_recall`` the threshold is instead the lowest one that
     reaches that out-of-scope recall.
     """

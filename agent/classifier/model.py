@@ -71,7 +71,7 @@ class TrainParams:
     target_precision: float = 0.95
     oos_label: str | None = None
     oos_min_recall: float | None = None
-    oos_max_in_scope_loss: float = 0.01
+    oos_max_in_scope_loss: float = 0.005
     max_iter: int = 3000
     seed: int = 0
     # fine-tune the encoder on the first field's labels: None = by data size (about 800 steps,
