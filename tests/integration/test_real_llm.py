@@ -30,7 +30,7 @@ def test_graph_runs_with_a_real_llm(demo_settings: Settings) -> None:
     assert triage.decided_by == "llm", [e for e in state["audit"] if e.event == "llm_failed"]
     assert triage.category.value in agent.context.policy.category_names
     assert triage.priority.value in ("low", "normal", "high", "urgent")
-    assert state["prompts"]["classify"] == "1"
+    assert state["prompts"]["classify"] == "2"
     decision = state["decision"]
     if decision.action != "handoff":
         draft = state["draft"]
