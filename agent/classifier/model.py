@@ -56,6 +56,7 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PICKLE = "model.joblib"
 ENCODER_DIR = "encoder"
+MIN_FINE_TUNE_ROWS = 500
 
 
 class ArtefactError(RuntimeError):
@@ -74,15 +75,21 @@ class TrainParams:
     oos_max_in_scope_loss: float = 0.005
     max_iter: int = 3000
     seed: int = 0
-    # fine-tune the encoder on the first field's labels: None = by data size (about 800 steps,
-    # 3 to 30 epochs), 0 = keep the encoder frozen
+    # fine-tune the encoder on the first field's labels: None = by data size (frozen below 500
+    # rows, else about 800 steps, 3 to 30 epochs), 0 = keep the encoder frozen
     fine_tune_epochs: int | None = None
     # share of each label held out of fine-tuning, to calibrate on rows the encoder never saw
     calibration_holdout: float = 0.15
 
     def epochs_for(self, rows: int) -> int:
+        """Fine-tuning pays on hundreds of rows and up (Banking77: +0.9 points on 6.4k rows, +0.8 on
+        10 per label); below ``MIN_FINE_TUNE_ROWS`` the held-out calibration set is too small to
+        trust and the frozen encoder did better (shipped history: 72.0% vs 69.5% category accuracy
+        on the smoke set)."""
         if self.fine_tune_epochs is not None:
             return self.fine_tune_epochs
+        if rows < MIN_FINE_TUNE_ROWS:
+            return 0
         return max(3, min(30, math.ceil(800 * 32 / max(rows, 1))))
 
 
