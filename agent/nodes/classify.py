@@ -194,7 +194,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         # nothing else supports cannot look certain.
         if "category" in preds:
             probs = dict(preds["category"].top)
-            other_p = 1.0 if preds["category"].out_of_scope else 0.0
+            other_p = max(1.0 if preds["category"].out_of_scope else 0.0, probs.get("other", 0.0))
             support_p = other_p if llm_cat == "other" else probs.get(llm_cat, 0.0)
         elif llm_cat == "other":
             support_p = 1.0 if nd_cat == "other" else 0.0
@@ -203,12 +203,14 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         cat_conf = 0.5 * float(out.category_confidence) + 0.5 * support_p
         triage.category = Scored[str](value=llm_cat, confidence=round(cat_conf, 3))
         sources["category"] = "llm"
+    floor = policy.priority_floor(text, risks)  # risks may now include the LLM's
     if "priority" in unsure:
-        floor = policy.priority_floor(text, risks)
         prio = _max_prio(str(out.priority), floor)
         conf = float(out.priority_confidence) if prio == out.priority else 0.9
         triage.priority = Scored[str](value=prio, confidence=round(conf, 3))
         sources["priority"] = "llm"
+    elif _max_prio(triage.priority.value, floor) != triage.priority.value:
+        triage.priority = Scored[str](value=floor, confidence=0.9)
     if "sentiment" in unsure:
         triage.sentiment = Scored[str](value=str(out.sentiment), confidence=round(float(out.sentiment_confidence), 3))
         sources["sentiment"] = "llm"
