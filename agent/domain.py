@@ -85,6 +85,11 @@ class Hit(BaseModel):
     auto_resolvable: bool = False
     action: str | None = None
     status: str | None = None  # rca docs: open | workaround | fixed
+    # hybrid retrieval: 1-based ranks in the dense and BM25 lists (None: not in that list) and the
+    # reciprocal-rank-fusion score the hits are ordered by
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    fused: float | None = None
 
 
 class Decision(BaseModel):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from agent.domain import Hit
 from knowledge.embeddings import Embedder
 from knowledge.ingest import Doc, DocError, chunk_doc, load_docs
+from knowledge.lexical import LexicalIndex
+
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
 
 
 @dataclass
@@ -64,6 +69,22 @@ def _where(filters: dict[str, Any] | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _matcher(filters: dict[str, Any] | None) -> Any:
+    """The dense search's metadata filters as a Python predicate, for the BM25 side."""
+    if not filters:
+        return None
+    wanted = {k: v for k, v in filters.items() if v is not None}
+
+    def ok(meta: dict[str, Any]) -> bool:
+        for key, value in wanted.items():
+            allowed = list(cast(Any, value)) if isinstance(value, list | tuple | set) else [value]
+            if meta.get(key) not in allowed:
+                return False
+        return True
+
+    return ok
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) else int(str(value))
 
@@ -76,6 +97,10 @@ class KnowledgeStore:
         )
         self.embedder = embedder
         self.chunk_chars = chunk_chars
+        self._lock = threading.Lock()
+        self._lex: LexicalIndex | None = None
+        self._lex_count = -1
+        self._lex_stale = True
         # Always our embedding function: Chroma's default would try to download a model.
         self.collection = self.client.get_or_create_collection(
             name=collection,
@@ -111,21 +136,57 @@ class KnowledgeStore:
                 metadatas=[_meta(doc, c.index) for c in chunks],  # type: ignore[arg-type]
             )
             report.chunks_written += len(chunks)
+            self._lex_stale = True
             (report.updated if old is not None else report.added).append(doc.meta.id)
         if prune and not errors:  # with rejected files, pruning could drop a doc that is only broken
             for doc_id in sorted(set(existing) - {d.meta.id for d in docs}):
                 self.collection.delete(where={"doc_id": doc_id})
                 report.removed.append(doc_id)
+                self._lex_stale = True
         return report
 
-    def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None) -> list[Hit]:
-        """Top-k documents (best chunk per document) for the query, highest similarity first."""
+    def _lexical(self) -> LexicalIndex:
+        n = self.collection.count()
+        with self._lock:
+            if self._lex is None or self._lex_count != n or self._lex_stale:
+                got = self.collection.get(include=["documents", "metadatas"])
+                metas = [dict(m) for m in got["metadatas"] or []]
+                self._lex = LexicalIndex(list(got["ids"]), list(got["documents"] or []), metas)
+                self._lex_count, self._lex_stale = n, False
+            return self._lex
+
+    def _hit(self, chunk_id: str, text: str, meta: Any, cosine: float) -> Hit:
+        return Hit(
+            doc_id=str(meta["doc_id"]),
+            chunk_id=chunk_id,
+            title=str(meta["title"]),
+            doc_type="rca" if meta["type"] == "rca" else "kb",
+            score=round(cosine, 4),
+            text=text,
+            category=str(meta["category"]),
+            product=str(meta["product"]),
+            language=str(meta["language"]),
+            auto_resolvable=bool(meta["auto_resolvable"]),
+            action=str(meta["action"]) or None,
+            status=str(meta["status"]) or None,
+        )
+
+    def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Top-k documents (best chunk per document) for the query.
+
+        ``mode="hybrid"`` (default): the dense (Chroma, cosine) and BM25 document rankings are fused
+        by reciprocal rank, RRF(d) = sum 1 / (60 + rank); ``"dense"``: cosine only. Either way
+        ``Hit.score`` is the document's cosine similarity, because the policy's retrieval
+        thresholds are calibrated on it; the order is the fused one.
+        """
         n = self.collection.count()
         if n == 0 or not query.strip():
             return []
+        qvec = self.embedder.encode([query])[0]
+        pool = min(n, max(k * 8, 20))
         res = self.collection.query(
-            query_texts=[query],
-            n_results=min(n, k * 4),
+            query_embeddings=[qvec.tolist()],
+            n_results=pool,
             where=_where(filters),
             include=["documents", "metadatas", "distances"],
         )
@@ -136,23 +197,40 @@ class KnowledgeStore:
         best: dict[str, Hit] = {}
         for chunk_id, text, meta, dist in zip(ids, docs, metas, dists, strict=True):
             doc_id = str(meta["doc_id"])
-            if doc_id in best:
-                continue
-            best[doc_id] = Hit(
-                doc_id=doc_id,
-                chunk_id=chunk_id,
-                title=str(meta["title"]),
-                doc_type="rca" if meta["type"] == "rca" else "kb",
-                score=round(1.0 - float(dist), 4),
-                text=text,
-                category=str(meta["category"]),
-                product=str(meta["product"]),
-                language=str(meta["language"]),
-                auto_resolvable=bool(meta["auto_resolvable"]),
-                action=str(meta["action"]) or None,
-                status=str(meta["status"]) or None,
+            if doc_id not in best:
+                best[doc_id] = self._hit(chunk_id, text, meta, 1.0 - float(dist))
+        dense = sorted(best.values(), key=lambda h: h.score, reverse=True)
+        for rank, h in enumerate(dense, 1):
+            h.dense_rank = rank
+        if mode == "dense":
+            return dense[:k]
+
+        lexical = self._lexical().search(query, pool, _matcher(filters))
+        lex_rank: dict[str, int] = {}
+        lex_best_chunk: dict[str, str] = {}
+        index = self._lexical()
+        meta_of = dict(zip(index.ids, index.metas, strict=True))
+        for chunk_id, _score in lexical:
+            doc_id = str(meta_of[chunk_id]["doc_id"])
+            if doc_id not in lex_rank:
+                lex_rank[doc_id] = len(lex_rank) + 1
+                lex_best_chunk[doc_id] = chunk_id
+        missing = [lex_best_chunk[d] for d in lex_rank if d not in best]
+        if missing:  # found by BM25 only: fetch the chunk and its cosine to the query
+            got = self.collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            embs = np.asarray(got["embeddings"], dtype=np.float32)
+            for chunk_id, text, meta, emb in zip(
+                got["ids"], got["documents"] or [], got["metadatas"] or [], embs, strict=True
+            ):
+                cos = float(np.dot(emb, qvec) / max(float(np.linalg.norm(emb) * np.linalg.norm(qvec)), 1e-9))
+                best[str(meta["doc_id"])] = self._hit(chunk_id, text, meta, cos)
+        for doc_id, h in best.items():
+            h.lexical_rank = lex_rank.get(doc_id)
+            fused = (1.0 / (RRF_K + h.dense_rank) if h.dense_rank else 0.0) + (
+                1.0 / (RRF_K + h.lexical_rank) if h.lexical_rank else 0.0
             )
-        return sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
+            h.fused = round(fused, 6)
+        return sorted(best.values(), key=lambda h: (h.fused or 0.0, h.score), reverse=True)[:k]
 
     def document_text(self, doc_id: str) -> str:
         """The whole document body, rebuilt from its chunks in order."""
