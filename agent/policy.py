@@ -32,6 +32,8 @@ class RetrievalRule(BaseModel):
     auto_at_least: float = 0.5
     rca_link_at_least: float = 0.45
     reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
+    # share of the dense ranking in hybrid search for a query in another language
+    unreliable_dense_weight: float = Field(default=0.25, ge=0.0, le=1.0)
 
 
 class RiskRule(BaseModel):

@@ -171,13 +171,21 @@ class KnowledgeStore:
             status=str(meta["status"]) or None,
         )
 
-    def search(self, query: str, k: int = 5, filters: dict[str, Any] | None = None, mode: str = "hybrid") -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: dict[str, Any] | None = None,
+        mode: str = "hybrid",
+        dense_weight: float = 1.0,
+    ) -> list[Hit]:
         """Top-k documents (best chunk per document) for the query.
 
         ``mode="hybrid"`` (default): the dense (Chroma, cosine) and BM25 document rankings are fused
-        by reciprocal rank, RRF(d) = sum 1 / (60 + rank); ``"dense"``: cosine only. Either way
-        ``Hit.score`` is the document's cosine similarity, because the policy's retrieval
-        thresholds are calibrated on it; the order is the fused one.
+        by reciprocal rank, RRF(d) = w / (60 + dense rank) + 1 / (60 + BM25 rank), with w =
+        ``dense_weight`` (below 1 for a language the embedder does not rank reliably); ``"dense"``:
+        cosine only. Either way ``Hit.score`` is the document's cosine similarity, because the
+        policy's retrieval thresholds are calibrated on it; the order is the fused one.
         """
         n = self.collection.count()
         if n == 0 or not query.strip():
@@ -226,7 +234,7 @@ class KnowledgeStore:
                 best[str(meta["doc_id"])] = self._hit(chunk_id, text, meta, cos)
         for doc_id, h in best.items():
             h.lexical_rank = lex_rank.get(doc_id)
-            fused = (1.0 / (RRF_K + h.dense_rank) if h.dense_rank else 0.0) + (
+            fused = (dense_weight / (RRF_K + h.dense_rank) if h.dense_rank else 0.0) + (
                 1.0 / (RRF_K + h.lexical_rank) if h.lexical_rank else 0.0
             )
             h.fused = round(fused, 6)

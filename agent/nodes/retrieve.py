@@ -39,7 +39,8 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             events.append(AuditEvent(node="retrieve", event="llm_failed", detail={"error": str(exc)[:300]}))
         if rewritten and detect_language(rewritten)[0] == "en":
             query, query_language = rewritten[:MAX_QUERY_CHARS], "en"
-    hits = ctx.knowledge.search(query, k=ctx.settings.top_k)
+    weight = 1.0 if query_language in reliable else ctx.policy.retrieval.unreliable_dense_weight
+    hits = ctx.knowledge.search(query, k=ctx.settings.top_k, dense_weight=weight)
     events.append(
         AuditEvent(
             node="retrieve",
@@ -47,6 +48,7 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             detail={
                 "hits": [{"doc_id": h.doc_id, "score": h.score} for h in hits],
                 "query_language": query_language,
+                "dense_weight": weight,
                 "rewritten_query": query if query is not text else None,
             },
         )

@@ -84,3 +84,13 @@ def test_reingest_refreshes_the_lexical_index(tmp_path: Path, embedder: Embedder
     store.ingest(write_kb(kb, changed))  # same chunk count, new content
     hits = store.search("ZQ-9001", k=5)
     assert hits[0].doc_id == "KB-105" and hits[0].lexical_rank == 1
+
+
+def test_dense_weight_shifts_the_fusion_towards_bm25(tmp_path: Path, embedder: Embedder) -> None:
+    store = KnowledgeStore(tmp_path / "chroma", embedder)
+    store.ingest(write_kb(tmp_path / "kb", DOCS))
+    lexical_only = store.search("подати заявку resend", k=5, dense_weight=0.0)
+    ranked = [h for h in lexical_only if h.lexical_rank is not None]
+    assert ranked == lexical_only[: len(ranked)]  # BM25 hits first, in BM25 order
+    assert [h.lexical_rank for h in ranked] == list(range(1, len(ranked) + 1))
+    assert all(h.fused == round(1 / (RRF_K + (h.lexical_rank or 0)), 6) for h in ranked)
