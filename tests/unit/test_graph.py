@@ -190,3 +190,27 @@ def test_reply_in_the_wrong_language_is_not_auto_sent(demo_settings: Settings) -
     assert state["draft"].grounded
     assert state["decision"].action == "suggest"
     assert "reply_language_mismatch" in state["decision"].rules
+
+
+def test_quoted_text_must_come_from_a_cited_doc(demo_settings: Settings) -> None:
+    real = 'Open Documents > Payslips and click "⋯ > Resend payslip" [KB-009].'
+    agent, _ = agent_with(demo_settings, [classification(), real])
+    state = agent.run(PAYSLIP)
+    assert state["decision"].action == "auto_resolve" and state["draft"].grounded
+
+    made_up = 'Click "Regenerate and email all payslips now" on the Payslips tab [KB-009].'
+    agent, _ = agent_with(demo_settings, [classification(), made_up])
+    state = agent.run(PAYSLIP)
+    assert state["decision"].action == "suggest" and "unsupported_quote" in state["decision"].rules
+    assert not state["draft"].grounded
+    event = next(e for e in state["audit"] if e.node == "ground_check")
+    assert event.detail["unsupported_quotes"] == ["Regenerate and email all payslips now"]
+
+
+def test_unsupported_quotes_ignores_markup_and_knows_quote_styles() -> None:
+    from agent.nodes.ground_check import unsupported_quotes
+
+    doc = "Go to **People > Employees**. Error `PF-3001 Delivery failed: mailbox unavailable` means..."
+    assert unsupported_quotes('See "People > Employees" and “PF-3001 Delivery failed”.', [doc]) == []
+    assert unsupported_quotes("Натисніть «Видалити все».", [doc]) == ["Видалити все"]
+    assert unsupported_quotes('Short "ok" quotes are ignored.', [doc]) == []
