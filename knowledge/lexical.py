@@ -29,6 +29,7 @@ class LexicalIndex:
     def __init__(self, ids: list[str], texts: list[str], metas: list[dict[str, Any]]) -> None:
         self.ids = ids
         self.metas = metas
+        self.meta_by_id = dict(zip(ids, metas, strict=True))
         self.bm25 = bm25s.BM25()
         corpus = [tokens(t) or ["_"] for t in texts]
         self.bm25.index(corpus, show_progress=False)  # pyright: ignore[reportUnknownMemberType]

@@ -213,13 +213,12 @@ class KnowledgeStore:
         if mode == "dense":
             return dense[:k]
 
-        lexical = self._lexical().search(query, pool, _matcher(filters))
+        index = self._lexical()
+        lexical = index.search(query, pool, _matcher(filters))
         lex_rank: dict[str, int] = {}
         lex_best_chunk: dict[str, str] = {}
-        index = self._lexical()
-        meta_of = dict(zip(index.ids, index.metas, strict=True))
         for chunk_id, _score in lexical:
-            doc_id = str(meta_of[chunk_id]["doc_id"])
+            doc_id = str(index.meta_by_id[chunk_id]["doc_id"])
             if doc_id not in lex_rank:
                 lex_rank[doc_id] = len(lex_rank) + 1
                 lex_best_chunk[doc_id] = chunk_id

@@ -98,10 +98,7 @@ def read_labelled(
         for n, line in enumerate(raw.decode("utf-8-sig").splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from exc
+            obj = _loads(line, f"{path}:{n}")
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{n}: expected an object per line")
             rows.append(obj)  # type: ignore[arg-type]
@@ -131,11 +128,16 @@ def read_labelled(
     return LabelledSet(source=str(spec), texts=texts, labels=labels, sha256=digest, text_columns=tcols)
 
 
-def _clinc_rows(path: Path, raw: bytes, splits: list[str] | None) -> list[dict[str, Any]]:
+def _loads(text: str | bytes, where: str, whole_file: bool = False) -> Any:
     try:
-        obj = json.loads(raw)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+        at = f" at line {exc.lineno}" if whole_file else ""
+        raise DataError(f"{where}: not JSON ({exc.msg}{at})") from exc
+
+
+def _clinc_rows(path: Path, raw: bytes, splits: list[str] | None) -> list[dict[str, Any]]:
+    obj = _loads(raw, str(path), whole_file=True)
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected an object of lists of [text, label] pairs")
     data: dict[str, Any] = obj  # type: ignore[assignment]

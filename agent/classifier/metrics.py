@@ -44,13 +44,7 @@ def expected_calibration_error(conf: Floats, correct: NDArray[np.bool_], bins: i
     """Top-label ECE with equal-width bins: sum over bins of |accuracy - confidence| x share."""
     if len(conf) == 0:
         return 0.0
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    ece = 0.0
-    for lo, hi in itertools.pairwise(edges):
-        mask = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
-        if mask.any():
-            ece += abs(float(correct[mask].mean()) - float(conf[mask].mean())) * float(mask.mean())
-    return ece
+    return sum(abs(b["accuracy"] - b["confidence"]) * b["n"] for b in reliability(conf, correct, bins)) / len(conf)
 
 
 def reliability(conf: Floats, correct: NDArray[np.bool_], bins: int = 10) -> list[dict[str, float]]:
