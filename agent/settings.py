@@ -81,6 +81,25 @@ class Settings(BaseSettings):
     webhook_tolerance_s: int = 300
     max_body_bytes: int = 1_048_576
 
+    # provider webhooks (POST /webhooks/{zendesk|jira|freshdesk|youtrack}); an unset secret answers 503
+    zendesk_webhook_secret: SecretStr | None = Field(
+        default=None, description="the Zendesk webhook's signing secret (Admin Center > Webhooks > Reveal secret)"
+    )
+    zendesk_tolerance_s: int = Field(
+        default=300, ge=1, description="reject a Zendesk delivery whose signature timestamp is further off than this"
+    )
+    jira_webhook_secret: SecretStr | None = Field(
+        default=None, description="the Secret entered in the Jira webhook (signs X-Hub-Signature)"
+    )
+    freshdesk_webhook_token: SecretStr | None = Field(
+        default=None, description="shared token the Freshdesk rule sends in freshdesk_token_header (or as basic auth)"
+    )
+    freshdesk_token_header: str = "X-Triage-Token"
+    youtrack_webhook_token: SecretStr | None = Field(
+        default=None, description="the Webhook Triggers app's webhook token"
+    )
+    youtrack_token_header: str = "X-YouTrack-Token"
+
     # worker
     worker_enabled: bool = True
     worker_poll_s: float = 0.2

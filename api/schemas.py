@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class CustomerIn(BaseModel):
@@ -30,6 +30,148 @@ class GenericTicketIn(BaseModel):
 class Accepted(BaseModel):
     ticket_id: str
     duplicate: bool = False
+
+
+class Ignored(BaseModel):
+    """A verified delivery of an event that does not create a ticket (e.g. an update): nothing stored."""
+
+    ignored: Literal[True] = True
+    event: str
+    detail: str
+
+
+# ---- provider webhooks: the parts of each sender's payload we read (everything else is ignored) ------
+
+
+def _id_text(value: object) -> object:
+    # ids arrive as JSON numbers or strings depending on the sender (Zendesk events send strings,
+    # trigger placeholders render digits); booleans and objects stay invalid
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+IdText = Annotated[str, BeforeValidator(_id_text), Field(min_length=1, max_length=255)]
+Subject = Annotated[str, Field(max_length=1000)]
+LongText = Annotated[str, Field(max_length=200_000)]
+ShortText = Annotated[str, Field(max_length=320)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ZendeskTicketDetailIn(_In):
+    """`detail` of a zen:event-type:ticket.* event (ids are strings there)."""
+
+    id: IdText
+    subject: Subject | None = None
+    description: LongText | None = None
+    requester_id: IdText | None = None
+    organization_id: IdText | None = None
+    brand_id: IdText | None = None
+    priority: str | None = None
+    tags: list[str] = []
+
+
+class ZendeskEventIn(_In):
+    """A Zendesk event-subscription webhook (`type` zen:event-type:..., the ticket in `detail`)."""
+
+    type: str
+    id: IdText
+    account_id: int | None = None
+    time: str | None = None
+    detail: ZendeskTicketDetailIn
+
+
+class ZendeskTriggerIn(_In):
+    """The JSON body our README tells a Zendesk trigger to send (placeholders filled by Zendesk)."""
+
+    event: str = "ticket.created"
+    ticket_id: IdText
+    subject: Subject = ""
+    description: LongText = ""
+    requester: ShortText | None = None
+    organization: Annotated[str, Field(max_length=200)] | None = None
+    tier: Annotated[str, Field(max_length=40)] | None = None
+    language: Annotated[str, Field(max_length=16)] | None = None
+    product: Annotated[str, Field(max_length=64)] | None = None
+    delivery_id: IdText | None = None
+
+
+class JiraUserIn(_In):
+    accountId: str | None = None  # Jira's own key names
+    displayName: str | None = None
+    emailAddress: str | None = None
+
+
+class JiraProjectIn(_In):
+    id: IdText | None = None
+    key: str | None = None
+    name: str | None = None
+
+
+class JiraFieldsIn(_In):
+    summary: Subject
+    # REST v2 webhooks send wiki-markup text; v3 / automation payloads send an ADF document
+    description: LongText | dict[str, Any] | None = None
+    reporter: JiraUserIn | None = None
+    project: JiraProjectIn | None = None
+
+
+class JiraIssueIn(_In):
+    id: IdText | None = None
+    key: IdText
+    fields: JiraFieldsIn
+
+
+class JiraWebhookIn(_In):
+    """A Jira Cloud / JSM webhook (`webhookEvent` jira:issue_created etc.)."""
+
+    webhookEvent: str
+    timestamp: int | None = None
+    issue: JiraIssueIn
+
+
+class FreshdeskWebhookIn(_In):
+    """The JSON body our README tells a Freshdesk automation rule to send."""
+
+    event: str = "ticket_created"
+    ticket_id: IdText
+    subject: Subject = ""
+    description: LongText = ""
+    requester: ShortText | None = None
+    company: Annotated[str, Field(max_length=200)] | None = None
+    tier: Annotated[str, Field(max_length=40)] | None = None
+    language: Annotated[str, Field(max_length=16)] | None = None
+    product: Annotated[str, Field(max_length=64)] | None = None
+
+
+class YouTrackUserIn(_In):
+    id: str | None = None
+    login: str | None = None
+    fullName: str | None = None
+    email: str | None = None
+
+
+class YouTrackProjectIn(_In):
+    id: str | None = None
+    key: str | None = None
+    shortName: str | None = None
+    name: str | None = None
+
+
+class YouTrackWebhookIn(_In):
+    """A YouTrack Webhook Triggers app delivery (`event` issueCreated etc.)."""
+
+    event: str
+    id: IdText
+    idReadable: IdText | None = None
+    numberInProject: int | None = None
+    summary: Subject = ""
+    description: LongText | None = None
+    project: YouTrackProjectIn | None = None
+    reporter: YouTrackUserIn | None = None
 
 
 class ScoredOut(BaseModel):

@@ -204,7 +204,6 @@ def _block(node: object) -> str:
     return _inline(children) or _str(node.get("text"))
 
 
-
 def _plain(nodes: list[object]) -> str:
     """Text of code-block content: no marks, no decoration."""
     out: list[str] = []
