@@ -106,6 +106,30 @@ class Settings(BaseSettings):
     worker_lease_s: float = 300.0
     max_attempts: int = 3
 
+    # ticketing write-back
+    # A system is enabled when its URL and credentials are set. Mappings (groups, assignees, priority
+    # names, Jira transitions, YouTrack fields) go in triage.toml under [writeback.<system>], see
+    # tools/ticketing/base.py for every key.
+    writeback_enabled: bool = Field(default=True, description="false: triage only, nothing is written back")
+    writeback_timeout_s: float = Field(default=10.0, gt=0, description="per HTTP request")
+    writeback_max_elapsed_s: float = Field(default=30.0, gt=0, description="retry budget per write-back call")
+    writeback_max_attempts: int = Field(default=6, ge=1)
+    zendesk_url: str | None = Field(default=None, description="https://<subdomain>.zendesk.com")
+    zendesk_email: str | None = None
+    zendesk_api_token: SecretStr | None = None
+    jira_url: str | None = Field(default=None, description="https://<site>.atlassian.net")
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    freshdesk_url: str | None = Field(default=None, description="https://<domain>.freshdesk.com")
+    freshdesk_api_key: SecretStr | None = None
+    youtrack_url: str | None = Field(default=None, description="https://<name>.youtrack.cloud")
+    youtrack_token: SecretStr | None = None
+    youtrack_note_group_id: str | None = None
+    writeback: dict[str, dict[str, object]] = Field(
+        default_factory=dict[str, dict[str, object]],
+        description="per-system extra config from TOML: [writeback.zendesk] groups = {billing = 123}",
+    )
+
     @field_validator("webhook_secret")
     @classmethod
     def _whsec(cls, v: SecretStr | None) -> SecretStr | None:

@@ -1,0 +1,100 @@
+"""YouTrack write-back over its REST API (`/api`).
+
+Auth: `Authorization: Bearer perm:...` (a permanent token). Comments: `POST /api/issues/{id}/comments`
+`{text}`; an internal note restricts `visibility` to one user group (`LimitedVisibility`,
+`permittedGroups`). Fields, tags, assignee and state: `POST /api/commands` with the same command
+syntax as the UI (`Priority Critical`, `tag {needs review}`, `Assignee jane`, `State Fixed`) and the
+issue by `idReadable` (ABC-12) or database `id` (2-17).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import quote
+
+import httpx
+
+from tools.http import ApiClient, WriteBackConfigError
+from tools.ticketing.base import Priority, YouTrackConfig
+
+
+def command_value(value: str) -> str:
+    """A value as a YouTrack command token: multi-word values go in braces."""
+    value = value.strip()
+    return f"{{{value}}}" if re.search(r"\s", value) else value
+
+
+class YouTrack:
+    """`TicketingSystem` for YouTrack (Cloud and Server)."""
+
+    name = "youtrack"
+
+    def __init__(self, config: YouTrackConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self.api = ApiClient(
+            "youtrack",
+            config.base_url,
+            headers={"authorization": f"Bearer {config.token.get_secret_value()}"},
+            timeout_s=config.timeout_s,
+            policy=config.retry.policy(),
+            hints={
+                401: "check TRIAGE_YOUTRACK_TOKEN (Profile > Account Security > Tokens: a permanent token "
+                "with the YouTrack scope)",
+                403: "the token's user lacks Update Issue / Add Comment permission in this project",
+                404: "check TRIAGE_YOUTRACK_URL (https://<name>.youtrack.cloud, or the Server URL incl. any "
+                "/youtrack path) and the issue id",
+            },
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self.api.close()
+
+    @staticmethod
+    def _issue_ref(external_id: str) -> dict[str, str]:
+        return {"id": external_id} if re.fullmatch(r"\d+-\d+", external_id) else {"idReadable": external_id}
+
+    def _comment(self, external_id: str, body: dict[str, object], what: str) -> str:
+        path = f"/api/issues/{quote(external_id, safe='')}/comments"
+        got = self.api.request("POST", path, json_body=body, params={"fields": "id"}).json()
+        return f"{what} {got.get('id', '?')} on {external_id}"
+
+    def command(self, external_id: str, query: str) -> str:
+        """Apply one command (UI syntax) to the issue."""
+        self.api.request("POST", "/api/commands", json_body={"query": query, "issues": [self._issue_ref(external_id)]})
+        return f"{external_id}: {query}"
+
+    def add_note(self, external_id: str, text: str) -> str:
+        group = self.config.note_group_id
+        if not group:
+            raise WriteBackConfigError(
+                "youtrack: internal notes need the id of the group that may read them: set "
+                "TRIAGE_YOUTRACK_NOTE_GROUP_ID (find it with GET /api/groups?fields=id,name)",
+                system="youtrack",
+            )
+        visibility = {"$type": "LimitedVisibility", "permittedGroups": [{"id": group}]}
+        return self._comment(external_id, {"text": text, "visibility": visibility}, "internal comment")
+
+    def post_reply(self, external_id: str, text: str) -> str:
+        return self._comment(external_id, {"text": text}, "comment")
+
+    def set_priority(self, external_id: str, priority: Priority) -> str:
+        value = self.config.priorities[priority]
+        return self.command(external_id, f"{self.config.priority_field} {command_value(value)}")
+
+    def set_group(self, external_id: str, group: str) -> str:
+        value = self.config.groups.get(group, group)
+        return self.command(external_id, f"{self.config.group_field} {command_value(value)}")
+
+    def add_tags(self, external_id: str, tags: Sequence[str]) -> str:
+        # `tag X` adds a tag and leaves the others alone
+        query = " ".join(f"tag {command_value(t)}" for t in tags if t.strip())
+        return self.command(external_id, query) if query else f"{external_id}: no tags"
+
+    def assign(self, external_id: str, assignee: str) -> str:
+        login = self.config.assignees.get(assignee, assignee)
+        return self.command(external_id, f"Assignee {command_value(login)}")
+
+    def resolve(self, external_id: str) -> str:
+        return self.command(external_id, self.config.resolve_command)
