@@ -240,7 +240,7 @@ class ApiClient:
             if asked is not None
             else self.policy.backoff(state.attempt_number)
         )
-        remaining = self.policy.max_elapsed_s - state.seconds_since_start
+        remaining = self.policy.max_elapsed_s - (state.seconds_since_start or 0.0)
         wait = max(0.0, min(wait, remaining))
         self.last.waits.append(wait)
         return wait
@@ -248,7 +248,7 @@ class ApiClient:
     def _stop(self, state: RetryCallState) -> bool:
         if state.attempt_number >= self.policy.max_attempts:
             return True
-        elapsed = state.seconds_since_start
+        elapsed = state.seconds_since_start or 0.0
         if elapsed >= self.policy.max_elapsed_s:
             return True
         asked = self._asked_wait(state)
@@ -315,6 +315,26 @@ class ApiClient:
                 status=status,
                 retry_after_s=asked,
             ) from exc.error
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """`request`, then the body as a JSON object ({} for an empty or non-object body).
+
+        A write the system accepted must never fail on how its answer is formatted: a failure after
+        success would be recorded as failed and posted again on retry.
+        """
+        response = self.request(method, path, json_body=json_body, params=params)
+        try:
+            body = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            return {}
+        return body if isinstance(body, dict) else {}  # pyright: ignore[reportUnknownVariableType]
 
     def _permanent(self, method: str, path: str, response: httpx.Response) -> PermanentWriteBackError:
         status = response.status_code

@@ -20,27 +20,27 @@ NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 FAST = RetryPolicy(max_attempts=4, max_elapsed_s=5, backoff_initial_s=0.01, backoff_max_s=0.05, jitter_s=0.0)
 
 
-def _resp(status: int = 429, **headers: str) -> httpx.Response:
-    return httpx.Response(status, headers=headers)
+def _resp(status: int = 429, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, headers=headers or {})
 
 
 def test_retry_after_seconds_and_http_date() -> None:
-    assert server_wait_s(_resp(**{"Retry-After": "7"}), NOW) == 7.0
+    assert server_wait_s(_resp(429, {"Retry-After": "7"}), NOW) == 7.0
     later = format_datetime(NOW + timedelta(seconds=42), usegmt=True)
-    assert server_wait_s(_resp(**{"Retry-After": later}), NOW) == pytest.approx(42.0)
+    assert server_wait_s(_resp(429, {"Retry-After": later}), NOW) == pytest.approx(42.0)
     past = format_datetime(NOW - timedelta(seconds=42), usegmt=True)
-    assert server_wait_s(_resp(**{"Retry-After": past}), NOW) == 0.0
+    assert server_wait_s(_resp(429, {"Retry-After": past}), NOW) == 0.0
 
 
 def test_jira_rate_limit_reset_iso_timestamp() -> None:
     # Jira documents the format yyyy-MM-ddTHH:mmZ
-    assert server_wait_s(_resp(**{"X-RateLimit-Reset": "2026-11-23T12:02Z"}), NOW) == pytest.approx(120.0)
-    assert server_wait_s(_resp(**{"X-RateLimit-Reset": "2026-11-23T12:00:05.500+00:00"}), NOW) == pytest.approx(5.5)
+    assert server_wait_s(_resp(429, {"X-RateLimit-Reset": "2026-11-23T12:02Z"}), NOW) == pytest.approx(120.0)
+    assert server_wait_s(_resp(429, {"X-RateLimit-Reset": "2026-11-23T12:00:05.500+00:00"}), NOW) == pytest.approx(5.5)
     # Retry-After wins when both are present
-    both = _resp(**{"Retry-After": "3", "X-RateLimit-Reset": "2026-11-23T12:02Z"})
+    both = _resp(429, {"Retry-After": "3", "X-RateLimit-Reset": "2026-11-23T12:02Z"})
     assert server_wait_s(both, NOW) == 3.0
     assert server_wait_s(_resp(), NOW) is None
-    assert server_wait_s(_resp(**{"Retry-After": "soon"}), NOW) is None
+    assert server_wait_s(_resp(429, {"Retry-After": "soon"}), NOW) is None
 
 
 def test_only_transient_statuses_are_retryable() -> None:
@@ -75,7 +75,7 @@ def test_5xx_is_retried_until_success() -> None:
 
 
 def test_retry_after_is_used_for_the_wait_and_capped() -> None:
-    answers = iter([_resp(429, **{"Retry-After": "1.5"}), _resp(503, **{"Retry-After": "1"}), httpx.Response(200)])
+    answers = iter([_resp(429, {"Retry-After": "1.5"}), _resp(503, {"Retry-After": "1"}), httpx.Response(200)])
     api, slept = _client(httpx.MockTransport(lambda _r: next(answers)), RetryPolicy(backoff_initial_s=0.01, jitter_s=0))
     api.request("GET", "/x")
     assert slept == [1.5, 1.0]
@@ -86,7 +86,7 @@ def test_server_wait_longer_than_the_budget_gives_up_at_once() -> None:
 
     def handle(_r: httpx.Request) -> httpx.Response:
         calls.append(1)
-        return _resp(429, **{"Retry-After": "3600"})
+        return _resp(429, {"Retry-After": "3600"})
 
     api, slept = _client(httpx.MockTransport(handle))
     with pytest.raises(TransientWriteBackError) as err:

@@ -50,12 +50,14 @@ class Freshdesk:
         return f"ticket {external_id}: {what}"
 
     def add_note(self, external_id: str, text: str) -> str:
-        got = self.api.request("POST", f"{self._ticket(external_id)}/notes", json_body={"body": text, "private": True})
-        return f"note {got.json().get('id', '?')} on ticket {external_id}"
+        got = self.api.request_json(
+            "POST", f"{self._ticket(external_id)}/notes", json_body={"body": text, "private": True}
+        )
+        return f"note {got.get('id', '?')} on ticket {external_id}"
 
     def post_reply(self, external_id: str, text: str) -> str:
-        got = self.api.request("POST", f"{self._ticket(external_id)}/reply", json_body={"body": text})
-        return f"reply {got.json().get('id', '?')} on ticket {external_id}"
+        got = self.api.request_json("POST", f"{self._ticket(external_id)}/reply", json_body={"body": text})
+        return f"reply {got.get('id', '?')} on ticket {external_id}"
 
     def set_priority(self, external_id: str, priority: Priority) -> str:
         value = self.config.priorities[priority]
@@ -66,9 +68,10 @@ class Freshdesk:
         return self._update(external_id, {"group_id": group_id}, f"group {group_id}")
 
     def add_tags(self, external_id: str, tags: Sequence[str]) -> str:
-        current = self.api.request("GET", self._ticket(external_id)).json().get("tags") or []
-        merged = list(dict.fromkeys([*(str(t) for t in current), *(t.strip() for t in tags if t.strip())]))
-        if merged == list(current):
+        got = self.api.request_json("GET", self._ticket(external_id)).get("tags")
+        current = [str(t) for t in got] if isinstance(got, list) else []  # pyright: ignore[reportUnknownVariableType]
+        merged = list(dict.fromkeys([*current, *(t.strip() for t in tags if t.strip())]))
+        if merged == current:
             return f"ticket {external_id}: tags already present"
         return self._update(external_id, {"tags": merged}, f"tags {','.join(merged)}")
 

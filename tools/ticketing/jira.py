@@ -58,7 +58,7 @@ class Jira:
             body["properties"] = [{"key": "sd.public.comment", "value": {"internal": internal}}]
         elif internal and self.config.note_visibility_role:
             body["visibility"] = {"type": "role", "value": self.config.note_visibility_role}
-        got = self.api.request("POST", f"{self._issue(key)}/comment", json_body=body).json()
+        got = self.api.request_json("POST", f"{self._issue(key)}/comment", json_body=body)
         return f"comment {got.get('id', '?')} on {key}" + (" (internal)" if internal else "")
 
     def _edit(self, key: str, body: dict[str, Any], what: str) -> str:
@@ -98,8 +98,13 @@ class Jira:
 
     def transition(self, external_id: str, names: Sequence[str]) -> str:
         """Apply the first available transition whose name (or target status name) is in `names`."""
-        got = self.api.request("GET", f"{self._issue(external_id)}/transitions").json()
-        available: list[dict[str, Any]] = [t for t in got.get("transitions", []) if isinstance(t, dict)]
+        got = self.api.request_json("GET", f"{self._issue(external_id)}/transitions")
+        offered = got.get("transitions")
+        available: list[dict[str, Any]] = (
+            [t for t in offered if isinstance(t, dict)]  # pyright: ignore[reportUnknownVariableType]
+            if isinstance(offered, list)
+            else []
+        )
         wanted = [n.casefold() for n in names]
         for name in wanted:
             for t in available:
@@ -110,9 +115,9 @@ class Jira:
                         "POST", f"{self._issue(external_id)}/transitions", json_body={"transition": {"id": t["id"]}}
                     )
                     return f"{external_id}: transition {t.get('name')} ({t['id']})"
-        offered = ", ".join(f"{t.get('name')!r}" for t in available) or "none"
+        names_offered = ", ".join(f"{t.get('name')!r}" for t in available) or "none"
         raise WriteBackConfigError(
-            f"jira: none of the transitions {list(names)} is available on {external_id} (offered: {offered}); "
+            f"jira: none of the transitions {list(names)} is available on {external_id} (offered: {names_offered}); "
             "set `resolve_transitions` under [writeback.jira] in triage.toml to your workflow's names",
             system="jira",
             method="GET",

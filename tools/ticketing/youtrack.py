@@ -57,7 +57,7 @@ class YouTrack:
 
     def _comment(self, external_id: str, body: dict[str, object], what: str) -> str:
         path = f"/api/issues/{quote(external_id, safe='')}/comments"
-        got = self.api.request("POST", path, json_body=body, params={"fields": "id"}).json()
+        got = self.api.request_json("POST", path, json_body=body, params={"fields": "id"})
         return f"{what} {got.get('id', '?')} on {external_id}"
 
     def command(self, external_id: str, query: str) -> str:

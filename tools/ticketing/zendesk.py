@@ -44,8 +44,9 @@ class Zendesk:
 
     def _update(self, external_id: str, ticket: dict[str, Any]) -> str:
         path = f"/api/v2/tickets/{quote(external_id, safe='')}"
-        body = self.api.request("PUT", path, json_body={"ticket": ticket}).json()
-        audit = body.get("audit", {}).get("id") if isinstance(body, dict) else None
+        body = self.api.request_json("PUT", path, json_body={"ticket": ticket})
+        audit = body.get("audit")
+        audit = audit.get("id") if isinstance(audit, dict) else None  # pyright: ignore[reportUnknownMemberType]
         return f"ticket {external_id} updated" + (f" (audit {audit})" if audit else "")
 
     def add_note(self, external_id: str, text: str) -> str:
