@@ -81,12 +81,17 @@ def test_missing_transition_names_what_is_offered(jira: FakeJira) -> None:
     assert [c.method for c in jira.requests] == ["GET"]
 
 
-def test_bad_label_and_priority_are_permanent_and_not_retried(jira: FakeJira) -> None:
+def test_unknown_priority_is_permanent_and_not_retried(jira: FakeJira) -> None:
     system = jira.adapter(priorities={"low": "Low", "normal": "Medium", "high": "High", "urgent": "Blocker"})
     with pytest.raises(PermanentWriteBackError) as err:
         system.set_priority("SUP-7", "urgent")
     assert err.value.status == 400 and "errors.priority" in str(err.value)
     assert len(jira.requests) == 1
+
+
+def test_labels_never_carry_spaces_jira_would_reject(jira: FakeJira) -> None:
+    jira.adapter().add_tags("SUP-7", ["needs review", " "])
+    assert jira.calls[-1].body == {"update": {"labels": [{"add": "needs_review"}]}}
 
 
 def test_wrong_token_401(jira: FakeJira) -> None:
