@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -67,6 +68,8 @@ class Policy(BaseModel):
     risk: RiskRule = Field(default_factory=RiskRule)
     priority: PriorityRule = Field(default_factory=PriorityRule)
     compound: CompoundRule = Field(default_factory=CompoundRule)
+    # written by `triage tune`: the dev set, budget and figures the thresholds were chosen on
+    tuned: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _compile(self) -> Policy:

@@ -40,6 +40,7 @@ class TriageState(TypedDict, total=False):
 class TriageOutput(TypedDict, total=False):
     """What the graph returns to a caller."""
 
+    text: str  # the redacted ticket text every model saw
     triage: Triage
     hits: list[Hit]
     query_language: str

@@ -340,6 +340,152 @@ def eval_triage(
         typer.echo(f"wrote {paths['markdown']} and {paths['html']}")
 
 
+KbPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--kb", help="knowledge base: a directory of .md docs, or a JSONL/CSV corpus (default TRIAGE_KB_PATH)"
+    ),
+]
+PolicyPath = Annotated[Path | None, typer.Option("--policy", help="policy file (default TRIAGE_POLICY_FILE)")]
+ClassifierChoice = Annotated[
+    str,
+    typer.Option(help="auto (the service's, when its categories are the KB's) | service | none | a directory"),
+]
+
+
+def _pc(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def _resolve_run(
+    kb: Path | None, test: Path, policy: Path | None, llm: str | None, classifier: str, limit: int | None
+) -> Any:
+    from agent.classifier.model import ArtefactError
+    from agent.policy import PolicyError
+    from evals.resolve import prepare
+    from evals.resolve_data import ResolveDataError
+
+    s = get_settings()
+
+    def progress(i: int, n: int) -> None:
+        if i == n or i % 25 == 0:
+            typer.echo(f"  {i}/{n} tickets", err=True)
+
+    try:
+        return prepare(s, kb or s.kb_path, test, policy, llm, classifier, limit, progress)
+    except (ResolveDataError, PolicyError, ArtefactError, ValueError) as exc:
+        _fail(str(exc))
+        raise typer.Exit(2) from exc
+
+
+@eval_app.command("resolve")
+def eval_resolve(
+    test: Annotated[Path, typer.Option("--test", help="cases with gold answers (.jsonl or .csv)")],
+    kb: KbPath = None,
+    policy: PolicyPath = None,
+    llm: Annotated[str | None, typer.Option(help="override TRIAGE_LLM, e.g. none")] = None,
+    classifier: ClassifierChoice = "auto",
+    limit: Annotated[int | None, typer.Option(help="only the first N cases")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
+    report: Annotated[Path | None, typer.Option(help="write report.md, report.html and plots here")] = None,
+) -> None:
+    """Run the graph in dry-run (no write-back) over cases with gold answers: how much is
+    auto-resolved, how much of that is wrong, handoff recall, retrieval quality, latency."""
+    from evals.resolve import evaluate, format_summary
+    from evals.resolve_report import write_resolve_report
+
+    run = _resolve_run(kb, test, policy, llm, classifier, limit)
+    result = evaluate(run.traces, run.policy, run.facts, get_settings().top_k)
+    typer.echo(format_summary(result))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        typer.echo(f"wrote {json_out}")
+    if report:
+        paths = write_resolve_report(result, report, f"Auto-resolution evaluation: {test.name}")
+        typer.echo(f"wrote {paths['markdown']} and {paths['html']}")
+
+
+@app.command()
+def tune(
+    dev: Annotated[Path, typer.Option("--dev", help="dev cases with gold answers (.jsonl or .csv)")],
+    max_wrong: Annotated[
+        float, typer.Option(help="wrong-resolution budget: share of auto-resolved tickets that may be wrong")
+    ] = 0.01,
+    min_handoff_recall: Annotated[
+        float, typer.Option(help="share of unanswerable/out-of-scope tickets to hand off (0 = do not tune)")
+    ] = 0.8,
+    kb: KbPath = None,
+    policy: PolicyPath = None,
+    out: Annotated[Path | None, typer.Option(help="policy file to write (default: the --policy file)")] = None,
+    llm: Annotated[str | None, typer.Option(help="override TRIAGE_LLM, e.g. none")] = None,
+    classifier: ClassifierChoice = "auto",
+    dry_run: Annotated[bool, typer.Option(help="print the thresholds, write nothing")] = False,
+) -> None:
+    """Choose the thresholds that auto-resolve the most dev tickets within the wrong-resolution
+    budget, and write them (with the dev figures) into the policy file. Risk rules never move."""
+    from evals.tune import render_policy, write_policy
+    from evals.tune import tune as tune_policy
+
+    s = get_settings()
+    base_path = policy or s.policy_file
+    run = _resolve_run(kb, dev, policy, llm, classifier, None)
+    try:
+        result = tune_policy(run.traces, run.policy, max_wrong, min_handoff_recall or None)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    before, after = result.base_dev, result.dev
+    typer.echo(f"dev {dev}: {after['tickets']} tickets, {after['answerable']} answerable")
+    typer.echo("threshold                      before -> after")
+    typer.echo(f"  retrieval.auto_at_least      {run.policy.retrieval.auto_at_least:.3f} -> {result.auto_at_least:.3f}")
+    typer.echo(
+        f"  retrieval.suggest_at_least   {run.policy.retrieval.suggest_at_least:.3f} -> {result.suggest_at_least:.3f}"
+    )
+    for name, value in result.thresholds.items():
+        old = run.policy.categories[name].auto_threshold
+        mark = "  (no dev tickets: kept)" if name in result.untouched else ""
+        typer.echo(f"  {name + '.auto_threshold':29}{old:.3f} -> {value:.3f}{mark}")
+    for label, m in (("before", before), ("after", after)):
+        typer.echo(
+            f"{label}: auto-resolution {_pc(m['auto_resolution_rate'])} "
+            f"(answerable {_pc(m['auto_resolution_rate_answerable'])}), wrong {m['wrong_resolutions']} = "
+            f"{_pc(m['wrong_resolution_rate'])} of auto (95% upper bound {_pc(m['wrong_resolution_upper95'])}), "
+            f"handoff recall {_pc(m['handoff_recall'])}"
+        )
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if dry_run:
+        return
+    target = out or base_path
+    figures = {
+        "dev": str(dev),
+        "dev_sha256": hashlib.sha256(dev.read_bytes()).hexdigest(),
+        "kb": str(run.facts["kb"]),
+        "llm": run.facts["llm"],
+        "classifier": run.facts["classifier"],
+        "base_version": run.policy.version,
+        "max_wrong": max_wrong,
+        "min_handoff_recall": min_handoff_recall,
+        "tickets": after["tickets"],
+        "answerable": after["answerable"],
+        "auto_resolution_rate": after["auto_resolution_rate"],
+        "auto_resolution_rate_answerable": after["auto_resolution_rate_answerable"],
+        "wrong_resolutions": after["wrong_resolutions"],
+        "wrong_resolution_rate": after["wrong_resolution_rate"],
+        "wrong_resolution_upper95": after["wrong_resolution_upper95"],
+        "handoff_recall": after["handoff_recall"],
+        "notes": result.notes,
+    }
+    base_text = base_path.read_text(encoding="utf-8") if base_path.exists() else None
+    try:
+        written = write_policy(target, render_policy(base_text, run.policy, result, figures), result)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"wrote {target} (version {written.version})")
+
+
 @eval_app.command("compare")
 def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="--json file or --report directory")],

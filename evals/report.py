@@ -28,6 +28,34 @@ SCALARS = (
     ("oos_recall", "Out-of-scope recall", True),
     ("oos_precision", "Out-of-scope precision", True),
     ("tickets_per_s", "Tickets per second (classify, batch)", True),
+    # `triage eval resolve` runs
+    ("auto_resolution_rate", "Auto-resolution rate", True),
+    ("auto_resolution_rate_answerable", "Auto-resolved among answerable", True),
+    ("correct_auto_rate_answerable", "Right auto-resolutions among answerable", True),
+    ("wrong_resolution_rate", "Wrong-resolution rate (lower is better)", False),
+    ("handoff_recall", "Handoff recall", True),
+    ("handoff_precision", "Handoff precision", True),
+    ("recall_at_1", "Retrieval recall@1", True),
+    ("recall_at_5", "Retrieval recall@5", True),
+    ("mrr", "MRR", True),
+    ("context_precision", "ragas ID context precision", True),
+    ("context_recall", "ragas ID context recall", True),
+    ("seconds_p50", "Seconds per ticket p50 (lower is better)", False),
+    ("seconds_p95", "Seconds per ticket p95 (lower is better)", False),
+)
+RUN_FACTS = (
+    "train",
+    "test",
+    "shots",
+    "model_version",
+    "train_rows",
+    "kb",
+    "llm",
+    "embedder",
+    "classifier",
+    "policy_version",
+    "prompts",
+    "commit",
 )
 
 
@@ -38,8 +66,10 @@ def _pct(v: float) -> str:
 def _fmt(key: str, v: float) -> str:
     if key == "tickets_per_s":
         return f"{v:.0f}"
-    if key == "ece":
+    if key in ("ece", "mrr"):
         return f"{v:.4f}"
+    if key.startswith("seconds"):
+        return f"{v:.2f} s"
     return _pct(v)
 
 
@@ -236,11 +266,17 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], name_a: str = "A", name_b
         better = (diff > 0) == higher_better if abs(diff) > 1e-12 else None
         mark = "" if better is None else (" better" if better else " worse")
         dtxt = (
-            f"{diff:+.0f}" if key == "tickets_per_s" else (f"{diff:+.4f}" if key == "ece" else f"{100 * diff:+.2f} pts")
+            f"{diff:+.0f}"
+            if key == "tickets_per_s"
+            else (
+                f"{diff:+.4f}"
+                if key in ("ece", "mrr")
+                else (f"{diff:+.2f} s" if key.startswith("seconds") else f"{100 * diff:+.2f} pts")
+            )
         )
         lines.append(f"| {label} | {_fmt(key, va)} | {_fmt(key, vb)} | {dtxt}{mark} |")
     ra, rb = a.get("run", {}), b.get("run", {})
-    for key in ("train", "test", "shots", "model_version", "train_rows"):
+    for key in RUN_FACTS:
         if ra.get(key) != rb.get(key):
             lines.append(f"| run.{key} | {ra.get(key)} | {rb.get(key)} | differs |")
     pa: dict[str, Any] = a.get("metrics", {}).get("per_class", {})

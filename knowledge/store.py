@@ -120,6 +120,12 @@ class KnowledgeStore:
 
     def ingest(self, root: Path, prune: bool = False) -> IngestReport:
         docs, errors = load_docs(root)
+        return self.ingest_docs(docs, errors, prune)
+
+    def ingest_docs(self, docs: list[Doc], errors: list[DocError] | None = None, prune: bool = False) -> IngestReport:
+        """Add or replace already-parsed documents (content hash: unchanged ones are skipped).
+        `errors`: files that failed to parse; with any, pruning is skipped so nothing is lost."""
+        errors = list(errors or [])
         report = IngestReport(errors=errors)
         existing = self._existing_hashes()
         for doc in docs:

@@ -44,6 +44,14 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     grounded = bool(valid) and not invented and not quotes
     written_in, _ = detect_language(draft.text)
     wrong_language = draft.language in ("en", "uk", "ru") and written_in != draft.language
+    problem: tuple[str, str] | None = None  # (rule, why) that stops an auto-send
+    if quotes and valid and not invented:
+        problem = ("unsupported_quote", f"quotes text not found in the cited documents: {quotes}")
+    elif not grounded:
+        why = "cites no retrieved document" if not invented else f"cites documents never retrieved: {invented}"
+        problem = ("ungrounded_draft", why)
+    elif wrong_language:
+        problem = ("reply_language_mismatch", f"is in '{written_in}' but the ticket in '{draft.language}'")
     update: TriageState = {
         "draft": draft.model_copy(update={"citations": valid, "grounded": grounded}),
         "audit": [
@@ -55,19 +63,13 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
                     "not_retrieved": invented,
                     "unsupported_quotes": quotes,
                     "written_in": written_in,
+                    # recorded whatever the decision, so an eval can re-decide under other thresholds
+                    "problem": problem[0] if problem else None,
                 },
             )
         ],
     }
     decision = state["decision"]
-    problem: tuple[str, str] | None = None  # (rule, why) that stops an auto-send
-    if quotes and valid and not invented:
-        problem = ("unsupported_quote", f"quotes text not found in the cited documents: {quotes}")
-    elif not grounded:
-        why = "cites no retrieved document" if not invented else f"cites documents never retrieved: {invented}"
-        problem = ("ungrounded_draft", why)
-    elif wrong_language:
-        problem = ("reply_language_mismatch", f"is in '{written_in}' but the ticket in '{draft.language}'")
     if problem is not None and decision.action == "auto_resolve":
         rule, why = problem
         update["decision"] = decision.model_copy(

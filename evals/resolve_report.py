@@ -1,0 +1,191 @@
+"""Report of a `triage eval resolve` run: markdown + self-contained HTML + two plots.
+
+- outcome breakdown: for answerable tickets and for tickets that should reach a human, how many
+  were auto-resolved (right / wrong), suggested or handed off;
+- auto-resolution vs wrong-resolution as the match-score threshold moves, the policy's own
+  setting starred.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def plot_outcomes(result: dict[str, Any], path: Path) -> Path:
+    rows: list[dict[str, Any]] = result["rows"]
+    groups = [
+        ("answerable", [r for r in rows if r["answerable"]]),
+        ("should reach a human", [r for r in rows if not r["answerable"]]),
+    ]
+    parts = [
+        ("auto, right", "#2ca02c", lambda r: r["action"] == "auto_resolve" and not r["wrong"]),
+        ("auto, WRONG", "#d62728", lambda r: r["action"] == "auto_resolve" and r["wrong"]),
+        ("suggest", "#ffbf00", lambda r: r["action"] == "suggest"),
+        ("handoff", "#1f77b4", lambda r: r["action"] == "handoff"),
+    ]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for gi, (_, grows) in enumerate(groups):
+        left = 0.0
+        n = max(len(grows), 1)
+        for label, colour, pred in parts:
+            share = sum(1 for r in grows if pred(r)) / n
+            ax.barh(gi, share, left=left, color=colour, edgecolor="white", label=label if gi == 0 else None)
+            if share >= 0.06:
+                ax.text(left + share / 2, gi, f"{share:.0%}", ha="center", va="center", fontsize=8, color="black")
+            left += share
+    ax.set_yticks(range(len(groups)))
+    ax.set_yticklabels([f"{g} ({len(r)})" for g, r in groups])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of tickets")
+    ax.set_title("What happened to each kind of ticket")
+    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_curve(result: dict[str, Any], path: Path) -> Path:
+    pts: list[dict[str, float]] = result["curve"]
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot([p["auto_resolution_rate"] for p in pts], [p["wrong_resolution_rate"] for p in pts], "o-", ms=3)
+    for p in pts[:: max(1, len(pts) // 6)]:
+        ax.annotate(f"≥{p['auto_at_least']:.2f}", (p["auto_resolution_rate"], p["wrong_resolution_rate"]), fontsize=7)
+    ax.plot(
+        [result["auto_resolution_rate"]],
+        [result["wrong_resolution_rate"]],
+        "r*",
+        ms=13,
+        label=f"policy {result['run']['policy_version']}",
+    )
+    ax.set_xlabel("auto-resolution rate (share of all tickets)")
+    ax.set_ylabel("wrong-resolution rate (share of auto-resolved)")
+    ax.set_title("Auto vs wrong resolutions as the match threshold moves")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_resolve_report(result: dict[str, Any], directory: Path, title: str) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    plots = {
+        "outcomes": plot_outcomes(result, directory / "outcomes.png"),
+        "curve": plot_curve(result, directory / "auto_vs_wrong.png"),
+    }
+    (directory / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    run = result["run"]
+    facts = [
+        (
+            "Test set",
+            f"{run['test']} ({result['tickets']} tickets: {result['answerable']} answerable, "
+            f"{result['should_handoff']} should reach a human)",
+        ),
+        ("Knowledge base", f"{run['kb']} ({run['kb_docs']} documents, {run['kb_kind']})"),
+        ("Models", f"LLM {run['llm']}; embedder {run['embedder']}; classifier {run['classifier'] or 'none'}"),
+        ("Policy", f"{run['policy_file']} version {run['policy_version']}"),
+        ("Prompts", ", ".join(f"{k} {v}" for k, v in sorted(run["prompts"].items())) or "none used"),
+        ("Code", str(run.get("commit"))),
+    ]
+    summary = [
+        ("Auto-resolution rate (all tickets)", _pct(result["auto_resolution_rate"])),
+        ("Auto-resolved among answerable", _pct(result["auto_resolution_rate_answerable"])),
+        ("Right auto-resolutions among answerable", _pct(result["correct_auto_rate_answerable"])),
+        (
+            "Wrong-resolution rate (of auto-resolved)",
+            f"{_pct(result['wrong_resolution_rate'])} "
+            f"({result['wrong_resolutions']}; 95% upper bound {_pct(result['wrong_resolution_upper95'])})",
+        ),
+        ("Suggest rate", _pct(result["suggest_rate"])),
+        ("Handoff rate", _pct(result["handoff_rate"])),
+        ("Handoff recall (unanswerable / out of scope)", _pct(result["handoff_recall"])),
+        ("Handoff precision", _pct(result["handoff_precision"])),
+        ("Retrieval recall@1 / @5", f"{_pct(result['recall_at_1'])} / {_pct(result['recall_at_5'])}"),
+        ("MRR", "n/a" if result["mrr"] is None else f"{result['mrr']:.3f}"),
+        ("ragas ID-based context precision / recall", f"{result['context_precision']} / {result['context_recall']}"),
+        ("Seconds per ticket p50 / p95", f"{result['seconds_p50']} / {result['seconds_p95']}"),
+    ]
+    for name, value in (result.get("judge") or {}).items():
+        summary.append((f"judge: {name}", str(value)))
+    wrong = [r for r in result["rows"] if r["wrong"]]
+    lang_rows = [
+        [
+            lang,
+            str(v["tickets"]),
+            _pct(v["auto_resolution_rate"]),
+            str(v["wrong_resolutions"]),
+            _pct(v["handoff_recall"]),
+            _pct(v["recall_at_5"]),
+        ]
+        for lang, v in result["by_language"].items()
+    ]
+    rules = [[k, str(v)] for k, v in result["rules_fired"].items()]
+    wrong_rows = [
+        [
+            r["id"],
+            ", ".join(r["cited"]) or "-",
+            ", ".join(r["gold_docs"][:3]) or "(none: should reach a human)",
+            f"{r['top_score']}",
+            r["category"],
+        ]
+        for r in wrong
+    ]
+    md = [f"# {title}", ""] + [f"- **{k}**: {v}" for k, v in facts]
+    md += ["", "| metric | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in summary]
+    md += [
+        "",
+        "## By language",
+        "",
+        "| language | tickets | auto | wrong | handoff recall | recall@5 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ] + ["| " + " | ".join(r) + " |" for r in lang_rows]
+    md += ["", "## Why tickets were not auto-resolved (rules fired)", "", "| rule | tickets |", "|---|---:|"]
+    md += [f"| {k} | {v} |" for k, v in rules]
+    md += ["", "## Wrong resolutions", "", "| ticket | cited | gold | match | category |", "|---|---|---|---:|---|"]
+    md += ["| " + " | ".join(r) + " |" for r in wrong_rows] or ["| none | | | | |"]
+    md += ["", "![outcomes](outcomes.png)", "![auto vs wrong](auto_vs_wrong.png)", ""]
+    md_path = directory / "report.md"
+    md_path.write_text("\n".join(md), encoding="utf-8")
+
+    def img(p: Path) -> str:
+        return f'<img alt="{p.stem}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
+
+    def table(head: list[str], body: list[list[str]]) -> str:
+        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        rows_html = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+        return f"<table><thead><tr>{th}</tr></thead><tbody>{rows_html}</tbody></table>"
+
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+.plots img{{max-width:100%;margin:0.5em;border:1px solid #eee}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<ul>{"".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in facts)}</ul>
+{table(["metric", "value"], [[k, v] for k, v in summary])}
+<div class="plots">{img(plots["outcomes"])}{img(plots["curve"])}</div>
+<h2>By language</h2>
+{table(["language", "tickets", "auto", "wrong", "handoff recall", "recall@5"], lang_rows)}
+<h2>Why tickets were not auto-resolved</h2>
+{table(["rule", "tickets"], rules)}
+<h2>Wrong resolutions</h2>
+{table(["ticket", "cited", "gold", "match", "category"], wrong_rows)}
+</body></html>
+"""
+    html_path = directory / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return {"markdown": md_path, "html": html_path, **plots}
