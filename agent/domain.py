@@ -16,7 +16,9 @@ Priority = Literal["low", "normal", "high", "urgent"]
 Sentiment = Literal["negative", "neutral", "positive"]
 Language = Literal["en", "uk", "other"]
 RiskFlag = Literal["security", "financial", "regulatory", "legal", "prompt_injection"]
-TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed"]
+# writeback_failed: triaged (the result is stored) but writing it back to the ticketing system failed;
+# `POST /tickets/{id}/writeback/retry` or `triage writeback retry` re-applies it
+TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed", "writeback_failed"]
 DocType = Literal["kb", "rca"]
 
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
@@ -111,6 +113,32 @@ class Draft(BaseModel):
     language: str
     grounded: bool = True
     generated_by: Literal["llm", "extractive"] = "extractive"
+
+
+class WriteBackStep(BaseModel):
+    step: str  # reply | note | priority | group | tags | assign | resolve
+    status: Literal["done", "skipped", "failed", "not_run"]  # skipped: done by an earlier run
+    error: str | None = None
+
+
+class WriteBack(BaseModel):
+    """What was written back to the ticket's own system: stored with the result, shown by the API."""
+
+    status: Literal["done", "failed", "skipped"]  # skipped: nothing to write back to (reason says why)
+    system: str | None = None
+    external_id: str | None = None
+    reason: str | None = None
+    failed_step: str | None = None
+    retryable: bool | None = None  # failed: would retrying as is help (transient) or must something change
+    error: str | None = None
+    steps: list[WriteBackStep] = Field(default_factory=list[WriteBackStep])
+    runs: int = 1  # 1 + retries
+    # the plan (tools.ticketing.WriteBackPlan as JSON) a retry re-applies; the ledger skips done steps
+    plan: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
 
 
 class AuditEvent(BaseModel):

@@ -15,6 +15,7 @@ from agent.nodes.ground_check import ground_check
 from agent.nodes.handoff import handoff
 from agent.nodes.redact import redact
 from agent.nodes.retrieve import retrieve
+from agent.nodes.write_back import write_back
 from agent.state import AgentContext, TicketInput, TriageOutput, TriageState
 
 
@@ -33,12 +34,15 @@ def build_graph(
     g.add_node(draft)
     g.add_node(ground_check)
     g.add_node(handoff)
+    g.add_node(write_back)
     g.add_edge(START, "redact")
     g.add_edge("redact", "retrieve")
     g.add_edge("retrieve", "classify")
     g.add_edge("classify", "decide")
     g.add_conditional_edges("decide", route_after_decide)
     g.add_edge("draft", "ground_check")
-    g.add_edge("ground_check", END)
-    g.add_edge("handoff", END)
+    # every decision path ends by writing its outcome back to the ticket's system (a no-op in dry runs)
+    g.add_edge("ground_check", "write_back")
+    g.add_edge("handoff", "write_back")
+    g.add_edge("write_back", END)
     return g.compile(checkpointer=checkpointer)

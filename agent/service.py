@@ -10,6 +10,7 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from sqlalchemy.engine import Engine
 
 from agent.classifier.model import MANIFEST, TriageClassifier
 from agent.domain import Ticket, TicketStatus
@@ -18,19 +19,18 @@ from agent.llm import make_chat_model
 from agent.policy import load_policy
 from agent.settings import Settings
 from agent.state import AgentContext, TriageState
+from agent.writeback import STATUS_FOR_ACTION, open_writeback, ticket_status
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
 
 log = logging.getLogger(__name__)
 
-STATUS_FOR_ACTION: dict[str, TicketStatus] = {
-    "auto_resolve": "done",
-    "suggest": "awaiting_review",
-    "handoff": "handed_off",
-}
+__all__ = ["STATUS_FOR_ACTION", "Agent", "result_of", "status_of"]
 
-
-CHECKPOINT_TYPES = ("Ticket", "Customer", "Hit", "Triage", "Scored", "Decision", "Draft", "Citation", "AuditEvent")
+CHECKPOINT_TYPES = (
+    "Ticket", "Customer", "Hit", "Triage", "Scored", "Decision", "Draft", "Citation", "AuditEvent", "WriteBack",
+    "WriteBackStep",
+)  # fmt: skip
 
 
 def open_knowledge(settings: Settings) -> KnowledgeStore:
@@ -91,16 +91,35 @@ class Agent:
         self.graph = build_graph(self.checkpointer)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, durable: bool = True, llm: str | None = None) -> Agent:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        durable: bool = True,
+        llm: str | None = None,
+        writeback: bool = False,
+        engine: Engine | None = None,
+    ) -> Agent:
+        """`writeback=True` (the service's worker) writes outcomes back to the configured ticketing
+        systems, with the idempotency ledger on the ticket store's database (`engine`, else
+        `settings.db_url`); the default is a dry run (evals, run-ticket, tests)."""
+        ticketing, ledger = open_writeback(settings, engine) if writeback else ({}, None)
         ctx = AgentContext(
             settings=settings,
             policy=load_policy(settings.policy_file),
             knowledge=open_knowledge(settings),
             llm=make_chat_model(llm or settings.llm, settings),
             classifier=load_classifier(settings),
+            ticketing=ticketing,
+            ledger=ledger,
         )
         check_labels(ctx)
         return cls(ctx, sqlite_checkpointer(settings) if durable else None)
+
+    def close(self) -> None:
+        """Close the write-back clients (HTTP connection pools)."""
+        for system in self.context.ticketing.values():
+            system.close()
 
     def run(self, ticket: Ticket) -> TriageState:
         """Run (or resume, with a checkpointer) the graph for one ticket; return its final state."""
@@ -143,8 +162,9 @@ def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
         "redactions": state.get("redactions", {}),
         "prompts": state.get("prompts", {}),
         "policy_version": policy_version,
+        "writeback": wb.model_dump(mode="json") if (wb := state.get("writeback")) is not None else None,
     }
 
 
 def status_of(state: TriageState) -> TicketStatus:
-    return STATUS_FOR_ACTION[state["decision"].action]
+    return ticket_status(state["decision"].action, state.get("writeback"))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, TypedDict
 
-from agent.domain import AuditEvent, Decision, Draft, Hit, Ticket, Triage
+from agent.domain import AuditEvent, Decision, Draft, Hit, Ticket, Triage, WriteBack
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from agent.policy import Policy
     from agent.settings import Settings
     from knowledge.store import KnowledgeStore
+    from tools.ticketing import Ledger, TicketingSystem
 
 
 class TicketInput(TypedDict):
@@ -33,6 +35,7 @@ class TriageState(TypedDict, total=False):
     decision: Decision
     draft: Draft
     handoff_note: str
+    writeback: WriteBack  # what was written back to the ticket's own system
     prompts: Annotated[dict[str, str], lambda a, b: {**a, **b}]  # prompt name -> version used
     audit: Annotated[list[AuditEvent], operator.add]
 
@@ -47,6 +50,7 @@ class TriageOutput(TypedDict, total=False):
     decision: Decision
     draft: Draft
     handoff_note: str
+    writeback: WriteBack
     prompts: dict[str, str]
     redactions: dict[str, int]
     audit: list[AuditEvent]
@@ -61,3 +65,7 @@ class AgentContext:
     knowledge: KnowledgeStore
     llm: BaseChatModel | None
     classifier: TriageClassifier | None = None
+    # write-back: the configured ticketing systems by source name, and the idempotency ledger. Empty /
+    # None (evals, run-ticket, tests): a dry run, nothing is written anywhere.
+    ticketing: Mapping[str, TicketingSystem] = field(default_factory=dict)
+    ledger: Ledger | None = None

@@ -3,7 +3,8 @@
 A ticket is written once at intake (status=received) and then moved by workers with a lease:
 `claim()` takes one ticket (a conditional UPDATE, safe with several workers), `complete()` writes
 the result, status and audit trail in one transaction and only while the worker still holds the
-lease, so a ticket is finished exactly once even if a worker dies half-way.
+lease, so a ticket is finished exactly once even if a worker dies half-way. A `writeback_failed`
+ticket is leased the same way while its write-back is retried (`lock_writeback`/`finish_writeback`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,19 @@ def _aware(dt: datetime | None) -> datetime | None:
     if dt is not None and dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt
+
+
+def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> None:
+    for ev in audit:
+        s.add(
+            AuditRow(
+                ticket_id=ticket_id,
+                at=ev.at,
+                node=ev.node,
+                event=ev.event,
+                detail=json.loads(json.dumps(ev.detail, default=str)),
+            )
+        )
 
 
 class TicketStore:
@@ -240,16 +254,7 @@ class TicketStore:
             )
             if res.rowcount != 1:  # type: ignore[attr-defined]
                 return False
-            for ev in audit:
-                s.add(
-                    AuditRow(
-                        ticket_id=ticket_id,
-                        at=ev.at,
-                        node=ev.node,
-                        event=ev.event,
-                        detail=json.loads(json.dumps(ev.detail, default=str)),
-                    )
-                )
+            _add_audit(s, ticket_id, audit)
             return True
 
     def release(self, ticket_id: str, worker_id: str, error: str) -> None:
@@ -260,6 +265,57 @@ class TicketStore:
                 .where(TicketRow.id == ticket_id, TicketRow.lease_owner == worker_id)
                 .values(status="received", lease_owner=None, lease_until=None, error=error, updated_at=utcnow())
             )
+
+    # ---- write-back retries ----------------------------------------------------------------------
+    def lock_writeback(self, ticket_id: str, owner: str, lease_s: float) -> bool:
+        """Take a `writeback_failed` ticket for a retry (a lease, so two retries never overlap)."""
+        now = utcnow()
+        with self.writing() as s:
+            res = s.execute(
+                update(TicketRow)
+                .where(
+                    TicketRow.id == ticket_id,
+                    TicketRow.status == "writeback_failed",
+                    or_(TicketRow.lease_owner.is_(None), TicketRow.lease_until < now),
+                )
+                .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s), updated_at=now)
+            )
+            return res.rowcount == 1  # type: ignore[attr-defined]
+
+    def unlock_writeback(self, ticket_id: str, owner: str) -> None:
+        with self.writing() as s:
+            s.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def finish_writeback(
+        self,
+        ticket_id: str,
+        owner: str,
+        status: TicketStatus,
+        result: dict[str, Any],
+        audit: list[AuditEvent],
+        error: str | None,
+    ) -> bool:
+        """Store a retry's outcome (status, result with its new `writeback`, error) under its lease."""
+        with self.writing() as s:
+            res = s.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.lease_owner == owner)
+                .values(status=status, result=result, error=error, lease_owner=None, lease_until=None,
+                        updated_at=utcnow())
+            )  # fmt: skip
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            _add_audit(s, ticket_id, audit)
+            return True
+
+    def ids_with_status(self, status: TicketStatus) -> list[str]:
+        with self.session() as s:
+            query = select(TicketRow.id).where(TicketRow.status == status).order_by(TicketRow.created_at)
+            return list(s.scalars(query))
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, ticket_id: str) -> dict[str, Any] | None:

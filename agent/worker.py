@@ -16,6 +16,7 @@ import uuid
 from agent.domain import AuditEvent, Ticket
 from agent.service import Agent, result_of, status_of
 from agent.tickets import TicketStore
+from agent.writeback import failure_text
 
 log = logging.getLogger("triage.worker")
 
@@ -60,7 +61,12 @@ class Worker:
             return
         audit = [*state.get("audit", []), AuditEvent(node="worker", event="completed", detail={"worker": self.id})]
         written = self.store.complete(
-            ticket.id, self.id, status_of(state), result_of(state, self.agent.context.policy.version), audit
+            ticket.id,
+            self.id,
+            status_of(state),
+            result_of(state, self.agent.context.policy.version),
+            audit,
+            error=failure_text(state.get("writeback")),  # a failed write-back: the result stands, retry later
         )
         if not written:
             log.warning("ticket %s: lease lost before completion; another worker owns it", ticket.id)

@@ -15,6 +15,7 @@ from agent.service import Agent
 from agent.settings import Settings, get_settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
+from agent.writeback import open_writeback
 from api import tickets, webhooks
 from api.deps import Services
 
@@ -28,8 +29,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = TicketStore(settings.db_url)
         worker: Worker | None = None
+        agent: Agent | None = None
         if settings.worker_enabled:
-            agent = Agent.from_settings(settings)
+            agent = Agent.from_settings(settings, writeback=True, engine=store.engine)
             worker = Worker(
                 store,
                 agent,
@@ -38,13 +40,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 max_attempts=settings.max_attempts,
             )
             worker.start()
-        app.state.services = Services(settings, store, worker)
-        log.info("triage API ready (worker %s, llm %s)", "on" if worker else "off", settings.llm)
+        if agent is not None:  # the retry endpoint shares the worker's write-back clients and ledger
+            ticketing, ledger = agent.context.ticketing, agent.context.ledger
+        else:
+            ticketing, ledger = open_writeback(settings, store.engine)
+        app.state.services = Services(settings, store, worker, ticketing, ledger)
+        log.info(
+            "triage API ready (worker %s, llm %s, write-back to %s)",
+            "on" if worker else "off",
+            settings.llm,
+            ", ".join(ticketing) or "nothing",
+        )
         try:
             yield
         finally:
             if worker is not None:
                 worker.stop()
+            for system in ticketing.values():
+                system.close()
 
     app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan)
     app.include_router(webhooks.router)
@@ -66,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             400: "bad_request",
             401: "unauthorized",
             404: "not_found",
+            409: "conflict",
             413: "too_large",
             422: "invalid",
             503: "not_configured",

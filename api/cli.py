@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import shutil
 import sys
@@ -18,8 +19,10 @@ from agent.settings import get_settings
 app = typer.Typer(help="Support ticket triage and auto-resolution service.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge base: ingest and search.", no_args_is_help=True)
 eval_app = typer.Typer(help="Offline evaluation.", no_args_is_help=True)
+writeback_app = typer.Typer(help="Write-back to ticketing systems.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
+app.add_typer(writeback_app, name="writeback")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -27,23 +30,51 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+ENV_KEY = re.compile(r"^[ \t]*#?[ \t]*([A-Z][A-Z0-9_]*)[ \t]*=", re.MULTILINE)
+
+
+def _init_values() -> dict[str, str]:
+    """What `triage init` writes when missing: random secrets we choose and the sender is told."""
+    return {
+        "TRIAGE_API_KEY": secrets.token_urlsafe(24),
+        "TRIAGE_WEBHOOK_SECRET": f"whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}",
+        # paste into the Jira webhook's Secret field
+        "TRIAGE_JIRA_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        # send from the Freshdesk rule in the X-Triage-Token header
+        "TRIAGE_FRESHDESK_WEBHOOK_TOKEN": secrets.token_hex(32),
+        # paste into the YouTrack Webhook Triggers app as its webhook token
+        "TRIAGE_YOUTRACK_WEBHOOK_TOKEN": secrets.token_hex(32),
+    }
+
+
+# Zendesk makes the signing secret itself (Admin Center > Webhooks > your webhook > Reveal secret): a
+# random one here could never match, so init leaves a commented placeholder to paste it into.
+ZENDESK_PLACEHOLDER = (
+    "# TRIAGE_ZENDESK_WEBHOOK_SECRET=  # paste the webhook's signing secret from Zendesk "
+    "(Admin Center > Webhooks > your webhook > Reveal secret)"
+)
+
+
 @app.command()
 def init(env_file: Path = Path(".env")) -> None:
-    """Create .env with a random API key and webhook secret (keeps existing values)."""
+    """Create .env with a random API key, the Standard Webhooks secret and the Jira, Freshdesk and
+    YouTrack webhook secrets/tokens (keeps existing values; a commented key counts as present)."""
     existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+    present = set(ENV_KEY.findall(existing))
     lines = [existing.rstrip("\n")] if existing else []
-    added = []
-    if "TRIAGE_API_KEY=" not in existing:
-        lines.append(f"TRIAGE_API_KEY={secrets.token_urlsafe(24)}")
-        added.append("TRIAGE_API_KEY")
-    if "TRIAGE_WEBHOOK_SECRET=" not in existing:
-        lines.append(f"TRIAGE_WEBHOOK_SECRET=whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}")
-        added.append("TRIAGE_WEBHOOK_SECRET")
+    added: list[str] = []
+    for key, value in _init_values().items():
+        if key not in present:
+            lines.append(f"{key}={value}")
+            added.append(key)
+    if "TRIAGE_ZENDESK_WEBHOOK_SECRET" not in present:
+        lines.append(ZENDESK_PLACEHOLDER)
+        added.append("a TRIAGE_ZENDESK_WEBHOOK_SECRET placeholder")
     if added:
         env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
         typer.echo(f"wrote {', '.join(added)} to {env_file}")
     else:
-        typer.echo(f"{env_file} already has an API key and a webhook secret")
+        typer.echo(f"{env_file} already has an API key and every webhook secret")
 
 
 @kb_app.command("ingest")
@@ -139,15 +170,69 @@ def worker() -> None:
     from agent.worker import Worker
 
     s = get_settings()
+    store = TicketStore(s.db_url)
     w = Worker(
-        TicketStore(s.db_url),
-        Agent.from_settings(s),
+        store,
+        Agent.from_settings(s, writeback=True, engine=store.engine),
         lease_s=s.worker_lease_s,
         poll_s=s.worker_poll_s,
         max_attempts=s.max_attempts,
     )
     typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")
     w.loop()
+
+
+@writeback_app.command("retry")
+def writeback_retry(
+    ticket_id: Annotated[str | None, typer.Argument(help="a ticket whose status is writeback_failed")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="every writeback_failed ticket, oldest first")] = False,
+) -> None:
+    """Re-apply the stored write-back of failed tickets: steps already done (a posted reply) are
+    skipped, the rest run in order. Exit code 1 if any ticket still failed."""
+    from agent.tickets import TicketStore
+    from agent.writeback import RetryRefused, open_writeback, retry_writeback
+    from tools.ticketing import WriteBackConfigError
+
+    if (ticket_id is None) == (not all_):
+        _fail("give a TICKET_ID or --all (not both)")
+        return
+    s = get_settings()
+    store = TicketStore(s.db_url)
+    try:
+        ticketing, ledger = open_writeback(s, store.engine)
+    except WriteBackConfigError as exc:
+        _fail(str(exc))
+        return
+    ids = [ticket_id] if ticket_id is not None else store.ids_with_status("writeback_failed")
+    if not ids:
+        typer.echo("no ticket is writeback_failed")
+        return
+    still_failed = 0
+    try:
+        for tid in ids:
+            try:
+                out = retry_writeback(store, ticketing, ledger, tid, lease_s=s.worker_lease_s)
+            except RetryRefused as exc:
+                typer.secho(f"{tid}: not retried: {exc}", fg=typer.colors.YELLOW, err=True)
+                still_failed += 1
+                continue
+            wb = out.writeback
+            steps = ", ".join(f"{st.step} {st.status}" for st in wb.steps)
+            if wb.ok:
+                typer.echo(f"{tid}: {out.status} ({wb.system} {wb.external_id}: {steps})")
+            else:
+                still_failed += 1
+                typer.secho(
+                    f"{tid}: still writeback_failed at {wb.failed_step} "
+                    f"({'transient' if wb.retryable else 'permanent'}): {wb.error}",
+                    fg=typer.colors.RED,
+                    err=True,
+                )
+    finally:
+        for system in ticketing.values():
+            system.close()
+    if still_failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -11,6 +12,7 @@ from agent.settings import Settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
 from api.auth import check_bearer
+from tools.ticketing import Ledger, TicketingSystem
 
 
 @dataclass
@@ -18,6 +20,8 @@ class Services:
     settings: Settings
     store: TicketStore
     worker: Worker | None
+    ticketing: Mapping[str, TicketingSystem] = field(default_factory=dict)  # write-back, by source name
+    ledger: Ledger | None = None
 
 
 def get_services(request: Request) -> Services:

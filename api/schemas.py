@@ -213,11 +213,33 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+class WriteBackStepOut(BaseModel):
+    step: str
+    status: Literal["done", "skipped", "failed", "not_run"]
+    error: str | None = None
+
+
+class WriteBackOut(BaseModel):
+    """What was written back to the ticket's own system. `failed`: the ticket is `writeback_failed`
+    and `POST /tickets/{id}/writeback/retry` re-applies it (steps already done are not repeated)."""
+
+    status: Literal["done", "failed", "skipped"]
+    ok: bool
+    system: str | None = None
+    external_id: str | None = None
+    reason: str | None = None  # skipped: why
+    failed_step: str | None = None
+    retryable: bool | None = None  # failed: true if retrying as is can help (transient), false: fix first
+    error: str | None = None
+    steps: list[WriteBackStepOut] = []
+    runs: int = 1
+
+
 class TicketOut(BaseModel):
     ticket_id: str
     external_id: str
     source: str
-    status: Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed"]
+    status: Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed", "writeback_failed"]
     created_at: datetime
     updated_at: datetime
     attempts: int
@@ -229,4 +251,5 @@ class TicketOut(BaseModel):
     retrieved: list[dict[str, Any]] = []
     policy_version: str | None = None
     prompts: dict[str, str] = {}
+    writeback: WriteBackOut | None = None
     audit: list[AuditOut] = []

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ApiKey, ServicesDep
+from agent.writeback import RetryRefused, retry_writeback
+from api.deps import ApiKey, Services, ServicesDep
 from api.schemas import TicketOut
 
 router = APIRouter(tags=["tickets"])
 
+REFUSAL_STATUS = {"not_found": 404, "not_failed": 409, "busy": 409, "no_plan": 409, "not_configured": 503}
 
-@router.get("/tickets/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> TicketOut:
-    row = await run_in_threadpool(services.store.get, ticket_id)
-    if row is None:
-        raise HTTPException(404, detail=f"no ticket {ticket_id!r}")
+
+def ticket_out(row: dict[str, Any]) -> TicketOut:
     result = row["result"] or {}
+    writeback = result.get("writeback")
     return TicketOut.model_validate(
         {
             "ticket_id": row["id"],
@@ -32,6 +34,47 @@ async def get_ticket(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> Ti
             "retrieved": result.get("retrieved", []),
             "policy_version": result.get("policy_version"),
             "prompts": result.get("prompts", {}),
+            "writeback": {**writeback, "ok": writeback["status"] != "failed"} if writeback else None,
             "audit": row["audit"],
         }
     )
+
+
+async def _read(services: Services, ticket_id: str) -> TicketOut:
+    row = await run_in_threadpool(services.store.get, ticket_id)
+    if row is None:
+        raise HTTPException(404, detail=f"no ticket {ticket_id!r}")
+    return ticket_out(row)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketOut)
+async def get_ticket(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> TicketOut:
+    return await _read(services, ticket_id)
+
+
+@router.post(
+    "/tickets/{ticket_id}/writeback/retry",
+    response_model=TicketOut,
+    responses={
+        404: {"description": "unknown ticket"},
+        409: {"description": "the ticket is not writeback_failed, or a retry of it is running"},
+        503: {"description": "the ticket's ticketing system is not configured on this server"},
+    },
+)
+async def retry_ticket_writeback(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> TicketOut:
+    """Re-apply a `writeback_failed` ticket's write-back plan: steps already done are skipped, the rest
+    run in order. Answers the ticket afterwards: `status` and `writeback` say whether it worked this time."""
+    if services.ledger is None:
+        raise HTTPException(503, detail="write-back is not set up on this server")
+    try:
+        await run_in_threadpool(
+            retry_writeback,
+            services.store,
+            services.ticketing,
+            services.ledger,
+            ticket_id,
+            lease_s=services.settings.worker_lease_s,
+        )
+    except RetryRefused as exc:
+        raise HTTPException(REFUSAL_STATUS[exc.reason], detail=str(exc)) from exc
+    return await _read(services, ticket_id)

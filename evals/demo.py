@@ -11,7 +11,7 @@ import httpx
 
 from api.auth import sign_standard
 
-DONE = {"done", "awaiting_review", "handed_off", "failed"}
+DONE = {"done", "awaiting_review", "handed_off", "failed", "writeback_failed"}
 
 
 def signed_headers(secret: str, body: bytes, msg_id: str | None = None) -> dict[str, str]:

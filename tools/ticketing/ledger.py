@@ -195,8 +195,10 @@ class WriteBackPlan(BaseModel):
 
     ticket_id: str = Field(description="our ticket id (the ledger key)")
     external_id: str = Field(description="the ticketing system's ticket id or key")
-    action: Literal["auto_resolve", "suggest_approved", "handoff"]
-    reply: str | None = Field(default=None, description="public reply (never for a handoff)")
+    # suggest: a draft parked for a human (an internal note, no reply, not resolved); suggest_approved:
+    # the reply a human approved
+    action: Literal["auto_resolve", "suggest", "suggest_approved", "handoff"]
+    reply: str | None = Field(default=None, description="public reply (never for a handoff or a pending suggest)")
     note: str | None = Field(default=None, description="internal note")
     priority: Priority | None = None
     group: str | None = Field(default=None, description="queue name, mapped per system")
@@ -210,11 +212,15 @@ class WriteBackPlan(BaseModel):
             raise ValueError("a handoff posts no public reply: put the text in `note`")
         if self.action == "handoff" and self.resolve:
             raise ValueError("a handed-off ticket is not resolved")
+        if self.action == "suggest" and (self.reply or self.resolve):
+            raise ValueError(
+                "a suggestion awaiting review posts no public reply and is not resolved: put the draft in `note`"
+            )
         return self
 
     @property
     def should_resolve(self) -> bool:
-        return self.action != "handoff" if self.resolve is None else self.resolve
+        return self.action not in ("handoff", "suggest") if self.resolve is None else self.resolve
 
     def calls(self, system: TicketingSystem) -> list[tuple[Step, Callable[[], str]]]:
         """The plan as ordered (step, call) pairs for this system."""
