@@ -31,6 +31,9 @@ class RetrievalRule(BaseModel):
     out_of_scope_below: float = 0.3
     suggest_at_least: float = 0.3
     auto_at_least: float = 0.5
+    # the best document must beat the next one by this much (cosine) to be auto-sent: when two
+    # documents match almost equally, picking one is a guess
+    auto_min_margin: float = Field(default=0.0, ge=-1.0, le=1.0)
     rca_link_at_least: float = 0.45
     reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
     # share of the dense ranking in hybrid search for a query in another language
@@ -168,6 +171,8 @@ class Policy(BaseModel):
             rules.append("category_confidence")
         if top.score < r.auto_at_least:
             rules.append("retrieval_score")
+        if match_margin(hits) < r.auto_min_margin:
+            rules.append("ambiguous_match")
         if not top.auto_resolvable:
             rules.append("doc_not_auto_resolvable")
         if query_language not in r.reliable_languages:
@@ -203,10 +208,20 @@ _EXPLAIN = {
     "risk": "the ticket tries to instruct the agent",
     "category_confidence": "category confidence is below the auto-resolve threshold",
     "retrieval_score": "the best article is not a close enough match",
+    "ambiguous_match": "another article matches almost as well",
     "doc_not_auto_resolvable": "the matching article needs staff action",
     "unreliable_retrieval_language": "the knowledge search is unreliable in the ticket's language",
     "multiple_issues": "the ticket raises several problems or needs investigating",
 }
+
+
+def match_margin(hits: list[Hit]) -> float:
+    """How much better the chosen (first) document matches than the best other one, in cosine;
+    1.0 when it is the only one."""
+    if not hits:
+        return 0.0
+    others = [h.score for h in hits[1:] if h.doc_id != hits[0].doc_id]
+    return round(hits[0].score - max(others), 4) if others else 1.0
 
 
 @lru_cache(maxsize=512)

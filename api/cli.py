@@ -506,6 +506,9 @@ def tune(
     llm: Annotated[str | None, typer.Option(help="override TRIAGE_LLM, e.g. none")] = None,
     classifier: ClassifierChoice = "auto",
     dry_run: Annotated[bool, typer.Option(help="print the thresholds, write nothing")] = False,
+    cv_folds: Annotated[
+        int, typer.Option(help="also estimate the figures on unseen tickets by k-fold cross-validation (0 = off)")
+    ] = 5,
 ) -> None:
     """Choose the thresholds that auto-resolve the most dev tickets within the wrong-resolution
     budget, and write them (with the dev figures) into the policy file. Risk rules never move."""
@@ -516,7 +519,7 @@ def tune(
     base_path = policy or s.policy_file
     run = _resolve_run(kb, dev, policy, llm, classifier, None)
     try:
-        result = tune_policy(run.traces, run.policy, max_wrong, min_handoff_recall or None)
+        result = tune_policy(run.traces, run.policy, max_wrong, min_handoff_recall or None, cv_folds)
     except ValueError as exc:
         _fail(str(exc))
         return
@@ -525,13 +528,19 @@ def tune(
     typer.echo("threshold                      before -> after")
     typer.echo(f"  retrieval.auto_at_least      {run.policy.retrieval.auto_at_least:.3f} -> {result.auto_at_least:.3f}")
     typer.echo(
+        f"  retrieval.auto_min_margin    {run.policy.retrieval.auto_min_margin:.3f} -> {result.auto_min_margin:.3f}"
+    )
+    typer.echo(
         f"  retrieval.suggest_at_least   {run.policy.retrieval.suggest_at_least:.3f} -> {result.suggest_at_least:.3f}"
     )
     for name, value in result.thresholds.items():
         old = run.policy.categories[name].auto_threshold
         mark = "  (no dev tickets: kept)" if name in result.untouched else ""
         typer.echo(f"  {name + '.auto_threshold':29}{old:.3f} -> {value:.3f}{mark}")
-    for label, m in (("before", before), ("after", after)):
+    rows = [("before", before), ("after", after)]
+    if result.cv is not None:
+        rows.append((f"cross-validated ({result.cv['folds']} folds, unseen tickets)", result.cv))
+    for label, m in rows:
         typer.echo(
             f"{label}: auto-resolution {_pc(m['auto_resolution_rate'])} "
             f"(answerable {_pc(m['auto_resolution_rate_answerable'])}), wrong {m['wrong_resolutions']} = "
@@ -560,6 +569,22 @@ def tune(
         "wrong_resolution_rate": after["wrong_resolution_rate"],
         "wrong_resolution_upper95": after["wrong_resolution_upper95"],
         "handoff_recall": after["handoff_recall"],
+        "cross_validated": (
+            {
+                k: result.cv[k]
+                for k in (
+                    "folds",
+                    "auto_resolution_rate",
+                    "auto_resolution_rate_answerable",
+                    "wrong_resolutions",
+                    "wrong_resolution_rate",
+                    "wrong_resolution_upper95",
+                    "handoff_recall",
+                )
+            }
+            if result.cv is not None
+            else None
+        ),
         "notes": result.notes,
     }
     base_text = base_path.read_text(encoding="utf-8") if base_path.exists() else None

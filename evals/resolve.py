@@ -88,7 +88,9 @@ def permissive(policy: Policy) -> Policy:
         name: rule.model_copy(update={"auto_threshold": 0.0 if name != "other" else rule.auto_threshold})
         for name, rule in policy.categories.items()
     }
-    retrieval = policy.retrieval.model_copy(update={"auto_at_least": -1.0, "suggest_at_least": -1.0})
+    retrieval = policy.retrieval.model_copy(
+        update={"auto_at_least": -1.0, "suggest_at_least": -1.0, "auto_min_margin": -1.0}
+    )
     return policy.model_copy(update={"categories": cats, "retrieval": retrieval})
 
 
@@ -250,10 +252,15 @@ def id_context_scores(traces: list[Trace], k: int) -> dict[str, float | None]:
     }
 
 
-def outcome_metrics(traces: list[Trace], policy: Policy) -> dict[str, Any]:
-    """Outcome counts and rates under `policy` (no retrieval figures: cheap enough to sweep)."""
+def outcome_metrics(
+    traces: list[Trace], policy: Policy | None, decisions: list[Decision] | None = None
+) -> dict[str, Any]:
+    """Outcome counts and rates under `policy`, or for given per-trace `decisions` (cross-validation
+    decides each fold under its own policy). No retrieval figures: cheap enough to sweep."""
     n = len(traces)
-    decisions = [t.decide(policy) for t in traces]
+    if decisions is None:
+        assert policy is not None
+        decisions = [t.decide(policy) for t in traces]
     counts = Counter(d.action for d in decisions)
     wrong = [t.case.id for t, d in zip(traces, decisions, strict=True) if t.is_wrong(d)]
     auto = counts["auto_resolve"]

@@ -2,18 +2,21 @@
 subject to a wrong-resolution budget, and write them into the policy file.
 
 What moves: each category's `auto_threshold` (category confidence), `retrieval.auto_at_least`
-(match score of the best document) and `retrieval.suggest_at_least` (below it a ticket is handed
-off instead of drafted). What never moves: risk rules, out-of-scope and open-known-issue handoffs,
+(match score of the best document), `retrieval.auto_min_margin` (how much the best document must
+beat the next) and `retrieval.suggest_at_least` (below it a ticket is handed off instead of
+drafted). What never moves: risk rules, out-of-scope and open-known-issue handoffs,
 the ground check; a ticket those stop is never a candidate, whatever the thresholds.
 
-Search: for each candidate `auto_at_least` (the scores seen on dev), a greedy allocation over the
+Search: for each candidate pair (`auto_at_least`, `auto_min_margin`) from the values seen on dev,
+a greedy allocation over the
 categories: repeatedly lower the category threshold whose next step adds auto-resolutions at the
 lowest share of wrong ones, as long as wrong <= max_wrong x auto-resolved. The best allocation
-(most auto-resolutions, then fewest wrong, then the stricter match score) wins.
+(most auto-resolutions, then fewest wrong, then the stricter match score and margin) wins.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,10 +26,12 @@ from typing import Any
 
 import yaml
 
-from agent.policy import Policy, load_policy
+from agent.domain import Decision
+from agent.policy import Policy, load_policy, match_margin
 from evals.resolve import Trace, outcome_metrics, permissive
 
-MAX_GRID = 60
+MAX_GRID = 40  # match-score values tried
+MAX_MARGIN_GRID = 15
 
 
 @dataclass
@@ -34,6 +39,7 @@ class Candidate:
     category: str
     confidence: float
     score: float
+    margin: float
     wrong: bool
 
 
@@ -41,12 +47,14 @@ class Candidate:
 class TuneResult:
     policy: Policy
     auto_at_least: float
+    auto_min_margin: float
     suggest_at_least: float
     thresholds: dict[str, float]
     untouched: list[str]  # categories with no candidate on dev: base threshold kept
     dev: dict[str, Any]
     base_dev: dict[str, Any]
     notes: list[str] = field(default_factory=list[str])
+    cv: dict[str, Any] | None = None  # cross-validated estimate (see cross_validate)
 
 
 def candidates(traces: list[Trace], base: Policy) -> list[Candidate]:
@@ -56,7 +64,15 @@ def candidates(traces: list[Trace], base: Policy) -> list[Candidate]:
     for t in traces:
         d = t.decide(open_policy)
         if d.action == "auto_resolve" and t.hits:
-            out.append(Candidate(t.triage.category.value, t.triage.category.confidence, t.hits[0].score, t.is_wrong(d)))
+            out.append(
+                Candidate(
+                    t.triage.category.value,
+                    t.triage.category.confidence,
+                    t.hits[0].score,
+                    match_margin(t.hits),
+                    t.is_wrong(d),
+                )
+            )
     return out
 
 
@@ -99,24 +115,29 @@ def _between(hi: float, lo: float | None) -> float:
 
 
 def tune(
-    traces: list[Trace], base: Policy, max_wrong: float = 0.01, min_handoff_recall: float | None = 0.8
+    traces: list[Trace],
+    base: Policy,
+    max_wrong: float = 0.01,
+    min_handoff_recall: float | None = 0.8,
+    cv_folds: int = 0,
 ) -> TuneResult:
     if not 0 <= max_wrong < 1:
         raise ValueError("--max-wrong is a share of auto-resolved tickets, between 0 and 1 (e.g. 0.01)")
     cands = candidates(traces, base)
-    scores = sorted({c.score for c in cands}, reverse=True)
-    if len(scores) > MAX_GRID:
-        step = len(scores) / MAX_GRID
-        scores = sorted({scores[int(i * step)] for i in range(MAX_GRID)} | {scores[-1]}, reverse=True)
-    best: tuple[int, int, float, dict[str, int], dict[str, list[Candidate]]] | None = None
+    scores = _grid(sorted({c.score for c in cands}, reverse=True), MAX_GRID)
+    margins = _grid(sorted({c.margin for c in cands} | {-1.0}), MAX_MARGIN_GRID)
+    best: tuple[int, int, float, float, dict[str, int], dict[str, list[Candidate]]] | None = None
     for r in scores:
-        taken, auto, wrong, by_cat = _allocate([c for c in cands if c.score >= r], max_wrong)
-        key = (auto, -wrong, r)
-        if best is None or key > (best[0], -best[1], best[2]):
-            best = (auto, wrong, r, taken, by_cat)
+        pool = [c for c in cands if c.score >= r]
+        for m in margins:
+            taken, auto, wrong, by_cat = _allocate([c for c in pool if c.margin >= m], max_wrong)
+            key = (auto, -wrong, r, m)
+            if best is None or key > (best[0], -best[1], best[2], best[3]):
+                best = (auto, wrong, r, m, taken, by_cat)
     thresholds = {n: rule.auto_threshold for n, rule in base.categories.items()}
     untouched = sorted(n for n in base.categories if n != "other" and not any(c.category == n for c in cands))
     notes: list[str] = []
+    auto_min_margin = base.retrieval.auto_min_margin
     if best is None or best[0] == 0:
         auto_at_least = base.retrieval.auto_at_least
         r_all = sorted({c.score for c in cands})
@@ -126,9 +147,11 @@ def tune(
                 thresholds[n] = 1.01
         notes.append("no threshold setting meets the budget on this dev set: auto-resolution is switched off")
     else:
-        _, _, r, taken, by_cat = best
+        _, _, r, m, taken, by_cat = best
         lower = [c.score for c in cands if c.score < r]
         auto_at_least = _between(r, max(lower) if lower else None)
+        below = [c.margin for c in cands if c.margin < m]
+        auto_min_margin = -1.0 if m <= -1.0 else _between(m, max(below) if below else None)
         for cat, lst in by_cat.items():
             j = taken[cat]
             if j == 0:
@@ -138,16 +161,24 @@ def tune(
         for cat in base.categories:  # a category with candidates only below the chosen match score
             if cat not in by_cat and cat not in untouched and cat != "other":
                 thresholds[cat] = base.categories[cat].auto_threshold
-    tuned = _with(base, thresholds, auto_at_least, base.retrieval.suggest_at_least)
+    tuned = _with(base, thresholds, auto_at_least, auto_min_margin, base.retrieval.suggest_at_least)
     suggest_at_least = base.retrieval.suggest_at_least
     if min_handoff_recall is not None:
         suggest_at_least, note = _tune_suggest(traces, tuned, min_handoff_recall, auto_at_least)
         if note:
             notes.append(note)
-        tuned = _with(base, thresholds, auto_at_least, suggest_at_least)
+        tuned = _with(base, thresholds, auto_at_least, auto_min_margin, suggest_at_least)
+    cv = cross_validate(traces, base, max_wrong, min_handoff_recall, cv_folds) if cv_folds >= 2 else None
+    if cv is not None and cv["wrong_resolution_rate"] > max_wrong:
+        notes.append(
+            f"cross-validated, {cv['wrong_resolution_rate']:.1%} of auto-resolutions were wrong (budget "
+            f"{max_wrong:.1%}): this dev set is too small or too hard to hold the budget on unseen tickets"
+        )
     return TuneResult(
+        cv=cv,
         policy=tuned,
         auto_at_least=auto_at_least,
+        auto_min_margin=auto_min_margin,
         suggest_at_least=suggest_at_least,
         thresholds=thresholds,
         untouched=untouched,
@@ -157,9 +188,25 @@ def tune(
     )
 
 
-def _with(base: Policy, thresholds: dict[str, float], auto_at_least: float, suggest_at_least: float) -> Policy:
+def _grid(values: list[float], n: int) -> list[float]:
+    """At most n of the values, evenly spread, keeping both ends."""
+    if len(values) <= n:
+        return values
+    step = (len(values) - 1) / (n - 1)
+    return sorted({values[round(i * step)] for i in range(n)}, reverse=values[0] > values[-1])
+
+
+def _with(
+    base: Policy, thresholds: dict[str, float], auto_at_least: float, auto_min_margin: float, suggest_at_least: float
+) -> Policy:
     cats = {n: r.model_copy(update={"auto_threshold": thresholds[n]}) for n, r in base.categories.items()}
-    retrieval = base.retrieval.model_copy(update={"auto_at_least": auto_at_least, "suggest_at_least": suggest_at_least})
+    retrieval = base.retrieval.model_copy(
+        update={
+            "auto_at_least": auto_at_least,
+            "auto_min_margin": auto_min_margin,
+            "suggest_at_least": suggest_at_least,
+        }
+    )
     return base.model_copy(update={"categories": cats, "retrieval": retrieval})
 
 
@@ -183,11 +230,33 @@ def _tune_suggest(traces: list[Trace], policy: Policy, target: float, cap: float
     )
 
 
+def cross_validate(
+    traces: list[Trace], base: Policy, max_wrong: float, min_handoff_recall: float | None, folds: int = 5
+) -> dict[str, Any]:
+    """The honest estimate: tune on k-1 folds, decide the held-out fold with those thresholds.
+    In-sample dev figures flatter the tuner (it picks exactly the thresholds that avoid the dev
+    set's wrong answers); these are what to expect on tickets it has not seen."""
+    k = max(2, min(folds, len(traces)))
+    fold_of = [int(hashlib.sha256(t.case.id.encode()).hexdigest(), 16) % k for t in traces]
+    decisions: list[Decision | None] = [None] * len(traces)
+    for f in range(k):
+        train = [t for t, g in zip(traces, fold_of, strict=True) if g != f]
+        if not train:
+            continue
+        policy = tune(train, base, max_wrong, min_handoff_recall, cv_folds=0).policy
+        for i, (t, g) in enumerate(zip(traces, fold_of, strict=True)):
+            if g == f:
+                decisions[i] = t.decide(policy)
+    got = [d if d is not None else t.decide(base) for t, d in zip(traces, decisions, strict=True)]
+    return {"folds": k, **{key: v for key, v in outcome_metrics(traces, None, got).items() if key != "wrong_ids"}}
+
+
 # ---- writing the policy file ------------------------------------------------------------------
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.3f}".rstrip("0").rstrip(".") if v < 1.01 else "1.01"
+    """4 decimals: scores are rounded to 4, so a threshold written with fewer could move a ticket."""
+    return f"{v:.4f}".rstrip("0").rstrip(".") if v < 1.01 else "1.01"
 
 
 def render_policy(base_text: str | None, base: Policy, result: TuneResult, figures: dict[str, Any]) -> str:
@@ -207,8 +276,11 @@ def render_policy(base_text: str | None, base: Policy, result: TuneResult, figur
             if n != 1:
                 break
         else:
+            if not re.search(r"(?m)^  auto_min_margin: ", text):
+                text = re.sub(r"(?m)^(  auto_at_least: .*\n)", r"\g<1>  auto_min_margin: 0\n", text, count=1)
             for key, value in (
                 ("auto_at_least", result.auto_at_least),
+                ("auto_min_margin", result.auto_min_margin),
                 ("suggest_at_least", result.suggest_at_least),
             ):
                 text, n = re.subn(
@@ -242,6 +314,8 @@ def write_policy(path: Path, text: str, expect: TuneResult) -> Policy:
     ]
     if abs(got.retrieval.auto_at_least - float(_fmt(expect.auto_at_least))) > 1e-9:
         problems.append("retrieval.auto_at_least")
+    if abs(got.retrieval.auto_min_margin - float(_fmt(expect.auto_min_margin))) > 1e-9:
+        problems.append("retrieval.auto_min_margin")
     if abs(got.retrieval.suggest_at_least - float(_fmt(expect.suggest_at_least))) > 1e-9:
         problems.append("retrieval.suggest_at_least")
     if problems:

@@ -173,3 +173,31 @@ def test_policy_file_is_edited_in_place_and_reads_back(base: Policy, tmp_path: P
     # tuning again replaces the tuned section instead of stacking a second one
     again = render_policy(new_text, written, r, figures)
     assert again.count("tuned by `triage tune`") == 1
+
+
+def test_margin_separates_near_ties_that_scores_cannot(base: Policy) -> None:
+    """Wrong answers that match as well as right ones, but with a runner-up just behind: only the
+    margin rule can keep them, and the tuner finds it."""
+    dev: list[Trace] = []
+    for i in range(20):
+        t = _trace(i, score=0.7 + 0.005 * i, conf=0.9, right=i % 4 != 0)
+        gap = 0.01 if i % 4 == 0 else 0.12
+        t.hits.append(t.hits[0].model_copy(update={"doc_id": "KB-ALT", "score": round(t.hits[0].score - gap, 4)}))
+        dev.append(t)
+    r = tune(dev, base, max_wrong=0.0, min_handoff_recall=None)
+    m = outcome_metrics(dev, r.policy)
+    assert m["wrong_resolutions"] == 0 and m["outcomes"]["auto_resolve"] == 15
+    assert 0.01 < r.auto_min_margin <= 0.12
+    near_tie = next(t for t in dev if t.case.id == "c0")
+    assert "ambiguous_match" in near_tie.decide(r.policy).rules
+
+
+def test_cross_validation_reports_what_the_dev_figures_hide(base: Policy) -> None:
+    """One wrong answer in the middle of the score range: in-sample the tuner steps around it; a
+    fold that never saw it cannot, and the cross-validated estimate says so."""
+    dev = [_trace(i, score=0.6 + 0.01 * i, conf=0.9, right=i != 10) for i in range(20)]
+    r = tune(dev, base, max_wrong=0.0, min_handoff_recall=None, cv_folds=5)
+    assert r.dev["wrong_resolutions"] == 0 and r.dev["outcomes"]["auto_resolve"] == 9
+    assert r.cv is not None and r.cv["folds"] == 5
+    assert r.cv["wrong_resolutions"] == 1 and sum(r.cv["outcomes"].values()) == 20
+    assert any("cross-validated" in n for n in r.notes)
