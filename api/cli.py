@@ -473,14 +473,34 @@ def eval_resolve(
     limit: Annotated[int | None, typer.Option(help="only the first N cases")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
     report: Annotated[Path | None, typer.Option(help="write report.md, report.html and plots here")] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="LLM judge for faithfulness and answer relevancy, e.g. llamacpp/qwen2.5-coder-1.5b-instruct"),
+    ] = None,
 ) -> None:
     """Run the graph in dry-run (no write-back) over cases with gold answers: how much is
     auto-resolved, how much of that is wrong, handoff recall, retrieval quality, latency."""
+    from agent.llm import make_chat_model
+    from evals.judge import judge as run_judge
     from evals.resolve import evaluate, format_summary
     from evals.resolve_report import write_resolve_report
+    from knowledge.embeddings import get_embedder
 
+    s = get_settings()
     run = _resolve_run(kb, test, policy, llm, classifier, limit)
-    result = evaluate(run.traces, run.policy, run.facts, get_settings().top_k)
+    result = evaluate(run.traces, run.policy, run.facts, s.top_k)
+    if judge:
+        model = make_chat_model(judge, s)
+        if model is None:
+            _fail(f"--judge {judge!r} is not a model; give provider/model")
+            return
+        typer.echo(f"judging drafts with {judge} ...", err=True)
+        verdict = run_judge(
+            run.traces, model, s.prompts_dir, get_embedder(s.embedder), run.knowledge.document_text, judge
+        )
+        result["judge"] = {k: v for k, v in verdict.items() if k != "prompts"}
+        result["faithfulness"], result["answer_relevancy"] = verdict["faithfulness"], verdict["answer_relevancy"]
+        result["run"]["prompts"].update(verdict["prompts"])
     typer.echo(format_summary(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,8 @@ SCALARS = (
     ("mrr", "MRR", True),
     ("context_precision", "ragas ID context precision", True),
     ("context_recall", "ragas ID context recall", True),
+    ("faithfulness", "Faithfulness (LLM judge)", True),
+    ("answer_relevancy", "Answer relevancy (LLM judge)", True),
     ("seconds_p50", "Seconds per ticket p50 (lower is better)", False),
     ("seconds_p95", "Seconds per ticket p95 (lower is better)", False),
 )

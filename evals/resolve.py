@@ -25,7 +25,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def run_cases(
     llm: str,
     classifier: TriageClassifier | None,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[Trace], dict[str, Any]]:
+) -> tuple[list[Trace], dict[str, Any], KnowledgeStore]:
     ws, store = workspace(settings, kb)
     ctx = AgentContext(
         settings=ws, policy=permissive(policy), knowledge=store, llm=make_chat_model(llm, ws), classifier=classifier
@@ -188,7 +188,7 @@ def run_cases(
         "classifier": classifier.version if classifier is not None else None,
         "top_k": settings.top_k,
     }
-    return traces, facts
+    return traces, facts, store
 
 
 def pick_classifier(settings: Settings, kb: KnowledgeBase, policy: Policy, choice: str) -> TriageClassifier | None:
@@ -440,7 +440,7 @@ class ResolveRun:
     traces: list[Trace]
     facts: dict[str, Any]
     policy: Policy
-    extra: dict[str, Any] = field(default_factory=dict[str, Any])
+    knowledge: KnowledgeStore
 
 
 def prepare(
@@ -462,7 +462,7 @@ def prepare(
     base = load_policy(policy_path or settings.policy_file)
     policy = policy_for_kb(base, kb)
     clf = pick_classifier(settings, kb, policy, classifier)
-    traces, facts = run_cases(settings, kb, cases, policy, llm or settings.llm, clf, progress)
+    traces, facts, store = run_cases(settings, kb, cases, policy, llm or settings.llm, clf, progress)
     facts.update(
         {
             "test": str(test_path),
@@ -470,4 +470,4 @@ def prepare(
             "cases": len(cases),
         }
     )
-    return ResolveRun(traces, facts, policy)
+    return ResolveRun(traces, facts, policy, store)
