@@ -163,6 +163,7 @@ class TicketStore:
         try:
             with self.writing() as s:
                 s.add(row)
+                s.flush()  # the ticket row first: PostgreSQL enforces audit.ticket_id's foreign key
                 s.add(
                     AuditRow(
                         ticket_id=ticket_id,

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from agent.domain import Ticket
 from agent.policy import load_policy
@@ -358,6 +360,47 @@ def test_failed_write_back_is_visible_and_the_retry_endpoint_finishes_it(
 
             again = client.post(retry, headers=AUTH)
             assert again.status_code == 409 and "'done'" in again.json()["detail"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose tables live in a fresh schema of their own (dropped afterwards)."""
+    base = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"wb_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f"create schema {schema}"))
+    except (OperationalError, ImportError):
+        pytest.skip(f"no PostgreSQL at {base}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"drop schema {schema} cascade"))
+        admin.dispose()
+
+
+def test_on_postgresql_the_ledger_shares_the_tickets_database(wb_settings: Any, pg_url: str) -> None:
+    system, ext = "youtrack", EXTERNAL_ID["youtrack"]
+    with FakeYouTrack() as fake:
+        fake.seed(ext)
+        settings: Settings = wb_settings(system, fake).model_copy(update={"database_url": pg_url})
+        _fail_the_note(fake, "exhausted")
+        with serve_in_thread(settings) as url, httpx.Client(base_url=url, timeout=30) as client:
+            ticket_id = send(client, webhook(system, ext, *PAYSLIP)).json()["ticket_id"]
+            _assert_failed_at_note(wait_finished(client, ticket_id, KEY), system, "exhausted")
+            r = client.post(f"/tickets/{ticket_id}/writeback/retry", headers=AUTH)
+            assert r.status_code == 200 and r.json()["status"] == "done", r.text
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select step, status, attempts from writebacks where ticket_id = :t order by id"), {"t": ticket_id}
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("reply", "done", 1), ("note", "done", 2)] + [(s, "done", 1) for s in STEPS[2:]]
+    t = seen(system, fake, ext)
+    assert len(t.replies) == 1 and len(t.notes) == 1 and t.resolved
 
 
 def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
