@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="labelled history `make run` trains the classifier on when no artefact exists",
     )
 
+    # routing and SLA
+    team_file: Path = Field(
+        default=REPO_ROOT / "agent" / "routing.yaml",
+        description="handoff routing rules, client matrix, shift schedule and SLA targets (agent/routing.py)",
+    )
+
     # api
     host: str = "127.0.0.1"
     port: int = 8000

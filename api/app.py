@@ -18,6 +18,7 @@ from agent.worker import Worker
 from agent.writeback import open_writeback
 from api import tickets, webhooks
 from api.deps import Services
+from api.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan)
     app.include_router(webhooks.router)
     app.include_router(tickets.router)
+    app.include_router(sla_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> dict[str, object]:
