@@ -29,7 +29,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from agent.domain import Customer, Decision, Priority, RiskFlag, Triage
 from agent.sla import Deadlines, SlaConfig, as_utc
@@ -58,7 +58,7 @@ def _zone(name: str) -> ZoneInfo:
 def _clock_minutes(value: object, *, allow_24: bool) -> int:
     if not isinstance(value, str):
         raise ValueError(
-            f"{value!r} is not a time: write it in quotes as 'HH:MM' (YAML reads an unquoted 07:00 as a number)"
+            f"{value!r} is not a time: write it in quotes as 'HH:MM' (YAML reads an unquoted 12:00 as the number 720)"
         )
     hh, sep, mm = value.strip().partition(":")
     if not (sep and hh.isdigit() and mm.isdigit() and len(mm) == 2):
@@ -96,19 +96,18 @@ class Shift(BaseModel):
             _zone(v)
         return v
 
+    @field_serializer("start", "end")
+    def _as_text(self, minutes: int) -> str:
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"  # 1440 -> '24:00'
+
     @model_validator(mode="after")
     def _length(self) -> Shift:
         if self.start == self.end:
             raise ValueError("start and end are equal: for a 24-hour shift write start '00:00', end '24:00'")
         return self
 
-    @property
-    def crosses_midnight(self) -> bool:
-        return self.end <= self.start or self.end == 1440
-
     def label(self) -> str:
-        end = "24:00" if self.end == 1440 else f"{self.end // 60:02d}:{self.end % 60:02d}"
-        return f"{','.join(self.days)} {self.start // 60:02d}:{self.start % 60:02d}-{end}"
+        return f"{','.join(self.days)} {self._as_text(self.start)}-{self._as_text(self.end)}"
 
 
 def _local(day: date, minutes: int, tz: ZoneInfo) -> datetime:
