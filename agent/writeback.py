@@ -118,6 +118,7 @@ def retry_writeback(
     ticket_id: str,
     *,
     lease_s: float = 300.0,
+    by: Mapping[str, Any] | None = None,
 ) -> RetryOutcome:
     """Re-apply the stored write-back plan of a `writeback_failed` ticket; steps already done are skipped.
 
@@ -156,7 +157,8 @@ def retry_writeback(
         raise
     action: Action = result["decision"]["action"]
     status = ticket_status(action, writeback)
-    event = writeback_event(writeback, node="writeback_retry", run=writeback.runs)
+    extra: dict[str, Any] = {"by": dict(by)} if by else {}  # who asked for the retry (name, role, key id)
+    event = writeback_event(writeback, node="writeback_retry", run=writeback.runs, **extra)
     stored = {**result, "writeback": writeback.model_dump(mode="json")}
     store.finish_writeback(ticket_id, owner, status, stored, [event], failure_text(writeback))
     return RetryOutcome(ticket_id, status, writeback)

@@ -16,7 +16,7 @@ from agent.settings import Settings, get_settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
 from agent.writeback import open_writeback
-from api import tickets, webhooks
+from api import intake, keys, tickets, webhooks
 from api.deps import Services
 from api.sla import router as sla_router
 
@@ -64,8 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(tickets.router)
     app.include_router(sla_router)
+    app.include_router(intake.router)
+    app.include_router(keys.router)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"])  # open: no key (load balancers, probes)
     async def healthz(request: Request) -> dict[str, object]:
         services: Services = request.app.state.services
         return {
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         names = {
             400: "bad_request",
             401: "unauthorized",
+            403: "forbidden",
             404: "not_found",
             409: "conflict",
             413: "too_large",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -12,6 +12,7 @@ from agent.settings import Settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
 from api.auth import check_bearer
+from api.keystore import PREFIX, KeyRefused, KeyStore, Role, role_allows
 from tools.ticketing import Ledger, TicketingSystem
 
 
@@ -22,6 +23,11 @@ class Services:
     worker: Worker | None
     ticketing: Mapping[str, TicketingSystem] = field(default_factory=dict)  # write-back, by source name
     ledger: Ledger | None = None
+    keys: KeyStore | None = None  # API keys; built on the ticket store's database when not given
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            self.keys = KeyStore(self.store.engine, self.store.writing)
 
 
 def get_services(request: Request) -> Services:
@@ -29,11 +35,6 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-Role = Literal["webhook", "agent", "admin"]
-ROLE_RANK: dict[str, int] = {"webhook": 0, "agent": 1, "admin": 2}
-"""admin implies agent; webhook implies nothing else (intake only)."""
 
 
 @dataclass(frozen=True)
@@ -45,44 +46,67 @@ class Principal:
     key_id: str | None = None
 
     def allows(self, needed: Role) -> bool:
-        if self.role == "webhook" or needed == "webhook":
-            return self.role == needed or self.role == "admin"
-        return ROLE_RANK[self.role] >= ROLE_RANK[needed]
+        """admin implies agent and webhook; agent and webhook imply nothing else."""
+        return role_allows(self.role, needed)
 
-    def audit(self) -> dict[str, str | None]:
-        """The `by` record for audit events."""
+    def audit(self) -> dict[str, Any]:
+        """The `by` record of audit events."""
         return {"name": self.name, "role": self.role, "key_id": self.key_id}
 
 
 BOOTSTRAP = Principal(name="bootstrap", role="admin", key_id=None)
+"""The single TRIAGE_API_KEY from the environment: an admin, for setting up and for old clients."""
+
+HOW_TO = (
+    "send 'Authorization: Bearer <key>'; an admin creates keys with "
+    "`triage keys create --name NAME --role webhook|agent|admin` (or uses TRIAGE_API_KEY, the bootstrap admin key)"
+)
+
+
+def _unauthorized(problem: str) -> HTTPException:
+    return HTTPException(401, detail=f"{problem}: {HOW_TO}", headers={"WWW-Authenticate": "Bearer"})
 
 
 def authenticate(request: Request, services: ServicesDep) -> Principal:
-    key = services.settings.api_key
-    if key is None:
-        raise HTTPException(503, detail="TRIAGE_API_KEY is not configured on the server; run `triage init`")
-    if not check_bearer(request.headers.get("authorization"), key.get_secret_value()):
-        raise HTTPException(
-            401,
-            detail="missing or wrong API key: send 'Authorization: Bearer <key>' "
-            "(an admin creates keys with `triage keys create`)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return BOOTSTRAP
+    """The caller, from its bearer key: a stored key (`trk_...`) or the bootstrap TRIAGE_API_KEY. 401 otherwise."""
+    header = request.headers.get("authorization")
+    if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
+        raise _unauthorized("missing API key")
+    presented = header[7:].strip()
+    bootstrap = services.settings.api_key
+    if bootstrap is not None and check_bearer(header, bootstrap.get_secret_value()):
+        principal = BOOTSTRAP
+    elif presented.startswith(PREFIX) and services.keys is not None:
+        try:
+            info = services.keys.authenticate(presented)
+        except KeyRefused as exc:
+            raise _unauthorized(str(exc)) from exc
+        principal = Principal(name=info.name, role=info.role, key_id=info.id)
+    else:
+        raise _unauthorized("unknown API key")
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
 def require_role(role: Role) -> Callable[[Principal], Principal]:
-    """A dependency that authenticates the caller and refuses (403) a key whose role does not cover `role`."""
+    """A dependency that authenticates the caller (401) and refuses (403) a key whose role does not
+    cover `role`. Every non-health route carries one (tests/integration/test_roles.py checks)."""
 
-    def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    def check(principal: PrincipalDep) -> Principal:
         if not principal.allows(role):
+            who = f"key {principal.name!r}" + (f" (id {principal.key_id})" if principal.key_id else "")
             raise HTTPException(
                 403,
-                detail=f"this endpoint needs the {role!r} role; key {principal.name!r} has {principal.role!r}",
+                detail=f"this endpoint needs the {role!r} role; {who} has {principal.role!r}. "
+                f"Use a key with the {role!r} role{' or admin' if role != 'admin' else ''}.",
             )
         return principal
 
     check.__name__ = f"require_{role}"
+    check.required_role = role  # type: ignore[attr-defined]  (read by the route-coverage test)
     return check
 
 
@@ -90,17 +114,5 @@ WebhookDep = Annotated[Principal, Depends(require_role("webhook"))]
 AgentDep = Annotated[Principal, Depends(require_role("agent"))]
 AdminDep = Annotated[Principal, Depends(require_role("admin"))]
 
-
-def require_api_key(request: Request, services: ServicesDep) -> None:
-    key = services.settings.api_key
-    if key is None:
-        raise HTTPException(503, detail="TRIAGE_API_KEY is not configured on the server; run `triage init`")
-    if not check_bearer(request.headers.get("authorization"), key.get_secret_value()):
-        raise HTTPException(
-            401,
-            detail="missing or wrong API key: send 'Authorization: Bearer <TRIAGE_API_KEY>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-ApiKey = Annotated[None, Depends(require_api_key)]
+ApiKey = AdminDep
+"""Deprecated alias from the single-key days: admin. Use AgentDep / AdminDep / WebhookDep."""

@@ -18,7 +18,7 @@ from agent.domain import utcnow
 from agent.routing import TIERS, Team, TeamError, Tier, cached_team
 from agent.sla import Deadlines, RiskState, as_utc
 from agent.tickets import TicketRow, TicketStore
-from api.deps import ApiKey, ServicesDep
+from api.deps import AgentDep, ServicesDep
 
 router = APIRouter(tags=["sla"])
 
@@ -135,7 +135,7 @@ def at_risk_tickets(rows: list[dict[str, Any]], team: Team, now: datetime) -> li
 
 
 @router.get("/sla/at-risk", response_model=AtRiskOut)
-async def sla_at_risk(services: ServicesDep, _auth: ApiKey, at: At = None) -> AtRiskOut:
+async def sla_at_risk(services: ServicesDep, _who: AgentDep, at: At = None) -> AtRiskOut:
     """Handed-off tickets not yet resolved whose first-response or resolution deadline is near (less
     than `at_risk_share` of the window left) or past, most urgent first."""
     team = _team(services)
@@ -147,7 +147,7 @@ async def sla_at_risk(services: ServicesDep, _auth: ApiKey, at: At = None) -> At
 @router.get("/routing/on-duty", response_model=OnDutyOut)
 async def on_duty(
     services: ServicesDep,
-    _auth: ApiKey,
+    _who: AgentDep,
     queue: Annotated[str | None, Query(description="a queue; default every queue")] = None,
     tier: Annotated[Tier | None, Query(description="L1, L2 or L3; default every tier")] = None,
     language: Annotated[str | None, Query(description="put engineers speaking it first")] = None,

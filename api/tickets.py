@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
 from agent.writeback import RetryRefused, retry_writeback
-from api.deps import ApiKey, Services, ServicesDep
+from api.deps import AdminDep, AgentDep, Services, ServicesDep
 from api.schemas import TicketOut
 
 router = APIRouter(tags=["tickets"])
@@ -48,7 +48,7 @@ async def _read(services: Services, ticket_id: str) -> TicketOut:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut)
-async def get_ticket(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> TicketOut:
+async def get_ticket(ticket_id: str, services: ServicesDep, _who: AgentDep) -> TicketOut:
     return await _read(services, ticket_id)
 
 
@@ -61,9 +61,10 @@ async def get_ticket(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> Ti
         503: {"description": "the ticket's ticketing system is not configured on this server"},
     },
 )
-async def retry_ticket_writeback(ticket_id: str, services: ServicesDep, _auth: ApiKey) -> TicketOut:
+async def retry_ticket_writeback(ticket_id: str, services: ServicesDep, who: AdminDep) -> TicketOut:
     """Re-apply a `writeback_failed` ticket's write-back plan: steps already done are skipped, the rest
-    run in order. Answers the ticket afterwards: `status` and `writeback` say whether it worked this time."""
+    run in order. Answers the ticket afterwards: `status` and `writeback` say whether it worked this time.
+    Needs the admin role; the audit event records who retried (`detail.by`)."""
     if services.ledger is None:
         raise HTTPException(503, detail="write-back is not set up on this server")
     try:
@@ -74,6 +75,7 @@ async def retry_ticket_writeback(ticket_id: str, services: ServicesDep, _auth: A
             services.ledger,
             ticket_id,
             lease_s=services.settings.worker_lease_s,
+            by=who.audit(),
         )
     except RetryRefused as exc:
         raise HTTPException(REFUSAL_STATUS[exc.reason], detail=str(exc)) from exc
