@@ -269,3 +269,37 @@ def test_write_back_retry_records_who(tmp_path: Path) -> None:
             assert r.status_code == 200, r.text
             events = [a for a in r.json()["audit"] if a["node"] == "writeback_retry"]
             assert events and events[-1]["detail"]["by"] == {"name": "olga", "role": "admin", "key_id": admin["id"]}
+
+
+def test_key_store_on_postgresql() -> None:
+    """The same table and checks on PostgreSQL (own schema, dropped afterwards)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from api.keystore import KeyRefused, KeyStore
+
+    base = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"keys_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f"create schema {schema}"))
+    except (OperationalError, ImportError):
+        pytest.skip(f"no PostgreSQL at {base}")
+    try:
+        store = TicketStore(f"{base}?options=-csearch_path%3D{schema}")
+        keys = KeyStore(store.engine, store.writing)
+        created = keys.create("anna", "agent", "t")
+        got = keys.authenticate(created.key)
+        assert got.role == "agent" and keys.get(got.id).last_used_at is not None  # type: ignore[union-attr]
+        keys.revoke(got.id, "t")
+        with pytest.raises(KeyRefused, match="revoked"):
+            keys.authenticate(created.key)
+        store.engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"drop schema {schema} cascade"))
+        admin.dispose()
