@@ -152,7 +152,7 @@ def _summary(state: TriageState) -> str:
     text = state.get("text")
     if text is None:
         text = "(text not available)"
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = re.sub(r"\s+", " ", re.sub(r"\s*\n\s*\n\s*", " — ", text.strip(), count=1))  # subject — body
     return flat if len(flat) <= SUMMARY_CHARS else flat[: SUMMARY_CHARS - 3].rstrip() + "..."
 
 

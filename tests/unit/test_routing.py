@@ -457,7 +457,8 @@ def test_handoff_names_engineer_tier_and_deadlines() -> None:
         "<andrii.bondar@payflow.example>."
     )
     for part in (
-        "Ticket: Payroll run stuck Our payroll run for June is stuck",  # the summary, on one line
+        "Ticket: Payroll run stuck — Our payroll run for June is stuck in 'processing' and pay day is today. "
+        "Call me on [PHONE].",  # the redacted text, on one line
         "Customer: Acme (enterprise)",
         "Why the AI did not resolve it: best knowledge match 0.41 is too weak to draft from",
         "Triage: category payroll_run (0.90), priority urgent",
@@ -485,9 +486,12 @@ def test_handoff_clock_starts_at_ticket_creation_and_routes_by_now() -> None:
 
 
 def test_security_ticket_goes_to_l3_security() -> None:
-    out = handoff_at(handoff_state(risk=["security"], language="uk"), SHIPPED, clock=lambda: utc(2026, 6, 2, 22))
+    long = TICKET.model_copy(update={"body": "Someone logged in from abroad. " * 40})
+    out = handoff_at(handoff_state(long, risk=["security"], language="uk"), SHIPPED, clock=lambda: utc(2026, 6, 2, 22))
     r = out["routing"]  # Tuesday 22:00 UTC = 18:00 Toronto (EDT)
     assert (r["queue"], r["tier"], r["engineer"], r["rule"]) == ("security", "L3", "daniel.roy", "security")
+    summary = next(line for line in out["handoff_note"].splitlines() if line.startswith("Ticket: "))
+    assert len(summary) == len("Ticket: ") + 300 and summary.endswith("abroad...")
 
 
 def test_without_a_team_file_the_handoff_is_as_before(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
