@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent.settings import Settings
 from agent.tickets import TicketStore
@@ -67,14 +68,20 @@ def _unauthorized(problem: str) -> HTTPException:
     return HTTPException(401, detail=f"{problem}: {HOW_TO}", headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: Request, services: ServicesDep) -> Principal:
+_bearer = HTTPBearer(auto_error=False, description="an API key: `triage keys create`, or TRIAGE_API_KEY")
+
+
+def authenticate(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
     """The caller, from its bearer key: a stored key (`trk_...`) or the bootstrap TRIAGE_API_KEY. 401 otherwise."""
-    header = request.headers.get("authorization")
-    if not header or not header.lower().startswith("bearer ") or not header[7:].strip():
+    presented = credentials.credentials.strip() if credentials is not None else ""
+    if not presented:
         raise _unauthorized("missing API key")
-    presented = header[7:].strip()
     bootstrap = services.settings.api_key
-    if bootstrap is not None and check_bearer(header, bootstrap.get_secret_value()):
+    if bootstrap is not None and check_bearer(f"Bearer {presented}", bootstrap.get_secret_value()):
         principal = BOOTSTRAP
     elif presented.startswith(PREFIX) and services.keys is not None:
         try:
