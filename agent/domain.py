@@ -146,3 +146,19 @@ class AuditEvent(BaseModel):
     node: str
     event: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+ReviewAction = Literal["approve", "edit", "reject"]
+
+
+class Review(BaseModel):
+    """A support agent's verdict on a suggested reply (the graph's `review` interrupt resumes with it)."""
+
+    action: ReviewAction
+    text: str | None = None  # the reply as sent: the draft (approve) or the agent's edit (edit)
+    reason: str | None = None  # why it was rejected (or any comment)
+    category: str | None = None  # the agent's correction of the category, if any (feedback for training)
+    by: str  # who: the API key's name
+    role: str | None = None
+    key_id: str | None = None
+    at: datetime = Field(default_factory=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.nodes.classify import classify
@@ -15,12 +15,26 @@ from agent.nodes.ground_check import ground_check
 from agent.nodes.handoff import handoff
 from agent.nodes.redact import redact
 from agent.nodes.retrieve import retrieve
+from agent.nodes.review import review
 from agent.nodes.write_back import write_back
 from agent.state import AgentContext, TicketInput, TriageOutput, TriageState
 
 
 def route_after_decide(state: TriageState) -> Literal["draft", "handoff"]:
     return "handoff" if state["decision"].action == "handoff" else "draft"
+
+
+def route_after_write_back(state: TriageState) -> Literal["review", "__end__"]:
+    """A suggestion nobody has reviewed yet goes to review; everything else is finished."""
+    return "review" if state["decision"].action == "suggest" and "review" not in state else "__end__"
+
+
+def route_after_review(state: TriageState) -> Literal["write_back", "handoff", "__end__"]:
+    """Approved or edited: write the reply back; rejected: hand off; no reviewer (dry run): done."""
+    verdict = state.get("review")
+    if verdict is None:
+        return "__end__"
+    return "handoff" if verdict.action == "reject" else "write_back"
 
 
 def build_graph(
@@ -35,14 +49,17 @@ def build_graph(
     g.add_node(ground_check)
     g.add_node(handoff)
     g.add_node(write_back)
+    g.add_node(review)
     g.add_edge(START, "redact")
     g.add_edge("redact", "retrieve")
     g.add_edge("retrieve", "classify")
     g.add_edge("classify", "decide")
     g.add_conditional_edges("decide", route_after_decide)
     g.add_edge("draft", "ground_check")
-    # every decision path ends by writing its outcome back to the ticket's system (a no-op in dry runs)
+    # every decision path ends by writing its outcome back to the ticket's system (a no-op in dry runs);
+    # a suggestion then waits for a human (interrupt), and the verdict is written back in its own phase
     g.add_edge("ground_check", "write_back")
     g.add_edge("handoff", "write_back")
-    g.add_edge("write_back", END)
+    g.add_conditional_edges("write_back", route_after_write_back)
+    g.add_conditional_edges("review", route_after_review)
     return g.compile(checkpointer=checkpointer)

@@ -10,10 +10,11 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
 from sqlalchemy.engine import Engine
 
 from agent.classifier.model import MANIFEST, TriageClassifier
-from agent.domain import Ticket, TicketStatus
+from agent.domain import Review, Ticket, TicketStatus
 from agent.graph import build_graph
 from agent.llm import make_chat_model
 from agent.policy import load_policy
@@ -29,7 +30,7 @@ __all__ = ["STATUS_FOR_ACTION", "Agent", "result_of", "status_of"]
 
 CHECKPOINT_TYPES = (
     "Ticket", "Customer", "Hit", "Triage", "Scored", "Decision", "Draft", "Citation", "AuditEvent", "WriteBack",
-    "WriteBackStep",
+    "WriteBackStep", "Review",
 )  # fmt: skip
 
 
@@ -112,6 +113,7 @@ class Agent:
             classifier=load_classifier(settings),
             ticketing=ticketing,
             ledger=ledger,
+            review=durable,  # pausing for a human needs the checkpointer to resume from
         )
         check_labels(ctx)
         return cls(ctx, sqlite_checkpointer(settings) if durable else None)
@@ -121,8 +123,11 @@ class Agent:
         for system in self.context.ticketing.values():
             system.close()
 
-    def run(self, ticket: Ticket) -> TriageState:
-        """Run (or resume, with a checkpointer) the graph for one ticket; return its final state."""
+    def run(self, ticket: Ticket, review: Review | None = None) -> TriageState:
+        """Run (or resume, with a checkpointer) the graph for one ticket; return its state, which is
+        final unless the graph paused for a human review (`waiting_for_review` says so).
+
+        `review`: a support agent's verdict, resuming a graph paused at `review`."""
         if self.checkpointer is None:
             state: Any = self.graph.invoke({"ticket": ticket}, context=self.context)
             return state
@@ -130,10 +135,19 @@ class Agent:
         snap = self.graph.get_state(config)
         if not snap.values:
             self.graph.invoke({"ticket": ticket}, config, context=self.context)
+        elif snap.interrupts:  # paused for a human: resume only with their verdict
+            if review is not None:
+                self.graph.invoke(Command(resume=review.model_dump(mode="json")), config, context=self.context)
         elif snap.next:  # interrupted half-way (crash): resume from the last checkpoint
             self.graph.invoke(None, config, context=self.context)
         final: Any = self.graph.get_state(config).values
         return final
+
+    def waiting_for_review(self, ticket_id: str) -> bool:
+        if self.checkpointer is None:
+            return False
+        snap = self.graph.get_state({"configurable": {"thread_id": ticket_id}})
+        return bool(snap.interrupts)
 
 
 def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
@@ -163,8 +177,11 @@ def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
         "prompts": state.get("prompts", {}),
         "policy_version": policy_version,
         "writeback": wb.model_dump(mode="json") if (wb := state.get("writeback")) is not None else None,
+        "review": rv.model_dump(mode="json") if (rv := state.get("review")) is not None else None,
+        "routing": state.get("routing"),
     }
 
 
 def status_of(state: TriageState) -> TicketStatus:
-    return ticket_status(state["decision"].action, state.get("writeback"))
+    verdict = state.get("review")
+    return ticket_status(state["decision"].action, state.get("writeback"), verdict.action if verdict else None)

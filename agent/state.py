@@ -5,9 +5,9 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
-from agent.domain import AuditEvent, Decision, Draft, Hit, Ticket, Triage, WriteBack
+from agent.domain import AuditEvent, Decision, Draft, Hit, Review, Ticket, Triage, WriteBack
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -36,6 +36,8 @@ class TriageState(TypedDict, total=False):
     draft: Draft
     handoff_note: str
     writeback: WriteBack  # what was written back to the ticket's own system
+    review: Review  # a support agent's verdict on a suggested reply
+    routing: dict[str, Any]  # handoff: queue, tier, engineer, client tier, SLA deadlines (agent/nodes/handoff.py)
     prompts: Annotated[dict[str, str], lambda a, b: {**a, **b}]  # prompt name -> version used
     audit: Annotated[list[AuditEvent], operator.add]
 
@@ -48,6 +50,8 @@ class TriageOutput(TypedDict, total=False):
     hits: list[Hit]
     query_language: str
     decision: Decision
+    review: Review
+    routing: dict[str, Any]
     draft: Draft
     handoff_note: str
     writeback: WriteBack
@@ -69,3 +73,6 @@ class AgentContext:
     # None (evals, run-ticket, tests): a dry run, nothing is written anywhere.
     ticketing: Mapping[str, TicketingSystem] = field(default_factory=dict)
     ledger: Ledger | None = None
+    # True in the service (durable checkpointer): a suggested reply pauses the graph for a human
+    # (LangGraph interrupt). False in evals and run-ticket: the run ends at the suggestion.
+    review: bool = False

@@ -14,6 +14,7 @@ import threading
 import uuid
 
 from agent.domain import AuditEvent, Ticket
+from agent.reviews import ReviewStore
 from agent.service import Agent, result_of, status_of
 from agent.tickets import TicketStore
 from agent.writeback import failure_text
@@ -30,6 +31,8 @@ class Worker:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.max_attempts = max_attempts
+        # verdicts of support agents, for resuming tickets paused for review
+        self.reviews = ReviewStore(store)
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -40,8 +43,9 @@ class Worker:
         self._wake.set()
 
     def process(self, ticket: Ticket) -> None:
+        verdict = self.reviews.pending(ticket.id)
         try:
-            state = self.agent.run(ticket)
+            state = self.agent.run(ticket, verdict)
         except Exception as exc:
             log.exception("ticket %s failed", ticket.id)
             row = self.store.get(ticket.id)
@@ -70,6 +74,10 @@ class Worker:
         )
         if not written:
             log.warning("ticket %s: lease lost before completion; another worker owns it", ticket.id)
+        elif verdict is not None:
+            if state.get("review") is None:
+                log.warning("ticket %s: a review verdict is waiting but its graph was not paused for one", ticket.id)
+            self.reviews.mark_applied(ticket.id)
 
     def run_once(self) -> bool:
         ticket = self.store.claim(self.id, self.lease_s)

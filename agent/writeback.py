@@ -31,10 +31,13 @@ STATUS_FOR_ACTION: dict[Action, TicketStatus] = {
 }
 
 
-def ticket_status(action: Action, writeback: WriteBack | None) -> TicketStatus:
-    """The status a finished ticket gets: its outcome's, unless writing it back failed."""
+def ticket_status(action: Action, writeback: WriteBack | None, review: str | None = None) -> TicketStatus:
+    """The status a finished ticket gets: its outcome's (a suggestion a human approved or edited is
+    done: the reply went out), unless writing it back failed."""
     if writeback is not None and not writeback.ok:
         return "writeback_failed"
+    if action == "suggest" and review in ("approve", "edit"):
+        return "done"
     return STATUS_FOR_ACTION[action]
 
 
@@ -156,7 +159,7 @@ def retry_writeback(
         store.unlock_writeback(ticket_id, owner)
         raise
     action: Action = result["decision"]["action"]
-    status = ticket_status(action, writeback)
+    status = ticket_status(action, writeback, (result.get("review") or {}).get("action"))
     extra: dict[str, Any] = {"by": dict(by)} if by else {}  # who asked for the retry (name, role, key id)
     event = writeback_event(writeback, node="writeback_retry", run=writeback.runs, **extra)
     stored = {**result, "writeback": writeback.model_dump(mode="json")}

@@ -16,7 +16,7 @@ from agent.settings import Settings, get_settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
 from agent.writeback import open_writeback
-from api import intake, keys, tickets, webhooks
+from api import intake, keys, reviews, tickets, webhooks
 from api.deps import Services
 from api.sla import router as sla_router
 
@@ -46,6 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             ticketing, ledger = open_writeback(settings, store.engine)
         app.state.services = Services(settings, store, worker, ticketing, ledger)
+        # review verdicts share the worker's store; cited documents open from the worker's knowledge base
+        app.state.reviews = worker.reviews if worker is not None else None
+        app.state.knowledge = agent.context.knowledge if agent is not None else None
         log.info(
             "triage API ready (worker %s, llm %s, write-back to %s)",
             "on" if worker else "off",
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets.router)
     app.include_router(sla_router)
     app.include_router(intake.router)
+    app.include_router(reviews.router)
     app.include_router(keys.router)
 
     @app.get("/healthz", tags=["ops"])  # open: no key (load balancers, probes)

@@ -252,4 +252,6 @@ class TicketOut(BaseModel):
     policy_version: str | None = None
     prompts: dict[str, str] = {}
     writeback: WriteBackOut | None = None
+    routing: dict[str, Any] | None = None  # handoff: queue, tier, engineer, SLA deadlines
+    review: dict[str, Any] | None = None  # a support agent's verdict on the suggested reply
     audit: list[AuditOut] = []

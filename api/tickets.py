@@ -35,6 +35,8 @@ def ticket_out(row: dict[str, Any]) -> TicketOut:
             "policy_version": result.get("policy_version"),
             "prompts": result.get("prompts", {}),
             "writeback": {**writeback, "ok": writeback["status"] != "failed"} if writeback else None,
+            "routing": result.get("routing"),
+            "review": result.get("review"),
             "audit": row["audit"],
         }
     )

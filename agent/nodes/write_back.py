@@ -109,7 +109,11 @@ def plan_suggest(state: TriageState, ctx: AgentContext, system: str) -> WriteBac
         *cited_lines(state),
     ]
     if draft is not None:
-        note += ["", "--- Draft reply (review, edit and send it yourself) ---", draft.text]
+        note += [
+            "",
+            "--- Draft reply: approve, edit or reject it on the triage review page (approving there sends it) ---",
+            draft.text,
+        ]
     return WriteBackPlan(
         ticket_id=ticket.id,
         external_id=ticket.external_id,
@@ -124,7 +128,10 @@ def plan_suggest(state: TriageState, ctx: AgentContext, system: str) -> WriteBac
 
 def plan_handoff(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
     ticket = state["ticket"]
-    queue = state["decision"].queue
+    routing = state.get("routing") or {}
+    queue = routing.get("queue") or state["decision"].queue
+    engineer = routing.get("engineer")
+    assignees = _mapping(ctx, system, "assignees")
     note = state.get("handoff_note")
     if note:
         note += f"\nPolicy {ctx.policy.version}; ticket {ticket.id}"
@@ -136,11 +143,42 @@ def plan_handoff(state: TriageState, ctx: AgentContext, system: str) -> WriteBac
         action="handoff",
         note=note,
         priority=priority_of(state),
-        group=group_for(state, ctx, system),
+        group=queue if queue and queue in _mapping(ctx, system, "groups") else None,
         tags=tags_for(state, "handoff"),
-        # the queue's on-shift person, when [writeback.<system>] assignees maps the queue name
-        assignee=queue if queue and queue in _mapping(ctx, system, "assignees") else None,
+        # the on-shift engineer routing chose, else the queue's person, when [writeback.<system>]
+        # assignees maps the name to the system's user id
+        assignee=engineer if engineer in assignees else (queue if queue in assignees else None),
         resolve=False,
+    )
+
+
+def plan_reviewed(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    """After a support agent approved (or edited) the suggestion: the reply as they approved it, a
+    note saying who, resolved. Its own ledger key (`<id>:approved`), so its note is not mistaken for
+    the suggestion's note already written."""
+    ticket = state["ticket"]
+    verdict = state["review"]
+    edited = verdict.action == "edit"
+    note = [
+        f"Reply {'edited and ' if edited else ''}approved by {verdict.by} in triage review and sent to the customer.",
+        *cited_lines(state),
+    ]
+    return WriteBackPlan(
+        ticket_id=f"{ticket.id}:approved",
+        external_id=ticket.external_id,
+        action="suggest_approved",
+        reply=state["draft"].text,
+        note="\n".join(note),
+        tags=[f"{TAG_PREFIX}reviewed", f"{TAG_PREFIX}{'edited' if edited else 'approved'}"],
+        resolve=True,
+    )
+
+
+def plan_rejected(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    """After a support agent rejected the suggestion: a handoff, under its own ledger key."""
+    plan = plan_handoff(state, ctx, system)
+    return plan.model_copy(
+        update={"ticket_id": f"{state['ticket'].id}:rejected", "tags": [*plan.tags, f"{TAG_PREFIX}rejected"]}
     )
 
 
@@ -169,7 +207,13 @@ def write_back(state: TriageState, runtime: Runtime[AgentContext]) -> TriageStat
     if system is None or ctx.ledger is None:
         skipped = WriteBack(status="skipped", reason=skip_reason(ctx, ticket.source), external_id=ticket.external_id)
         return {"writeback": skipped, "audit": [writeback_event(skipped, source=ticket.source)]}
-    plan = PLANNERS[state["decision"].action](state, ctx, system.name)
+    verdict = state.get("review")
+    if verdict is None:
+        plan = PLANNERS[state["decision"].action](state, ctx, system.name)
+    elif verdict.action == "reject":
+        plan = plan_rejected(state, ctx, system.name)
+    else:
+        plan = plan_reviewed(state, ctx, system.name)
     result = run_plan(plan, system, ctx.ledger)
     extra: dict[str, Any] = {"action": plan.action}
     if plan.group is None and state["decision"].queue:

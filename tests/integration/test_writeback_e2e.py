@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from agent.domain import Ticket
 from agent.policy import load_policy
+from agent.routing import cached_team
 from agent.service import Agent, sqlite_checkpointer
 from agent.settings import REPO_ROOT, Settings
 from api.auth import sign_hub, sign_zendesk
@@ -51,6 +52,7 @@ pytestmark = pytest.mark.integration
 KEY = "test-api-key"
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # tests.conftest.make_settings
 POLICY = REPO_ROOT / "agent" / "policy.yaml"
+TEAM = REPO_ROOT / "agent" / "routing.yaml"
 AUTH = {"authorization": f"Bearer {KEY}"}
 SYSTEMS = ["zendesk", "jira", "freshdesk", "youtrack"]
 EXTERNAL_ID = {"zendesk": "5158", "jira": "SUP-42", "freshdesk": "1042", "youtrack": "SUP-123"}
@@ -262,9 +264,11 @@ def test_handed_off_ticket_gets_an_internal_note_queue_and_assignee_but_no_reply
     system, ext = "zendesk", "7001"
     with FakeZendesk() as fake:
         fake.seed(ext)
-        queues = {
-            q: str(10 + i) for i, q in enumerate(sorted({c.queue for c in load_policy(POLICY).categories.values()}))
+        # the policy's queues and the routing team file's escalation queues (security, payroll-escalations, ...)
+        names = {c.queue for c in load_policy(POLICY).categories.values()} | {
+            r.queue for r in cached_team(TEAM).rules if r.queue
         }
+        queues = {q: str(10 + i) for i, q in enumerate(sorted(names))}
         settings: Settings = wb_settings(
             system, fake, groups=queues, assignees={q: "900" + g for q, g in queues.items()}
         )
@@ -272,7 +276,8 @@ def test_handed_off_ticket_gets_an_internal_note_queue_and_assignee_but_no_reply
             r = send(client, webhook(system, ext, *BREACH))
             got = wait_finished(client, r.json()["ticket_id"], KEY)
     assert got["status"] == "handed_off" and got["decision"]["action"] == "handoff", got
-    queue = got["decision"]["queue"]
+    queue = got["routing"]["queue"]  # routing's queue (security for a breach), not the category's
+    assert queue == "security"
     assert [s["step"] for s in got["writeback"]["steps"]] == ["note", "priority", "group", "tags", "assign"]
     t = seen(system, fake, ext)
     assert t.replies == [] and not t.resolved
