@@ -616,6 +616,37 @@ def tune(
     typer.echo(f"wrote {target} (version {written.version})")
 
 
+@app.command("export-feedback")
+def export_feedback_cmd(
+    out: Annotated[Path, typer.Option(help="eval dataset (ticket JSONL with gold outcome and docs)")] = Path(
+        "data/feedback/eval.jsonl"
+    ),
+    history: Annotated[Path | None, typer.Option(help="also write labelled history for `triage train --data`")] = Path(
+        "data/feedback/history.jsonl"
+    ),
+    since: Annotated[str | None, typer.Option(help="only verdicts from this date on (YYYY-MM-DD)")] = None,
+) -> None:
+    """Every approval, edit and rejection of a suggested reply, as an eval dataset and training history."""
+    from datetime import UTC, datetime
+
+    from agent.reviews import ReviewStore
+    from agent.tickets import TicketStore
+    from evals.feedback import export_feedback
+
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since).replace(tzinfo=UTC)
+        except ValueError:
+            _fail(f"--since {since!r} is not a date; use YYYY-MM-DD")
+            return
+    reviews = ReviewStore(TicketStore(get_settings().db_url)).all()
+    n_eval, n_hist = export_feedback(reviews, out, history, start)
+    typer.echo(f"wrote {n_eval} reviewed tickets to {out}")
+    if history is not None:
+        typer.echo(f"wrote {n_hist} labelled tickets to {history} (train with `triage train --data {history}`)")
+
+
 @eval_app.command("compare")
 def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="--json file or --report directory")],

@@ -1,0 +1,99 @@
+"""`triage export-feedback`: support agents' verdicts on suggested replies, as data to learn from.
+
+Two files:
+- an eval dataset in our ticket JSONL format (what `triage eval resolve --test` and `triage eval
+  smoke` read): the ticket, the gold outcome the verdict implies, the cited docs, and the draft and
+  final text side by side.
+    approve (sent as drafted)   -> gold outcome auto_resolve, gold docs = the cited ones
+    edit (a human changed it)   -> gold outcome suggest, gold docs = the cited ones
+    reject                      -> gold outcome handoff, no gold docs
+- labelled history for `triage train --data` (subject, body, category, priority, sentiment): only
+  tickets whose category a human confirmed (approved or edited), or corrected (`category` in the
+  verdict). A rejection without a correction says the reply was wrong, not what the category is.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+OUTCOME = {"approve": "auto_resolve", "edit": "suggest", "reject": "handoff"}
+
+
+def _value(result: dict[str, Any], field: str) -> Any:
+    return ((result.get("triage") or {}).get(field) or {}).get("value")
+
+
+def eval_row(review: dict[str, Any]) -> dict[str, Any]:
+    ticket: dict[str, Any] = review["ticket"]
+    result: dict[str, Any] = review["result"] or {}
+    reply = result.get("reply") or {}
+    action = review["action"]
+    category = review.get("category") or _value(result, "category")
+    return {
+        "id": ticket.get("external_id") or review["ticket_id"],
+        "subject": ticket.get("subject", ""),
+        "body": ticket.get("body", ""),
+        "language": _value(result, "language") or ticket.get("language"),
+        "product": ticket.get("product"),
+        "requester": ticket.get("requester"),
+        "customer": ticket.get("customer") or {},
+        "gold": {
+            "category": category,
+            "priority": _value(result, "priority"),
+            "outcome": OUTCOME[action],
+            "doc_ids": list(reply.get("citations") or []) if action != "reject" else [],
+            "risk": list(_value(result, "risk") or []),
+        },
+        "draft": review.get("draft_text"),
+        "final": review.get("final_text"),
+        "review": {
+            "action": action,
+            "reason": review.get("reason"),
+            "by": review.get("reviewer"),
+            "at": review["created_at"].isoformat() if isinstance(review["created_at"], datetime) else None,
+            "category_corrected": bool(review.get("category")),
+            "policy_version": result.get("policy_version"),
+            "ticket_id": review["ticket_id"],
+        },
+    }
+
+
+def history_row(review: dict[str, Any]) -> dict[str, Any] | None:
+    result: dict[str, Any] = review["result"] or {}
+    category = review.get("category") or (_value(result, "category") if review["action"] != "reject" else None)
+    if not category:
+        return None
+    ticket: dict[str, Any] = review["ticket"]
+    return {
+        "id": ticket.get("external_id") or review["ticket_id"],
+        "subject": ticket.get("subject", ""),
+        "body": ticket.get("body", ""),
+        "language": _value(result, "language"),
+        "category": category,
+        "priority": _value(result, "priority"),
+        "sentiment": _value(result, "sentiment"),
+    }
+
+
+def export_feedback(
+    reviews: list[dict[str, Any]], out: Path, history: Path | None = None, since: datetime | None = None
+) -> tuple[int, int]:
+    """Write the eval dataset (and the history file); returns (eval rows, history rows)."""
+    chosen = [r for r in reviews if since is None or r["created_at"] >= since]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for r in chosen:
+            fh.write(json.dumps(eval_row(r), ensure_ascii=False) + "\n")
+    n_hist = 0
+    if history is not None:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        with history.open("w", encoding="utf-8") as fh:
+            for r in chosen:
+                row = history_row(r)
+                if row is not None:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    n_hist += 1
+    return len(chosen), n_hist
