@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MODEL_STAMP := $(VENV)/.model-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-model run test lint typecheck unit integration demo bench smoke clean
+.PHONY: setup setup-model run test lint typecheck unit integration demo bench smoke clean browser
 
 # Idempotent: creates .venv once, reinstalls only when pyproject.toml changes.
 setup: $(STAMP)
@@ -43,7 +43,16 @@ unit: setup
 integration: setup
 	$(BIN)/python -m pytest -q tests/integration
 
-test: lint typecheck
+# The review page's browser test: playwright (dev extra) drives Debian's chromium, installed here where
+# missing (root, or password-less sudo); never `playwright install`, which downloads a browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends chromium; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q --no-install-recommends chromium; \
+	  else echo "chromium is missing and this user cannot install it: run 'sudo apt-get install chromium'" \
+	    "(tests/integration/test_review_page.py is skipped until then)" >&2; fi; }
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -q
 
 smoke: setup

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from agent.service import Agent
 from agent.settings import Settings, get_settings
@@ -21,6 +23,7 @@ from api.deps import Services
 from api.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
+REVIEW_PAGE = Path(__file__).parent / "static" / "review"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(intake.router)
     app.include_router(reviews.router)
     app.include_router(keys.router)
+    # The agents' review page: static HTML/JS/CSS, open (it asks for a key; every API call it makes sends it).
+    # GET /review redirects to /review/, which serves index.html.
+    app.mount("/review", StaticFiles(directory=REVIEW_PAGE, html=True), name="review")
 
     @app.get("/healthz", tags=["ops"])  # open: no key (load balancers, probes)
     async def healthz(request: Request) -> dict[str, object]:

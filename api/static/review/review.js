@@ -1,0 +1,599 @@
+// Review page for support agents: the queue of suggested replies, one ticket, approve / edit / reject.
+// Plain JS, no build step. Every API call sends the key kept in sessionStorage; data is only ever
+// put into the page as text (textContent / value), never as HTML.
+"use strict";
+
+(() => {
+  const KEY_STORE = "triage.review.key";
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    items: [], // the queue as last loaded (GET /reviews)
+    selected: -1, // index in items that j/k move and o/Enter open
+    current: null, // the open ticket (GET /reviews/{id})
+    busy: false, // a verdict is being sent
+  };
+
+  // ---- API -------------------------------------------------------------------------------------
+  class ApiError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  function describe(body, status) {
+    // The API answers {error, detail}; detail is a sentence, or {errors: [{field, problem}]} for 422.
+    const detail = body && body.detail;
+    if (typeof detail === "string") return detail;
+    if (detail && Array.isArray(detail.errors)) {
+      return detail.errors.map((e) => (e.field ? `${e.field}: ${e.problem}` : e.problem)).join("; ");
+    }
+    return `the server answered ${status}`;
+  }
+
+  async function api(path, options = {}) {
+    const key = sessionStorage.getItem(KEY_STORE) || "";
+    const headers = { Accept: "application/json", Authorization: `Bearer ${key}` };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, {
+        method: options.method || "GET",
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch (err) {
+      throw new ApiError(0, `the service cannot be reached (${err.message})`);
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (!response.ok) {
+      const error = new ApiError(response.status, `${response.status}: ${describe(body, response.status)}`);
+      if (response.status === 401) signOut(error.message);
+      throw error;
+    }
+    return body;
+  }
+
+  // ---- status line -----------------------------------------------------------------------------
+  function say(message, kind = "info") {
+    const box = $("status");
+    box.textContent = message;
+    box.dataset.kind = kind;
+  }
+
+  // ---- sign in / out ---------------------------------------------------------------------------
+  function showSignIn(message) {
+    $("app").hidden = true;
+    $("sign-out").hidden = true;
+    $("who").textContent = "";
+    $("sign-in").hidden = false;
+    if (message) say(message, "error");
+    $("api-key").focus();
+  }
+
+  function signOut(message) {
+    sessionStorage.removeItem(KEY_STORE);
+    state.items = [];
+    state.current = null;
+    state.selected = -1;
+    showSignIn(message || "Signed out.");
+  }
+
+  async function signIn(key) {
+    sessionStorage.setItem(KEY_STORE, key);
+    $("sign-in").hidden = true;
+    $("app").hidden = false;
+    $("sign-out").hidden = false;
+    $("who").textContent = "Signed in";
+    return loadQueue({ openFirst: false });
+  }
+
+  // ---- the queue -------------------------------------------------------------------------------
+  function filters() {
+    const form = new FormData($("filters"));
+    const params = new URLSearchParams();
+    for (const [name, value] of form.entries()) if (value) params.set(name, String(value));
+    return params;
+  }
+
+  function fillOptions(all) {
+    // Filter choices come from what is waiting (the API has no list of values); a chosen value stays.
+    for (const field of ["queue", "category", "language", "priority"]) {
+      const select = $(`f-${field}`);
+      const chosen = select.value;
+      const values = new Set(all.map((i) => i[field]).filter(Boolean));
+      if (chosen) values.add(chosen);
+      select.replaceChildren(new Option("all", ""));
+      for (const value of [...values].sort()) select.add(new Option(value, value));
+      select.value = chosen;
+    }
+  }
+
+  async function loadQueue({ openFirst = false, keepIndex = null } = {}) {
+    const params = filters();
+    params.set("limit", "500");
+    let items;
+    try {
+      if ([...filters().keys()].length) {
+        const [all, some] = await Promise.all([api("/reviews?limit=500"), api(`/reviews?${params}`)]);
+        fillOptions(all);
+        items = some;
+      } else {
+        items = await api(`/reviews?${params}`);
+        fillOptions(items);
+      }
+    } catch (err) {
+      say(`Could not load the queue: ${err.message}`, "error");
+      return;
+    }
+    state.items = items;
+    renderQueue();
+    if (!items.length) {
+      state.selected = -1;
+      return;
+    }
+    let index = 0;
+    if (keepIndex !== null) index = Math.min(keepIndex, items.length - 1);
+    else if (state.current) {
+      const at = items.findIndex((i) => i.ticket_id === state.current.ticket_id);
+      index = at >= 0 ? at : 0;
+    }
+    select(index, false);
+    if (openFirst) await openSelected();
+  }
+
+  // Long labels (account_access, nearest_doc) may wrap after an underscore (<wbr>) rather than overflow.
+  function breakable(text) {
+    const parts = String(text).split("_");
+    return parts.flatMap((part, i) =>
+      i < parts.length - 1 ? [document.createTextNode(`${part}_`), document.createElement("wbr")] : [part],
+    );
+  }
+
+  function percent(confidence) {
+    return typeof confidence === "number" ? `${Math.round(confidence * 100)}%` : "–";
+  }
+
+  function renderQueue() {
+    const list = $("queue-list");
+    list.replaceChildren();
+    state.items.forEach((item, index) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "queue-item";
+      button.dataset.index = String(index);
+      const subject = document.createElement("span");
+      subject.className = "subject";
+      subject.textContent = item.subject || "(no subject)";
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = [
+        item.external_id,
+        item.category ? `${item.category} ${percent(item.category_confidence)}` : null,
+        item.priority,
+        item.language,
+        item.queue,
+      ]
+        .filter(Boolean)
+        .join(" · ");
+      button.append(subject, meta);
+      button.addEventListener("click", () => {
+        select(index, false);
+        openSelected();
+      });
+      li.append(button);
+      list.append(li);
+    });
+    $("queue-count").textContent = `(${state.items.length})`;
+    $("queue-empty").hidden = state.items.length > 0;
+    markQueue();
+  }
+
+  function markQueue() {
+    const open = state.current && state.current.ticket_id;
+    for (const button of $("queue-list").querySelectorAll("button")) {
+      const index = Number(button.dataset.index);
+      button.classList.toggle("selected", index === state.selected);
+      const item = state.items[index];
+      if (item && item.ticket_id === open) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  }
+
+  function select(index, focus = true) {
+    if (!state.items.length) return;
+    state.selected = Math.max(0, Math.min(index, state.items.length - 1));
+    markQueue();
+    const button = $("queue-list").querySelector(`button[data-index="${state.selected}"]`);
+    if (button) {
+      button.scrollIntoView({ block: "nearest" });
+      if (focus) button.focus();
+    }
+  }
+
+  // ---- one ticket ------------------------------------------------------------------------------
+  async function openSelected() {
+    const item = state.items[state.selected];
+    if (!item) return;
+    let detail;
+    try {
+      detail = await api(`/reviews/${encodeURIComponent(item.ticket_id)}`);
+    } catch (err) {
+      say(`Could not open ${item.external_id}: ${err.message}`, "error");
+      return;
+    }
+    state.current = detail;
+    renderTicket(detail);
+    markQueue();
+    $("ticket-title").focus();
+  }
+
+  function fact(list, term, value) {
+    if (value === null || value === undefined || value === "") return;
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    if (value instanceof Node) dd.append(value);
+    else dd.textContent = String(value);
+    list.append(dt, dd);
+  }
+
+  function when(iso) {
+    if (!iso) return null;
+    const time = document.createElement("time");
+    time.dateTime = iso;
+    const date = new Date(iso);
+    time.textContent = Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
+    return time;
+  }
+
+  function docButton(docId, title, extra) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.textContent = `${docId}${title ? ` — ${title}` : ""}${extra ? ` (${extra})` : ""}`;
+    button.setAttribute("aria-haspopup", "dialog");
+    button.addEventListener("click", () => openDoc(docId, title));
+    return button;
+  }
+
+  function renderTicket(t) {
+    $("ticket-none").hidden = true;
+    $("ticket-view").hidden = false;
+    $("ticket-title").textContent = t.subject || "(no subject)";
+    const customer = t.customer || {};
+    const created = new Date(t.created_at);
+    $("ticket-meta").textContent = [
+      `${t.source} ${t.external_id}`,
+      customer.name ? `${customer.name}${customer.tier ? ` (${customer.tier})` : ""}` : null,
+      t.requester,
+      Number.isNaN(created.getTime()) ? null : `received ${created.toLocaleString()}`,
+      t.status === "awaiting_review" ? null : `status: ${t.status}`,
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    $("ticket-body").textContent = t.body || "";
+
+    const draft = $("draft");
+    draft.value = t.draft || "";
+    draft.dataset.original = t.draft || "";
+    $("restore").hidden = true;
+    $("draft-info").textContent = [
+      t.draft_language ? `language ${t.draft_language}` : null,
+      t.grounded === false ? "NOT grounded in the cited documents: check it" : t.grounded ? "grounded in the cited documents" : null,
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    hideReject(false);
+    $("reject-reason").value = "";
+    const reviewed = Boolean(t.review) || t.status !== "awaiting_review";
+    for (const id of ["approve", "send-edit", "reject"]) $(id).disabled = reviewed;
+    draft.readOnly = reviewed;
+    if (t.review) say(`${t.external_id} was already reviewed (${t.review.action} by ${t.review.by}).`, "error");
+
+    const rows = $("triage-rows");
+    rows.replaceChildren();
+    const triage = t.triage || {};
+    const sources = triage.sources || {};
+    for (const field of ["category", "priority", "language", "sentiment", "risk"]) {
+      const scored = triage[field];
+      if (!scored) continue;
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = field;
+      const value = Array.isArray(scored.value) ? scored.value.join(", ") || "none" : scored.value;
+      const cells = [value, percent(scored.confidence), sources[field] || (field === "category" ? triage.decided_by : "")];
+      tr.append(th);
+      cells.forEach((text, i) => {
+        const td = document.createElement("td");
+        td.append(...breakable(text || ""));
+        if (i === 1) {
+          td.className = "num";
+          if (typeof scored.confidence === "number" && scored.confidence < 0.5) td.classList.add("low");
+        }
+        tr.append(td);
+      });
+      rows.append(tr);
+    }
+
+    const decision = t.decision || {};
+    $("decision-reason").textContent = decision.reason || "";
+    const facts = $("decision-facts");
+    facts.replaceChildren();
+    fact(facts, "Action", decision.action);
+    if (decision.rules && decision.rules.length) {
+      const ul = document.createElement("ul");
+      ul.className = "rules";
+      for (const rule of decision.rules) {
+        const li = document.createElement("li");
+        const code = document.createElement("code");
+        code.textContent = rule;
+        li.append(code);
+        ul.append(li);
+      }
+      fact(facts, "Rules", ul);
+    }
+    fact(facts, "Queue", decision.queue);
+    if (decision.linked_issue) fact(facts, "Known issue", docButton(decision.linked_issue, null));
+
+    const routing = t.routing;
+    $("routing").hidden = !routing;
+    const rf = $("routing-facts");
+    rf.replaceChildren();
+    if (routing) {
+      fact(rf, "Queue", routing.queue && `${routing.queue}${routing.tier ? ` (${routing.tier})` : ""}`);
+      fact(rf, "Engineer", routing.engineer);
+      fact(rf, "Client tier", routing.client_tier);
+      fact(rf, "First response due", when(routing.first_response_due));
+      fact(rf, "Resolution due", when(routing.resolution_due));
+      fact(rf, "Why", routing.why);
+    }
+
+    const cited = $("cited");
+    cited.replaceChildren();
+    const citedIds = new Set();
+    for (const c of t.citations || []) {
+      citedIds.add(c.doc_id);
+      const li = document.createElement("li");
+      li.append(docButton(c.doc_id, c.title));
+      cited.append(li);
+    }
+    if (!citedIds.size) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "The draft cites no document.";
+      cited.append(li);
+    }
+    const retrieved = $("retrieved");
+    retrieved.replaceChildren();
+    const others = (t.retrieved || []).filter((d) => !citedIds.has(d.doc_id));
+    for (const d of others) {
+      const li = document.createElement("li");
+      const score = typeof d.score === "number" ? `${d.type || "doc"}, score ${d.score.toFixed(2)}` : d.type;
+      li.append(docButton(d.doc_id, d.title, score));
+      retrieved.append(li);
+    }
+    $("retrieved-box").hidden = others.length === 0;
+  }
+
+  function clearTicket() {
+    state.current = null;
+    $("ticket-view").hidden = true;
+    $("ticket-none").hidden = false;
+  }
+
+  // ---- documents -------------------------------------------------------------------------------
+  async function openDoc(docId, title) {
+    const dialog = $("doc-dialog");
+    $("doc-title").textContent = title ? `${docId} — ${title}` : docId;
+    $("doc-text").textContent = "Loading…";
+    if (!dialog.open) dialog.showModal();
+    try {
+      const doc = await api(`/kb/docs/${encodeURIComponent(docId)}`);
+      $("doc-text").textContent = doc.text;
+    } catch (err) {
+      $("doc-text").textContent = `Could not open ${docId}: ${err.message}`;
+    }
+  }
+
+  // ---- verdicts --------------------------------------------------------------------------------
+  function edited() {
+    const draft = $("draft");
+    return draft.value.trim() !== (draft.dataset.original || "").trim();
+  }
+
+  async function verdict(body, done) {
+    const t = state.current;
+    if (!t || state.busy) return;
+    state.busy = true;
+    const index = Math.max(0, state.items.findIndex((i) => i.ticket_id === t.ticket_id));
+    say(`Sending for ${t.external_id}…`);
+    try {
+      await api(`/reviews/${encodeURIComponent(t.ticket_id)}`, { method: "POST", body });
+    } catch (err) {
+      say(`Could not ${body.action} ${t.external_id}: ${err.message}`, "error");
+      state.busy = false;
+      if (err.status === 409) await loadQueue({ keepIndex: index }); // someone else was first
+      return;
+    }
+    state.busy = false;
+    clearTicket();
+    await loadQueue({ keepIndex: index });
+    const next = state.items[state.selected];
+    say(`${done} ${t.external_id}. ${next ? `Next: ${next.external_id}.` : "No more suggestions waiting."}`, "ok");
+    if (next) await openSelected();
+    else $("queue-title").focus();
+  }
+
+  function approve() {
+    if (!state.current) return;
+    if (edited()) {
+      say("You changed the draft: press Ctrl+Enter (Send edited) to send your text, or Restore the draft first.", "error");
+      return;
+    }
+    verdict({ action: "approve" }, "Approved");
+  }
+
+  function sendEdited() {
+    if (!state.current) return;
+    const text = $("draft").value.trim();
+    if (!text) {
+      say("The draft is empty: write the reply, or reject the ticket.", "error");
+      $("draft").focus();
+      return;
+    }
+    if (!edited()) verdict({ action: "approve" }, "No changes, approved as is:");
+    else verdict({ action: "edit", text }, "Sent your edit for");
+  }
+
+  function showReject() {
+    if (!state.current || $("reject").disabled) return;
+    $("reject-form").hidden = false;
+    $("reject").setAttribute("aria-expanded", "true");
+    $("reject-form").scrollIntoView({ block: "nearest" }); // its submit button too, not only the box
+    $("reject-reason").focus({ preventScroll: true });
+  }
+
+  function hideReject(focusBack = true) {
+    $("reject-form").hidden = true;
+    $("reject").setAttribute("aria-expanded", "false");
+    if (focusBack) $("reject").focus();
+  }
+
+  function reject() {
+    const reason = $("reject-reason").value.trim();
+    if (!reason) {
+      say("Say why you reject it: the reason goes to whoever takes the ticket over.", "error");
+      $("reject-reason").focus();
+      return;
+    }
+    verdict({ action: "reject", reason }, "Rejected and handed off");
+  }
+
+  // ---- keyboard --------------------------------------------------------------------------------
+  function typing(el) {
+    if (!el || !(el instanceof HTMLElement)) return false;
+    return el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+  }
+
+  function openDialog() {
+    return document.querySelector("dialog[open]");
+  }
+
+  function onKey(event) {
+    if (event.defaultPrevented || event.isComposing || !$("sign-in").hidden) return;
+    const target = event.target;
+    if (openDialog()) return; // a dialog closes itself on Esc; no shortcut fires under it
+
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (target === $("reject-reason")) reject();
+      else sendEdited();
+      return;
+    }
+    if (event.key === "Escape") {
+      if (!$("reject-form").hidden) {
+        event.preventDefault();
+        hideReject();
+      } else if (typing(target)) {
+        event.preventDefault();
+        target.blur();
+        $("ticket-title").focus();
+      }
+      return;
+    }
+    if (typing(target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const onControl = target instanceof HTMLElement && target.matches("button, a[href], summary");
+
+    switch (event.key) {
+      case "j":
+        select(state.selected + 1);
+        break;
+      case "k":
+        select(state.selected - 1);
+        break;
+      case "o":
+        openSelected();
+        break;
+      case "Enter":
+        if (onControl) return; // the focused button or link does its own thing
+        openSelected();
+        break;
+      case "a":
+        approve();
+        break;
+      case "e":
+        if (!state.current) return;
+        $("draft").focus();
+        break;
+      case "r":
+        showReject();
+        break;
+      case "?":
+        $("help-dialog").showModal();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault(); // e.g. the "e" that moved focus must not land in the draft
+  }
+
+  // ---- wiring ----------------------------------------------------------------------------------
+  document.addEventListener("DOMContentLoaded", () => {
+    $("sign-in-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const key = $("api-key").value.trim();
+      if (!key) return;
+      $("api-key").value = "";
+      say("Signing in…");
+      await signIn(key);
+      if (sessionStorage.getItem(KEY_STORE)) {
+        say(`Signed in. ${state.items.length} suggestion(s) waiting.`, "ok");
+        const first = $("queue-list").querySelector("button");
+        (first || $("queue-title")).focus();
+      }
+    });
+    $("sign-out").addEventListener("click", () => signOut());
+    $("refresh").addEventListener("click", () => loadQueue());
+    $("filters").addEventListener("change", () => {
+      clearTicket();
+      loadQueue();
+    });
+    $("approve").addEventListener("click", approve);
+    $("send-edit").addEventListener("click", sendEdited);
+    $("reject").addEventListener("click", showReject);
+    $("reject-cancel").addEventListener("click", () => hideReject());
+    $("reject-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      reject();
+    });
+    $("restore").addEventListener("click", () => {
+      $("draft").value = $("draft").dataset.original || "";
+      $("restore").hidden = true;
+      $("draft").focus();
+    });
+    $("draft").addEventListener("input", () => {
+      $("restore").hidden = !edited();
+    });
+    $("help-open").addEventListener("click", () => $("help-dialog").showModal());
+    for (const dialog of document.querySelectorAll("dialog")) {
+      dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+      dialog.addEventListener("click", (event) => {
+        if (event.target === dialog) dialog.close(); // a click on the backdrop
+      });
+    }
+    document.addEventListener("keydown", onKey);
+    $("queue-title").tabIndex = -1;
+
+    if (sessionStorage.getItem(KEY_STORE)) signIn(sessionStorage.getItem(KEY_STORE));
+    else showSignIn();
+  });
+})();
