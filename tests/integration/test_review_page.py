@@ -156,6 +156,7 @@ def test_agent_works_through_the_queue_with_the_keyboard(service: tuple[str, htt
             page.keyboard.press("?")
             help_box = page.get_by_role("dialog", name="Keyboard shortcuts")
             expect(help_box).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "review_page_help.png"))
             page.keyboard.press("Escape")
             expect(help_box).to_be_hidden()
 
@@ -194,8 +195,11 @@ def test_agent_works_through_the_queue_with_the_keyboard(service: tuple[str, htt
             expect(status).to_contain_text("409")
             expect(status).to_contain_text("already reviewed")
             expect(page.get_by_text("No suggestions are waiting for review.")).to_be_visible()
+            expect(page.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
+            expect(page.locator("#draft-info")).to_contain_text("already reviewed: approve by bootstrap")
             page.set_viewport_size({"width": 390, "height": 800})
             assert not _overflowing(page, 390)
+            page.screenshot(path=str(ARTIFACTS / "review_page_409.png"))
 
             # sign out forgets the key
             page.get_by_role("button", name="Sign out").click()

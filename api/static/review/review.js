@@ -286,6 +286,7 @@
     draft.dataset.original = t.draft || "";
     $("restore").hidden = true;
     $("draft-info").textContent = [
+      t.review ? `already reviewed: ${t.review.action} by ${t.review.reviewer || t.review.by}` : null,
       t.draft_language ? `language ${t.draft_language}` : null,
       t.grounded === false ? "NOT grounded in the cited documents: check it" : t.grounded ? "grounded in the cited documents" : null,
     ]
@@ -296,7 +297,6 @@
     const reviewed = Boolean(t.review) || t.status !== "awaiting_review";
     for (const id of ["approve", "send-edit", "reject"]) $(id).disabled = reviewed;
     draft.readOnly = reviewed;
-    if (t.review) say(`${t.external_id} was already reviewed (${t.review.action} by ${t.review.by}).`, "error");
 
     const rows = $("triage-rows");
     rows.replaceChildren();
@@ -421,7 +421,15 @@
     } catch (err) {
       say(`Could not ${body.action} ${t.external_id}: ${err.message}`, "error");
       state.busy = false;
-      if (err.status === 409) await loadQueue({ keepIndex: index }); // someone else was first
+      if (err.status === 409) {
+        // someone else was first: show the ticket as it is now (its buttons off) and the queue without it
+        await loadQueue({ keepIndex: index });
+        try {
+          renderTicket(await api(`/reviews/${encodeURIComponent(t.ticket_id)}`));
+        } catch {
+          clearTicket();
+        }
+      }
       return;
     }
     state.busy = false;
