@@ -8,6 +8,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from agent.nodes.act import act
 from agent.nodes.classify import classify
 from agent.nodes.decide import decide
 from agent.nodes.draft import draft
@@ -29,12 +30,13 @@ def route_after_write_back(state: TriageState) -> Literal["review", "__end__"]:
     return "review" if state["decision"].action == "suggest" and "review" not in state else "__end__"
 
 
-def route_after_review(state: TriageState) -> Literal["write_back", "handoff", "__end__"]:
-    """Approved or edited: write the reply back; rejected: hand off; no reviewer (dry run): done."""
+def route_after_review(state: TriageState) -> Literal["act", "handoff", "__end__"]:
+    """Approved or edited: run an action waiting for approval, write the reply back; rejected: hand
+    off; no reviewer (dry run): done."""
     verdict = state.get("review")
     if verdict is None:
         return "__end__"
-    return "handoff" if verdict.action == "reject" else "write_back"
+    return "handoff" if verdict.action == "reject" else "act"
 
 
 def build_graph(
@@ -50,6 +52,7 @@ def build_graph(
     g.add_node(handoff)
     g.add_node(write_back)
     g.add_node(review)
+    g.add_node(act)
     g.add_edge(START, "redact")
     g.add_edge("redact", "retrieve")
     g.add_edge("retrieve", "classify")
@@ -58,7 +61,8 @@ def build_graph(
     g.add_edge("draft", "ground_check")
     # every decision path ends by writing its outcome back to the ticket's system (a no-op in dry runs);
     # a suggestion then waits for a human (interrupt), and the verdict is written back in its own phase
-    g.add_edge("ground_check", "write_back")
+    g.add_edge("ground_check", "act")  # an auto-resolution's business action, if its document names one
+    g.add_edge("act", "write_back")
     g.add_edge("handoff", "write_back")
     g.add_conditional_edges("write_back", route_after_write_back)
     g.add_conditional_edges("review", route_after_review)

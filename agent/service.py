@@ -23,6 +23,7 @@ from agent.state import AgentContext, TriageState
 from agent.writeback import STATUS_FOR_ACTION, open_writeback, ticket_status
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
+from tools.actions import ActionBackend, PayFlowClient, PayFlowConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ def open_knowledge(settings: Settings) -> KnowledgeStore:
     return KnowledgeStore(
         settings.chroma_path, get_embedder(settings.embedder), settings.collection, settings.chunk_chars
     )
+
+
+def open_actions(settings: Settings) -> ActionBackend | None:
+    """The PayFlow admin API client for business actions, when TRIAGE_PAYFLOW_URL is set."""
+    if not settings.payflow_url:
+        return None
+    if settings.payflow_token is None:
+        raise ValueError("TRIAGE_PAYFLOW_URL is set but TRIAGE_PAYFLOW_TOKEN is not: set both, or neither")
+    return PayFlowClient(PayFlowConfig(base_url=settings.payflow_url, token=settings.payflow_token))
 
 
 def load_classifier(settings: Settings) -> TriageClassifier | None:
@@ -114,6 +124,7 @@ class Agent:
             ticketing=ticketing,
             ledger=ledger,
             review=durable,  # pausing for a human needs the checkpointer to resume from
+            actions=open_actions(settings) if writeback else None,
         )
         check_labels(ctx)
         return cls(ctx, sqlite_checkpointer(settings) if durable else None)

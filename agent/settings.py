@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     worker_lease_s: float = 300.0
     max_attempts: int = 3
 
+    # business actions (tools/actions): the PayFlow admin API; unset = actions are dry runs
+    payflow_url: str | None = None
+    payflow_token: SecretStr | None = None
+
     # ticketing write-back
     # A system is enabled when its URL and credentials are set. Mappings (groups, assignees, priority
     # names, Jira transitions, YouTrack fields) go in triage.toml under [writeback.<system>], see

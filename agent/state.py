@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from agent.policy import Policy
     from agent.settings import Settings
     from knowledge.store import KnowledgeStore
+    from tools.actions import ActionBackend
     from tools.ticketing import Ledger, TicketingSystem
 
 
@@ -76,3 +77,5 @@ class AgentContext:
     # True in the service (durable checkpointer): a suggested reply pauses the graph for a human
     # (LangGraph interrupt). False in evals and run-ticket: the run ends at the suggestion.
     review: bool = False
+    # the PayFlow admin API for business actions (tools/actions); None: actions are dry runs
+    actions: ActionBackend | None = None
