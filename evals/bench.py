@@ -27,13 +27,9 @@ from agent.service import Agent, open_knowledge
 from agent.settings import REPO_ROOT, Settings
 from evals.datasets import load_jsonl
 from evals.demo import signed_headers
+from evals.smoke import percentile
 
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
-
-
-def _pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else 0.0
 
 
 def bench_throughput(settings: Settings, n: int) -> dict[str, Any]:
@@ -65,9 +61,9 @@ def bench_llm_latency(settings: Settings, n: int) -> dict[str, Any]:
         "llm": settings.llm,
         "tickets": len(times),
         "first_ticket_with_model_load_s": round(load_s, 1),
-        "p50_s": round(_pct(times, 0.5), 2),
-        "p95_s": round(_pct(times, 0.95), 2),
-        "by_action_p50_s": {a: round(_pct(v, 0.5), 2) for a, v in actions.items()},
+        "p50_s": round(percentile(times, 0.5), 2),
+        "p95_s": round(percentile(times, 0.95), 2),
+        "by_action_p50_s": {a: round(percentile(v, 0.5), 2) for a, v in actions.items()},
     }
 
 
@@ -148,8 +144,8 @@ def bench_intake(settings: Settings, n: int, concurrency: int) -> dict[str, Any]
         "concurrency": concurrency,
         "accepted": accepted,
         "accepted_per_s": round(accepted / dt, 1),
-        "p50_ms": round(_pct(latencies, 0.5) * 1000, 1),
-        "p99_ms": round(_pct(latencies, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
     }
 
 

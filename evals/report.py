@@ -155,6 +155,38 @@ def _worst_classes(metrics: dict[str, Any], n: int = 10) -> list[tuple[str, dict
     return sorted(per.items(), key=lambda kv: (kv[1]["f1"], -kv[1]["support"]))[:n]
 
 
+def html_img(path: Path) -> str:
+    """A PNG inlined into the page, so the report is one self-contained file."""
+    return f'<img alt="{path.stem}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+
+
+def html_table(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_page(
+    title: str, facts: list[tuple[str, str]], summary: list[tuple[str, str]], body: str, extra_css: str = ""
+) -> str:
+    """The report page every eval writes: title, run facts, the metric table, then `body`."""
+    css = (
+        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+        f"{extra_css}.plots img{{max-width:100%;margin:0.5em;border:1px solid #eee}}"
+    )
+    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in facts)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{css}</style>
+</head><body>
+<h1>{html.escape(title)}</h1>
+<ul>{items}</ul>
+{html_table(["metric", "value"], [[k, v] for k, v in summary])}
+{body}
+</body></html>
+"""
+
+
 def write_report(result: dict[str, Any], directory: Path, title: str = "Triage evaluation") -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     metrics = result["metrics"]
@@ -214,31 +246,14 @@ def write_report(result: dict[str, Any], directory: Path, title: str = "Triage e
     md_path = directory / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
-    def img(p: Path) -> str:
-        data = base64.b64encode(p.read_bytes()).decode()
-        return f'<img alt="{p.stem}" src="data:image/png;base64,{data}">'
-
-    def table(head: list[str], rows: list[list[str]]) -> str:
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
     worst_rows = [[n, _pct(m["precision"]), _pct(m["recall"]), _pct(m["f1"]), str(int(m["support"]))] for n, m in worst]
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-td:nth-child(n+2){{text-align:right}}.plots img{{max-width:100%;margin:0.5em;border:1px solid #eee}}</style>
-</head><body>
-<h1>{html.escape(title)}</h1>
-<ul>{"".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in facts)}</ul>
-{table(["metric", "value"], [[k, v] for k, v in summary])}
-<div class="plots">{img(plots["coverage"])}{img(plots["reliability"])}{img(plots["confusion"])}</div>
+    images = "".join(html_img(plots[k]) for k in ("coverage", "reliability", "confusion"))
+    body = f"""<div class="plots">{images}</div>
 <h2>Where it goes wrong</h2>
-{table(["gold", "predicted as", "times"], [[c["gold"], c["predicted"], str(c["count"])] for c in conf_rows])}
+{html_table(["gold", "predicted as", "times"], [[c["gold"], c["predicted"], str(c["count"])] for c in conf_rows])}
 <h2>Weakest classes</h2>
-{table(["class", "precision", "recall", "F1", "support"], worst_rows)}
-</body></html>
-"""
+{html_table(["class", "precision", "recall", "F1", "support"], worst_rows)}"""
+    page = html_page(title, facts, summary, body, extra_css="td:nth-child(n+2){text-align:right}")
     html_path = directory / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return {"markdown": md_path, "html": html_path, **plots}

@@ -37,6 +37,7 @@ from agent.service import Agent, load_classifier
 from agent.settings import Settings
 from agent.state import AgentContext
 from evals.resolve_data import Case, KnowledgeBase
+from evals.smoke import percentile
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
 
@@ -191,7 +192,7 @@ def run_cases(
     return traces, facts, store
 
 
-def pick_classifier(settings: Settings, kb: KnowledgeBase, policy: Policy, choice: str) -> TriageClassifier | None:
+def pick_classifier(settings: Settings, kb: KnowledgeBase, choice: str) -> TriageClassifier | None:
     """`service`: the service's trained classifier; `none`; a directory; `auto` (default): the
     service's when its categories are the KB's (a classifier trained on another product's
     history would call every foreign ticket out of scope)."""
@@ -216,13 +217,6 @@ def _wilson_upper(k: int, n: int, z: float = 1.96) -> float:
     centre = p + z * z / (2 * n)
     margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return min(1.0, (centre + margin) / denom)
-
-
-def _pct(xs: list[float], q: float) -> float:
-    if not xs:
-        return 0.0
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def _ratio(a: int | float, b: int | float) -> float | None:
@@ -380,8 +374,8 @@ def evaluate(traces: list[Trace], policy: Policy, facts: dict[str, Any], k: int 
         "kind": "resolve",
         **{k_: v for k_, v in outcome.items() if k_ != "wrong_ids"},
         **retrieval_metrics(traces, k),
-        "seconds_p50": round(_pct(secs, 0.5), 3),
-        "seconds_p95": round(_pct(secs, 0.95), 3),
+        "seconds_p50": round(percentile(secs, 0.5), 3),
+        "seconds_p95": round(percentile(secs, 0.95), 3),
         "by_language": by_language(traces, policy),
         "rules_fired": dict(rule_counts.most_common()),
         "curve": curve(traces, policy),
@@ -461,7 +455,7 @@ def prepare(
     cases = load_cases(test_path, kb, limit)
     base = load_policy(policy_path or settings.policy_file)
     policy = policy_for_kb(base, kb)
-    clf = pick_classifier(settings, kb, policy, classifier)
+    clf = pick_classifier(settings, kb, classifier)
     traces, facts, store = run_cases(settings, kb, cases, policy, llm or settings.llm, clf, progress)
     facts.update(
         {

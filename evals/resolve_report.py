@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+
+from evals.report import html_img, html_page, html_table
 
 
 def _pct(v: float | None) -> str:
@@ -162,30 +162,14 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
     md_path = directory / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
 
-    def img(p: Path) -> str:
-        return f'<img alt="{p.stem}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
-
-    def table(head: list[str], body: list[list[str]]) -> str:
-        th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        rows_html = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
-        return f"<table><thead><tr>{th}</tr></thead><tbody>{rows_html}</tbody></table>"
-
-    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-.plots img{{max-width:100%;margin:0.5em;border:1px solid #eee}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<ul>{"".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in facts)}</ul>
-{table(["metric", "value"], [[k, v] for k, v in summary])}
-<div class="plots">{img(plots["outcomes"])}{img(plots["curve"])}</div>
+    body = f"""<div class="plots">{html_img(plots["outcomes"])}{html_img(plots["curve"])}</div>
 <h2>By language</h2>
-{table(["language", "tickets", "auto", "wrong", "handoff recall", "recall@5"], lang_rows)}
+{html_table(["language", "tickets", "auto", "wrong", "handoff recall", "recall@5"], lang_rows)}
 <h2>Why tickets were not auto-resolved</h2>
-{table(["rule", "tickets"], rules)}
+{html_table(["rule", "tickets"], rules)}
 <h2>Wrong resolutions</h2>
-{table(["ticket", "cited", "gold", "match", "category"], wrong_rows)}
-</body></html>
-"""
+{html_table(["ticket", "cited", "gold", "match", "category"], wrong_rows)}"""
+    page = html_page(title, facts, summary, body)
     html_path = directory / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return {"markdown": md_path, "html": html_path, **plots}

@@ -19,7 +19,8 @@ from evals.datasets import load_jsonl
 ACTIONS = ("auto_resolve", "suggest", "handoff")
 
 
-def _pct(xs: list[float], q: float) -> float:
+def percentile(xs: list[float], q: float) -> float:
+    """The q-quantile (nearest rank) of xs; 0.0 for none."""
     if not xs:
         return 0.0
     s = sorted(xs)
@@ -97,8 +98,8 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
         "priority_accuracy": round(fields["priority"] / n, 3) if n else 0.0,
         "language_accuracy": round(fields["language"] / n, 3) if n else 0.0,
         "recall_at_k": round(recall_hits / recall_total, 3) if recall_total else None,
-        "seconds_p50": round(_pct(latencies, 0.5), 3),
-        "seconds_p95": round(_pct(latencies, 0.95), 3),
+        "seconds_p50": round(percentile(latencies, 0.5), 3),
+        "seconds_p95": round(percentile(latencies, 0.95), 3),
         "rows": rows,
     }
 
