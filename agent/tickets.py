@@ -147,8 +147,10 @@ class TicketStore:
         if existing:
             return existing, False
         ticket_id = uuid.uuid4().hex
-        payload = Ticket.model_validate({**ticket_fields, "id": ticket_id, "source": source}).model_dump(mode="json")
         now = utcnow()
+        payload = Ticket.model_validate(
+            {**ticket_fields, "id": ticket_id, "source": source, "received_at": now}
+        ).model_dump(mode="json")
         row = TicketRow(
             id=ticket_id,
             source=source,

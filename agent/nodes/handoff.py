@@ -55,8 +55,10 @@ def team_or_none(path: Path) -> tuple[Team | None, str | None]:
 
 
 def created_at(state: TriageState) -> datetime | None:
-    value = getattr(state["ticket"], "created_at", None)  # when the Ticket model carries it
-    return as_utc(value) if isinstance(value, datetime) else None
+    """When the SLA clock starts: the ticket's creation in its own system, else when we received it."""
+    ticket = state["ticket"]
+    value = ticket.created_at or ticket.received_at
+    return as_utc(value) if value is not None else None
 
 
 def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow) -> dict[str, Any]:
