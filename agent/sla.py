@@ -119,8 +119,10 @@ class SlaConfig(BaseModel):
             ) from exc
 
     def deadlines(self, priority: str, client_tier: str, created_at: datetime) -> Deadlines:
-        """First-response and resolution deadlines for a ticket created at `created_at` (calendar time)."""
-        start = as_utc(created_at)
+        """First-response and resolution deadlines for a ticket created at `created_at` (calendar time).
+        A creation time outside [EARLIEST, LATEST) (a sender's bogus date) is clamped to the window,
+        so deadlines always exist: from the year 1, breached; from the year 9999, due in 2200."""
+        start = clamp_to_window(created_at)
         t = self.target(priority, client_tier)
         return Deadlines(
             priority=priority,  # type: ignore[arg-type]
@@ -137,6 +139,35 @@ class SlaConfig(BaseModel):
 def as_utc(dt: datetime) -> datetime:
     """Aware UTC; a naive datetime is taken to be UTC already (what SQLite hands back)."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+# The moments deadline and shift arithmetic is defined for: it adds weeks to a start and steps days
+# around a moment in every engineer's time zone, so both ends stay far from datetime's years 1 and 9999
+# (where converting 0001-01-01T00:00+14:00 to UTC, or adding a day to 9999-12-31, overflows).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+WINDOW = f"from {EARLIEST:%Y-%m-%dT%H:%M:%SZ} up to (not including) {LATEST:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def in_window(dt: datetime, *, end: bool = False) -> bool:
+    """Whether `dt` (naive = UTC) lies in [EARLIEST, LATEST) (with `end`, the end of a span: LATEST
+    itself too). Aware datetimes compare without being converted, so this never overflows."""
+    aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    return EARLIEST <= aware < LATEST or (end and aware == LATEST)
+
+
+def check_window(dt: datetime, what: str = "the time", *, end: bool = False) -> datetime:
+    """`dt` when it is `in_window`, else a ValueError saying the allowed range."""
+    if not in_window(dt, end=end):
+        raise ValueError(f"{what} {dt.isoformat()} is out of range: it must be {WINDOW}")
+    return dt
+
+
+def clamp_to_window(dt: datetime) -> datetime:
+    """`dt` in UTC, moved to the nearest end of [EARLIEST, LATEST) when outside it."""
+    if in_window(dt):
+        return as_utc(dt)
+    return EARLIEST if (dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt) < EARLIEST else LATEST
 
 
 def _risk(kind: DeadlineKind, start: datetime, due: datetime, now: datetime, share: float) -> Risk:
@@ -160,8 +191,9 @@ def at_risk(deadlines: Deadlines, now: datetime, responded: bool = False, share:
     Not yet responded to: the worse of the first-response and resolution deadlines (first response,
     in practice: it is due first). Responded: the resolution deadline only. At risk: less than
     `share` of the window (start -> deadline) is left; breached: the deadline has passed (`now >= due`).
+    `now` outside [EARLIEST, LATEST) is a ValueError.
     """
-    now = as_utc(now)
+    now = as_utc(check_window(now, "now"))
     start = as_utc(deadlines.started_at)
     resolution = _risk("resolution", start, as_utc(deadlines.resolution_due), now, share)
     if responded:

@@ -9,7 +9,9 @@ ticket is leased the same way while its write-back is retried (`lock_writeback`/
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -92,6 +94,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+MAX_DELIVERY_ID = 255  # TicketRow.delivery_id's length
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL (PostgreSQL text refuses it), lone surrogates
+
+
+def delivery_key(delivery_id: str) -> str:
+    """The dedupe key stored for a delivery id: the id itself, or `sha256:<hex>` of it when it is
+    longer than the column (255 characters) or holds characters a database cannot store. Stable,
+    so a redelivery with the same id maps to the same key; idempotent (a key maps to itself)."""
+    if len(delivery_id) <= MAX_DELIVERY_ID and not _UNSTORABLE.search(delivery_id):
+        return delivery_id
+    return "sha256:" + hashlib.sha256(delivery_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _aware(dt: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes; everything we store is UTC.
     if dt is not None and dt.tzinfo is None:
@@ -142,7 +157,10 @@ class TicketStore:
 
     # ---- intake ------------------------------------------------------------------------------
     def create_or_get(self, source: str, delivery_id: str, ticket_fields: dict[str, Any]) -> tuple[str, bool]:
-        """Store a new ticket, or return the id of the one this delivery already created."""
+        """Store a new ticket, or return the id of the one this delivery already created. A delivery id
+        the column cannot hold as is (over 255 characters, or with characters PostgreSQL refuses) is
+        stored as its hash (`delivery_key`), so a redelivery still finds the ticket."""
+        delivery_id = delivery_key(delivery_id)
         existing = self.find_by_delivery(source, delivery_id)
         if existing:
             return existing, False
@@ -183,10 +201,9 @@ class TicketStore:
         return ticket_id, True
 
     def find_by_delivery(self, source: str, delivery_id: str) -> str | None:
+        key = delivery_key(delivery_id)
         with self.session() as s:
-            return s.scalar(
-                select(TicketRow.id).where(TicketRow.source == source, TicketRow.delivery_id == delivery_id)
-            )
+            return s.scalar(select(TicketRow.id).where(TicketRow.source == source, TicketRow.delivery_id == key))
 
     # ---- work queue --------------------------------------------------------------------------
     def claim(self, worker_id: str, lease_s: float) -> Ticket | None:

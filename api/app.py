@@ -4,69 +4,79 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.model_server import ModelSupervisor, local_model, probe
 from agent.service import Agent
 from agent.settings import Settings, get_settings
 from agent.tickets import TicketStore
 from agent.worker import Worker
 from agent.writeback import open_writeback
 from api import intake, keys, reviews, tickets, webhooks
-from api.deps import Services
+from api.deps import MaybePrincipalDep, Services
+from api.middleware import COMMON_HEADERS, REVIEW_HEADERS, RequestLimits, ResponseHeaders, StaticFilesWithHeaders
 from api.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
 REVIEW_PAGE = Path(__file__).parent / "static" / "review"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, model: ModelSupervisor | None = None) -> FastAPI:
+    """`model`: the bundled model's process when the caller started it (`triage serve` does, to stop a
+    bad start before serving); else the lifespan starts one for llamacpp/... (or shares a running one)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = TicketStore(settings.db_url)
-        worker: Worker | None = None
-        agent: Agent | None = None
-        if settings.worker_enabled:
-            agent = Agent.from_settings(settings, writeback=True, engine=store.engine)
-            worker = Worker(
-                store,
-                agent,
-                lease_s=settings.worker_lease_s,
-                poll_s=settings.worker_poll_s,
-                max_attempts=settings.max_attempts,
-            )
-            worker.start()
-        if agent is not None:  # the retry endpoint shares the worker's write-back clients and ledger
-            ticketing, ledger = agent.context.ticketing, agent.context.ledger
-        else:
-            ticketing, ledger = open_writeback(settings, store.engine)
-        app.state.services = Services(settings, store, worker, ticketing, ledger)
-        # review verdicts share the worker's store; cited documents open from the worker's knowledge base
-        app.state.reviews = worker.reviews if worker is not None else None
-        app.state.knowledge = agent.context.knowledge if agent is not None else None
-        log.info(
-            "triage API ready (worker %s, llm %s, write-back to %s)",
-            "on" if worker else "off",
-            settings.llm,
-            ", ".join(ticketing) or "nothing",
-        )
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.stop()
+        with ExitStack() as stack:
+            # the bundled model in its own process (started, checked and restarted here; a bad model path
+            # or a broken llama.cpp build stops the start with a message), shared by every worker by URL
+            run_settings, app.state.model = (settings, model) if model else stack.enter_context(local_model(settings))
+            store = TicketStore(settings.db_url)
+            worker: Worker | None = None
+            agent: Agent | None = None
+            if settings.worker_enabled:
+                agent = Agent.from_settings(run_settings, writeback=True, engine=store.engine)
+                worker = Worker(
+                    store,
+                    agent,
+                    lease_s=settings.worker_lease_s,
+                    poll_s=settings.worker_poll_s,
+                    max_attempts=settings.max_attempts,
+                )
+                worker.start()
+            if agent is not None:  # the retry endpoint shares the worker's write-back clients and ledger
+                ticketing, ledger = agent.context.ticketing, agent.context.ledger
+            else:
+                ticketing, ledger = open_writeback(settings, store.engine)
             for system in ticketing.values():
-                system.close()
+                stack.callback(system.close)
+            if worker is not None:  # stopped first (callbacks run last-in first-out), the model last
+                stack.callback(worker.stop)
+            app.state.services = Services(settings, store, worker, ticketing, ledger)
+            # review verdicts share the worker's store; cited documents open from the worker's knowledge base
+            app.state.reviews = worker.reviews if worker is not None else None
+            app.state.knowledge = agent.context.knowledge if agent is not None else None
+            log.info(
+                "triage API ready (worker %s, llm %s, write-back to %s)",
+                "on" if worker else "off",
+                settings.llm,
+                ", ".join(ticketing) or "nothing",
+            )
+            yield
 
     app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan)
+    # the last added runs first: security headers on every response, the 431 included
+    app.add_middleware(RequestLimits, max_bytes=settings.max_header_bytes)
+    app.add_middleware(ResponseHeaders, headers=COMMON_HEADERS)
     app.include_router(webhooks.router)
     app.include_router(tickets.router)
     app.include_router(sla_router)
@@ -75,10 +85,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(keys.router)
     # The agents' review page: static HTML/JS/CSS, open (it asks for a key; every API call it makes sends it).
     # GET /review redirects to /review/, which serves index.html.
-    app.mount("/review", StaticFiles(directory=REVIEW_PAGE, html=True), name="review")
+    # CSP (own-origin script, style and API calls only), X-Frame-Options and the common headers.
+    review_page = StaticFilesWithHeaders(directory=REVIEW_PAGE, html=True, headers=REVIEW_HEADERS)
+    app.mount("/review", review_page, name="review")
 
     @app.get("/healthz", tags=["ops"])  # open: no key (load balancers, probes)
-    async def healthz(request: Request) -> dict[str, object]:
+    async def healthz(request: Request, who: MaybePrincipalDep) -> dict[str, object]:
+        """{"status": "ok"} while the service is up (any caller, never 401); with an agent or admin
+        key also the worker, the LLM and ticket counts."""
+        if who is None or not who.allows("agent"):
+            return {"status": "ok"}
         services: Services = request.app.state.services
         return {
             "status": "ok",
@@ -87,16 +103,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "tickets": await run_in_threadpool(services.store.counts),
         }
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_req: Request, exc: HTTPException) -> JSONResponse:
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(request: Request, who: MaybePrincipalDep) -> JSONResponse:
+        """Readiness: 200 when this process can take work (database answers; the model process is
+        ready when this server runs or shares one), else 503. Without a key only the verdict; with an
+        agent key also what was checked (the model's state, pid, restarts, last problem)."""
+        services: Services = request.app.state.services
+        checks = await run_in_threadpool(readiness, settings, services, request.app.state.model)
+        ready = all(c["ok"] for c in checks.values())
+        body: dict[str, object] = {"status": "ready" if ready else "not_ready"}
+        if who is not None and who.allows("agent"):
+            body["checks"] = checks
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    # Starlette's HTTPException too (FastAPI's derives from it): an unknown path or a wrong method
+    # answers in the same shape as our own errors
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         names = {
             400: "bad_request",
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
+            405: "method_not_allowed",
             409: "conflict",
             413: "too_large",
             422: "invalid",
+            431: "headers_too_large",
             503: "not_configured",
         }
         return JSONResponse(
@@ -107,7 +140,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"field": ".".join(map(str, e["loc"])), "problem": str(e["msg"]).removeprefix("Value error, ")}
+            for e in exc.errors()
+        ]
         return JSONResponse({"error": "invalid", "detail": {"errors": errors}}, status_code=422)
 
     return app
+
+
+def readiness(settings: Settings, services: Services, model: ModelSupervisor | None) -> dict[str, dict[str, object]]:
+    """What /readyz checks, each {ok, ...}: the database, and for llamacpp/... the model process."""
+    checks: dict[str, dict[str, object]] = {}
+    try:
+        services.store.counts()
+        checks["database"] = {"ok": True}
+    except SQLAlchemyError as exc:
+        checks["database"] = {"ok": False, "problem": type(exc).__name__}
+    checks["worker"] = {"ok": True, "running": services.worker is not None}
+    if model is not None:
+        status = model.status()
+        checks["model"] = {"ok": status["state"] == "ready", **status}
+    elif settings.llm.startswith("llamacpp/") and services.worker is not None:
+        found = probe(settings.model_server_url)
+        checks["model"] = {"ok": found is not None, "state": "shared" if found else "unreachable",
+                           "url": settings.model_server_url}  # fmt: skip
+    return checks

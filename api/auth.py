@@ -47,9 +47,11 @@ def verify_standard(
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
     assert msg_id and ts and sigs
     try:
-        timestamp = int(ts)
-    except ValueError as exc:
-        raise SignatureError("webhook-timestamp must be integer seconds since the epoch") from exc
+        timestamp = int(ts) if len(ts.strip()) <= 20 else None  # more digits than any epoch second
+    except ValueError:
+        timestamp = None
+    if timestamp is None:
+        raise SignatureError("webhook-timestamp must be integer seconds since the epoch")
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance_s:
         raise SignatureError(f"webhook-timestamp is outside the ±{tolerance_s}s window (stale or from the future)")
@@ -68,14 +70,20 @@ def _lower(headers: Mapping[str, str]) -> dict[str, str]:
 def _parse_timestamp(value: str) -> float:
     """Epoch seconds from an ISO 8601 time (Zendesk sends `2024-04-17T17:18:10Z`) or integer seconds."""
     text = value.strip()
+    unreadable = SignatureError(
+        f"X-Zendesk-Webhook-Signature-Timestamp {value[:64]!r} is neither ISO 8601 nor epoch seconds"
+    )
     if text.lstrip("-").isdigit():
-        return float(text)
+        if len(text) > 20:  # more digits than any epoch second; float() would make it inf
+            raise unreadable
+        try:
+            return float(text)
+        except ValueError as exc:  # isdigit() says yes to '²' and other non-ASCII digits float() refuses
+            raise unreadable from exc
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise SignatureError(
-            f"X-Zendesk-Webhook-Signature-Timestamp {value!r} is neither ISO 8601 nor epoch seconds"
-        ) from exc
+        raise unreadable from exc
     if parsed.tzinfo is None:
         raise SignatureError("X-Zendesk-Webhook-Signature-Timestamp has no time zone")
     return parsed.timestamp()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
 import secrets
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +30,28 @@ app.add_typer(writeback_app, name="writeback")
 def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def model_for(llm: str | None = None, *, serve: bool | None = None) -> Iterator[Any]:
+    """Settings for a command that runs the graph, with `--llm` applied and the bundled model's process
+    running while the command does (shared if one already answers at TRIAGE_MODEL_URL)."""
+    from agent.llm import LLMConfigError
+    from agent.model_server import ModelServerError, local_model
+
+    s = get_settings()
+    if llm:
+        s = s.model_copy(update={"llm": llm})
+    try:
+        ctx = local_model(s, serve=serve)
+        run_settings, sup = ctx.__enter__()
+    except (ModelServerError, LLMConfigError) as exc:
+        _fail(str(exc))
+        raise typer.Exit(2) from exc
+    try:
+        yield run_settings, sup
+    finally:
+        ctx.__exit__(None, None, None)
 
 
 ENV_KEY = re.compile(r"^[ \t]*#?[ \t]*([A-Z][A-Z0-9_]*)[ \t]*=", re.MULTILINE)
@@ -131,8 +155,9 @@ def run_ticket(
     except (OSError, json.JSONDecodeError, ValueError) as exc:
         _fail(f"{file}: {exc}")
         return
-    agent = Agent.from_settings(get_settings(), durable=False, llm=llm)
-    state = agent.run(ticket)
+    with model_for(llm) as (s, _model):
+        agent = Agent.from_settings(s, durable=False)
+        state = agent.run(ticket)
     out = {
         "status": status_of(state),
         **result_of(state, agent.context.policy.version),
@@ -154,12 +179,69 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
+    _preflight(settings)
     if ingest:
         kb_ingest(settings.kb_path, prune=False)
     h, p = host or settings.host, port or settings.port
     typer.echo(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs)  LLM: {settings.llm}")
+    if settings.llm.startswith("llamacpp/"):
+        typer.echo(
+            f"model process: {settings.model_server_url} (started and watched by this server; log in "
+            f"{settings.data_dir / 'logs' / 'model-server.log'})"
+        )
     typer.echo("send the demo tickets with:  make demo   (or: .venv/bin/triage demo)")
-    uvicorn.run(create_app(settings), host=h, port=p, log_level="info")
+    with model_for() as (run_settings, model):  # a broken model stops the start here, with how to fix it
+        uvicorn.run(
+            create_app(run_settings, model=model),
+            host=h,
+            port=p,
+            log_level="info",
+            # above our own limit, so an oversized request gets the app's 431 with how to fix it
+            h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
+        )
+
+
+def _preflight(settings: Any) -> None:
+    """Configuration errors stop the start with how to fix them (not a per-ticket fallback later)."""
+    from agent.llm import LLMConfigError, make_chat_model
+    from agent.model_server import ModelServerError, config_from_settings
+
+    try:
+        make_chat_model(settings.llm, settings)
+        if settings.llm.startswith("llamacpp/") and settings.model_serve:
+            config_from_settings(settings)  # the model file exists and is whole, before the KB ingest
+    except (LLMConfigError, ModelServerError) as exc:
+        _fail(str(exc))
+
+
+model_app = typer.Typer(help="The bundled local model, served in its own process.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("serve")
+def model_serve(
+    port: Annotated[int | None, typer.Option(help="default TRIAGE_MODEL_PORT")] = None,
+) -> None:
+    """Serve TRIAGE_LLM (llamacpp/...) on its own, for workers on this machine to share (they reach it at
+    TRIAGE_MODEL_URL; set TRIAGE_MODEL_SERVE=false for `triage serve` then). Restarts it when it dies."""
+    import time
+
+    from agent.model_server import ModelServerError, ModelSupervisor, config_from_settings
+
+    s = get_settings()
+    try:
+        sup = ModelSupervisor(config_from_settings(s, port=port)).start()
+    except ModelServerError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"model {sup.config.alias} at {sup.url}/v1 (pid {sup.pid}); Ctrl+C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sup.stop()
 
 
 @app.command()
@@ -169,17 +251,18 @@ def worker() -> None:
     from agent.tickets import TicketStore
     from agent.worker import Worker
 
-    s = get_settings()
-    store = TicketStore(s.db_url)
-    w = Worker(
-        store,
-        Agent.from_settings(s, writeback=True, engine=store.engine),
-        lease_s=s.worker_lease_s,
-        poll_s=s.worker_poll_s,
-        max_attempts=s.max_attempts,
-    )
-    typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")
-    w.loop()
+    # a worker shares the model process of `triage serve` / `triage model serve`; it never starts one
+    with model_for(serve=False) as (s, _model):
+        store = TicketStore(s.db_url)
+        w = Worker(
+            store,
+            Agent.from_settings(s, writeback=True, engine=store.engine),
+            lease_s=s.worker_lease_s,
+            poll_s=s.worker_poll_s,
+            max_attempts=s.max_attempts,
+        )
+        typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")
+        w.loop()
 
 
 @writeback_app.command("retry")
@@ -265,7 +348,8 @@ def eval_smoke(
     """Run the graph offline over a labelled dataset: outcomes against gold, triage accuracy, doc recall."""
     from evals.smoke import format_report, run_smoke
 
-    metrics = run_smoke(get_settings(), file, llm=llm, limit=limit)
+    with model_for(llm) as (s, _model):
+        metrics = run_smoke(s, file, limit=limit)
     typer.echo(format_report(metrics))
     if json_out:
         json_out.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -450,17 +534,16 @@ def _resolve_run(
     from evals.resolve import prepare
     from evals.resolve_data import ResolveDataError
 
-    s = get_settings()
-
     def progress(i: int, n: int) -> None:
         if i == n or i % 25 == 0:
             typer.echo(f"  {i}/{n} tickets", err=True)
 
-    try:
-        return prepare(s, kb or s.kb_path, test, policy, llm, classifier, limit, progress)
-    except (ResolveDataError, PolicyError, ArtefactError, ValueError) as exc:
-        _fail(str(exc))
-        raise typer.Exit(2) from exc
+    with model_for(llm) as (s, _model):
+        try:
+            return prepare(s, kb or s.kb_path, test, policy, s.llm, classifier, limit, progress)
+        except (ResolveDataError, PolicyError, ArtefactError, ValueError) as exc:
+            _fail(str(exc))
+            raise typer.Exit(2) from exc
 
 
 @eval_app.command("resolve")
@@ -490,14 +573,15 @@ def eval_resolve(
     run = _resolve_run(kb, test, policy, llm, classifier, limit)
     result = evaluate(run.traces, run.policy, run.facts, s.top_k)
     if judge:
-        model = make_chat_model(judge, s)
-        if model is None:
-            _fail(f"--judge {judge!r} is not a model; give provider/model")
-            return
-        typer.echo(f"judging drafts with {judge} ...", err=True)
-        verdict = run_judge(
-            run.traces, model, s.prompts_dir, get_embedder(s.embedder), run.knowledge.document_text, judge
-        )
+        with model_for(judge) as (js, _model):
+            model = make_chat_model(judge, js)
+            if model is None:
+                _fail(f"--judge {judge!r} is not a model; give provider/model")
+                return
+            typer.echo(f"judging drafts with {judge} ...", err=True)
+            verdict = run_judge(
+                run.traces, model, s.prompts_dir, get_embedder(s.embedder), run.knowledge.document_text, judge
+            )
         result["judge"] = {k: v for k, v in verdict.items() if k != "prompts"}
         result["faithfulness"], result["answer_relevancy"] = verdict["faithfulness"], verdict["answer_relevancy"]
         result["run"]["prompts"].update(verdict["prompts"])
@@ -707,7 +791,11 @@ def coverage_check(
         _fail(f"team file {team_path}: rules name categories the policy does not define: {', '.join(unknown)}")
     check_year = year or datetime.now(UTC).year
     targets = routable_targets(team, {c: r.queue for c, r in pol.categories.items()}, pol.categories["other"].queue)
-    gaps = coverage_gaps(team, targets, check_year)
+    try:
+        gaps = coverage_gaps(team, targets, check_year)
+    except ValueError as exc:  # a year outside the window shift times can be computed in
+        _fail(str(exc))
+        return
     if gaps:
         for gap in gaps:
             typer.echo(str(gap))

@@ -98,6 +98,22 @@ def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
+def maybe_authenticate(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller when it presents a valid key, else None (never 401): for open endpoints that show
+    more to a known caller, such as /healthz."""
+    try:
+        return authenticate(request, services, credentials)
+    except HTTPException:
+        return None
+
+
+MaybePrincipalDep = Annotated[Principal | None, Depends(maybe_authenticate)]
+
+
 def require_role(role: Role) -> Callable[[Principal], Principal]:
     """A dependency that authenticates the caller (401) and refuses (403) a key whose role does not
     cover `role`. Every non-health route carries one (tests/integration/test_roles.py checks)."""

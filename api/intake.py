@@ -39,6 +39,8 @@ async def intake_ticket(
         incoming = GenericTicketIn.model_validate(parse_json(body))
     except ValidationError as exc:
         raise HTTPException(422, detail={"message": "invalid field(s)", "errors": validation_detail(exc)}) from exc
-    # scoped by key, so two senders never dedupe against each other; the intake audit event shows it
+    # scoped by key, so two senders never dedupe against each other; the intake audit event shows it.
+    # Never cut short (two long keys sharing a prefix would dedupe as one): the store hashes an id
+    # longer than its column (agent/tickets.py delivery_key).
     delivery_id = f"{who.key_id or who.name}:{idempotency_key or 'external:' + incoming.external_id}"
-    return await store_ticket(services, "api", delivery_id[:255], incoming.model_dump(exclude_none=True))
+    return await store_ticket(services, "api", delivery_id, incoming.model_dump(exclude_none=True))

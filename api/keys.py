@@ -16,7 +16,12 @@ router = APIRouter(prefix="/admin/keys", tags=["admin"])
 
 
 class KeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, description="who or what uses the key (a person, a system)")
+    name: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]+$",  # printable: a NUL is refused by PostgreSQL, control characters mislead logs
+        description="who or what uses the key (a person, a system)",
+    )
     role: Role
 
 

@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy import select
 
 from agent.domain import utcnow
 from agent.routing import TIERS, Team, TeamError, Tier, cached_team
-from agent.sla import Deadlines, RiskState, as_utc
+from agent.sla import EARLIEST, LATEST, Deadlines, RiskState, as_utc, check_window
 from agent.tickets import TicketRow, TicketStore
 from api.deps import AgentDep, ServicesDep
 
@@ -25,7 +25,17 @@ router = APIRouter(tags=["sla"])
 # statuses whose SLA clock has stopped: auto-resolved (done) or never triaged (failed: no result)
 CLOSED = ("done", "failed", "received", "processing")
 
-At = Annotated[datetime | None, Query(description="the moment to evaluate (ISO 8601); default now")]
+
+def _in_window(at: datetime | None) -> datetime | None:
+    # the shift and deadline arithmetic is defined from 1970 to 2200 (agent/sla.py); outside it, 422
+    return check_window(at, "at") if at is not None else None
+
+
+At = Annotated[
+    datetime | None,
+    AfterValidator(_in_window),
+    Query(description=f"the moment to evaluate (ISO 8601, {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC); default now"),
+]
 
 
 class AtRiskTicket(BaseModel):

@@ -4,14 +4,29 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
 
 from agent.writeback import RetryRefused, retry_writeback
 from api.deps import AdminDep, AgentDep, Services, ServicesDep
-from api.schemas import TicketOut
+from api.schemas import TicketOut, TicketViewOut
 
 router = APIRouter(tags=["tickets"])
 
 REFUSAL_STATUS = {"not_found": 404, "not_failed": 409, "busy": 409, "no_plan": 409, "not_configured": 503}
+
+
+# the stored ticket's fields shown at GET /tickets/{id}: what the agent read (its own id is ticket_id)
+VIEW_FIELDS = tuple(name for name in TicketViewOut.model_fields)
+
+
+def ticket_view(payload: object) -> TicketViewOut | None:
+    """The stored ticket (a Ticket dump) as the API shows it; None for a row without one."""
+    if not isinstance(payload, dict):
+        return None
+    try:
+        return TicketViewOut.model_validate({k: payload[k] for k in VIEW_FIELDS if payload.get(k) is not None})
+    except ValidationError:  # a row written by an older version that lacks a field: show the rest
+        return None
 
 
 def ticket_out(row: dict[str, Any]) -> TicketOut:
@@ -27,6 +42,7 @@ def ticket_out(row: dict[str, Any]) -> TicketOut:
             "updated_at": row["updated_at"],
             "attempts": row["attempts"],
             "error": row["error"],
+            "ticket": ticket_view(row.get("ticket")),
             "triage": result.get("triage"),
             "decision": result.get("decision"),
             "reply": result.get("reply"),

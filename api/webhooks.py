@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
+from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,9 +30,11 @@ router = APIRouter(tags=["webhooks"])
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refusing (413) anything over `limit` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, detail=f"body is {declared} bytes; the limit is {limit}")
+    declared = (request.headers.get("content-length") or "").strip()
+    # ASCII digits only ('²'.isdigit() is true), and no int() of thousands of digits (a ValueError)
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        size = declared if len(declared) <= 18 else f"a {len(declared)}-digit number of"
+        raise HTTPException(413, detail=f"body is {size} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -40,14 +45,103 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# Limits on what a JSON body may hold, checked before (depth) or while (numbers) it is parsed, so that
+# nothing absurd reaches json's recursion, int()'s 4300-digit guard or the database.
+MAX_JSON_DEPTH = 100  # nested arrays/objects; a Jira ADF description nests ~4 levels per list level
+MAX_NUMBER_CHARS = 100  # characters of one number literal (a 64-bit id has 20)
+
+# a JSON string, or an unterminated one up to the end: never fails once it starts at a quote, and
+# never backtracks (possessive), so the scan is linear whatever the body holds
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = [0] * 256
+for _b in b"[{":
+    _DEPTH_STEP[_b] = 1
+for _b in b"]}":
+    _DEPTH_STEP[_b] = -1
+# text PostgreSQL cannot store (NUL) or no encoder can write (a lone UTF-16 surrogate, e.g. an emoji cut
+# in half by a sender's truncation); replaced by U+FFFD, the Unicode replacement character
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+class _Refused(ValueError):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays/objects nest in a JSON text (brackets inside strings do not count), in linear
+    time without recursion, so it is safe on any input. Exact for valid JSON; for invalid JSON never
+    less than the depth json.loads would reach before it finds the error."""
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
+
+
+def _number_text(text: str) -> None:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Refused(
+            422,
+            f"body holds a number {len(text)} characters long; at most {MAX_NUMBER_CHARS} are accepted "
+            "(send long ids as strings)",
+        )
+
+
+def _int(text: str) -> int:
+    _number_text(text)
+    return int(text)
+
+
+def _float(text: str) -> float:
+    _number_text(text)
+    value = float(text)
+    if math.isinf(value):
+        raise _Refused(422, f"body holds the number {text}, beyond the range of a 64-bit float (about 1.8e308)")
+    return value
+
+
+def _constant(name: str) -> object:
+    raise _Refused(400, f"body is not valid JSON: {name} is not a JSON number (RFC 8259)")
+
+
+def _clean(value: object) -> object:
+    """The parsed body with every unstorable character in strings (keys too) replaced by U+FFFD.
+    Depth is bounded by MAX_JSON_DEPTH, so the recursion is too."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
 def parse_json(body: bytes) -> dict[str, object]:
+    """The body as a JSON object: 400 when it is not JSON (or not an object), 422 when it is JSON
+    beyond our limits (nesting over MAX_JSON_DEPTH, a number over MAX_NUMBER_CHARS characters or out
+    of float range). NUL characters and lone surrogates in strings become U+FFFD."""
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = body.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259); a byte order mark is tolerated
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, detail=f"body is not valid JSON: it is not UTF-8 text ({exc})") from exc
+    # scanning the bytes is safe now: UTF-8 never puts a quote, backslash or bracket inside a character
+    depth = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        raise HTTPException(
+            422, detail=f"body nests arrays/objects {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
+        )
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except _Refused as exc:
+        raise HTTPException(exc.status, detail=exc.detail) from exc
+    except json.JSONDecodeError as exc:
         raise HTTPException(400, detail=f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # not reachable after json_depth; kept so it can never become a 500
+        raise HTTPException(422, detail=f"body nests too deeply; at most {MAX_JSON_DEPTH} levels") from exc
     if not isinstance(data, dict):
         raise HTTPException(400, detail="body must be a JSON object")
-    return data
+    return cast(dict[str, object], _clean(data))
 
 
 def validation_detail(exc: ValidationError) -> list[dict[str, str]]:

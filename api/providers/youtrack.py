@@ -3,7 +3,8 @@
 The app sends no delivery id and no signature (a shared token header instead, checked in
 api/auth.py), so we dedupe on the issue id and the event. The external id is the readable id
 (`SUP-12`): `idReadable`, else the project's short name + `numberInProject`, else `id` (YouTrack's
-REST API accepts either form).
+REST API accepts either form). The description is YouTrack Markdown, kept as is; `created` is epoch
+milliseconds.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api.providers import Intake, Skip, require_text, ticket_fields
+from api.providers import Intake, Skip, parse_time, require_text, ticket_fields
 from api.schemas import YouTrackWebhookIn
 
 ISSUE_CREATED = "issueCreated"
-SOURCES = {"external_id": "idReadable", "subject": "summary", "body": "description", "requester": "reporter"}
+SOURCES = {
+    "external_id": "idReadable",
+    "subject": "summary",
+    "body": "description",
+    "requester": "reporter",
+    "created_at": "created",
+    "source_ids": "id",
+}
 
 
 def parse(data: dict[str, Any], headers: Mapping[str, str]) -> Intake | Skip:
@@ -27,15 +35,20 @@ def parse(data: dict[str, Any], headers: Mapping[str, str]) -> Intake | Skip:
     require_text(hook.summary, body, "description")
     project = hook.project
     prefix = (project.shortName or project.key) if project else None
-    if hook.idReadable:
-        external_id = hook.idReadable
-    elif prefix and hook.numberInProject is not None:
-        external_id = f"{prefix}-{hook.numberInProject}"
-    else:
-        external_id = hook.id
+    readable = hook.idReadable
+    if not readable and prefix and hook.numberInProject is not None:
+        readable = f"{prefix}-{hook.numberInProject}"
+    external_id = readable or hook.id
     reporter = hook.reporter
     requester = (reporter.email or reporter.fullName or reporter.login) if reporter else None
     customer = {"reporter_login": reporter.login if reporter else None}
-    return Intake(
-        f"{hook.id}:{hook.event}", ticket_fields(external_id, hook.summary, body, requester, customer), SOURCES
+    ticket = ticket_fields(
+        external_id,
+        hook.summary,
+        body,
+        requester,
+        customer,
+        created_at=parse_time(hook.created),
+        source_ids={"issue_id": hook.id, "id_readable": readable},
     )
+    return Intake(f"{hook.id}:{hook.event}", ticket, SOURCES)

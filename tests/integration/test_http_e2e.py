@@ -64,7 +64,7 @@ def test_redelivery_returns_same_ticket_and_creates_nothing(client: httpx.Client
     again = post_ticket(client, SECRET, TICKET, msg_id)
     assert first.status_code == 202 and again.status_code == 200
     assert again.json() == {"ticket_id": first.json()["ticket_id"], "duplicate": True}
-    assert sum(client.get("/healthz").json()["tickets"].values()) == 1
+    assert sum(client.get("/healthz", headers={"authorization": f"Bearer {KEY}"}).json()["tickets"].values()) == 1
 
 
 def test_high_risk_ticket_is_handed_off(client: httpx.Client) -> None:
@@ -109,7 +109,7 @@ def test_bad_inputs_get_clear_errors_and_store_nothing(client: httpx.Client, dem
     huge = json.dumps({**TICKET, "body": "x" * (demo_settings.max_body_bytes + 10)}).encode()
     r = client.post("/webhooks/generic", content=huge, headers=signed_headers(SECRET, huge))
     assert r.status_code == 413
-    assert client.get("/healthz").json()["tickets"] == {}
+    assert client.get("/healthz", headers={"authorization": f"Bearer {KEY}"}).json()["tickets"] == {}
 
 
 def test_ticket_reads_need_the_api_key(client: httpx.Client) -> None:

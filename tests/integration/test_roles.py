@@ -37,7 +37,7 @@ BOOTSTRAP = "test-api-key"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TICKET = {"external_id": "EXT-1", "subject": "Payslip missing", "body": "I did not get my payslip."}
 
-OPEN = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}  # no key by design
+OPEN = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}  # no key by design
 # intake authenticated by the sender's signature or shared token (verified in the handler, 401 without)
 SIGNED = {"/webhooks/generic", "/webhooks/{provider}"}
 
@@ -303,3 +303,13 @@ def test_key_store_on_postgresql() -> None:
         with admin.begin() as conn:
             conn.execute(text(f"drop schema {schema} cascade"))
         admin.dispose()
+
+
+def test_a_key_name_with_a_control_character_is_refused_not_stored(client: httpx.Client) -> None:
+    """A NUL in a name is a 500 from PostgreSQL's driver if it gets that far; it is a 422 naming the field."""
+    for name in ("bad\x00name", "tab\there", "bell\x07"):
+        r = client.post("/admin/keys", json={"name": name, "role": "agent"}, headers=bearer(BOOTSTRAP))
+        assert r.status_code == 422, (name, r.text)
+        assert "name" in r.text
+    listed = client.get("/admin/keys", headers=bearer(BOOTSTRAP)).json()
+    assert not [k for k in listed if "\x00" in k["name"] or "\t" in k["name"]]

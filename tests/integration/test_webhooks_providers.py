@@ -26,10 +26,12 @@ from tests.integration.conftest import serve_in_thread, wait_finished
 from tests.unit.test_webhook_providers import (
     ADF_DOC,
     FRESHDESK_BODY,
+    FRESHDESK_LEGACY_TEXT,
     JIRA_ISSUE_CREATED,
     YOUTRACK_ISSUE_CREATED,
     ZENDESK_EVENT,
     ZENDESK_TRIGGER,
+    fixture,
 )
 from tools.ticketing.adf import adf_to_text
 
@@ -65,7 +67,8 @@ def client(settings: Settings) -> Iterator[httpx.Client]:
 
 
 def ticket_count(client: httpx.Client) -> int:
-    return sum(client.get("/healthz").json()["tickets"].values())
+    # /healthz shows ticket counts to an agent (or admin) key only
+    return sum(client.get("/healthz", headers={"authorization": f"Bearer {KEY}"}).json()["tickets"].values())
 
 
 def stored(settings: Settings, ticket_id: str) -> dict[str, Any]:
@@ -156,7 +159,9 @@ def test_jira_string_and_adf_descriptions(client: httpx.Client, settings: Settin
     assert r.status_code == 202, r.text
     row = stored(settings, r.json()["ticket_id"])
     assert row["source"] == "jira" and row["external_id"] == "SUP-42"
-    assert row["ticket"]["body"] == "Our payroll run has been *processing* for 3 hours."
+    assert row["ticket"]["body"] == "Our payroll run has been processing for 3 hours."  # wiki markup rendered
+    assert row["ticket"]["created_at"] == "2024-03-22T13:20:00Z"
+    assert row["ticket"]["source_ids"] == {"issue_id": "10057", "issue_key": "SUP-42"}
 
     adf = copy.deepcopy(JIRA_ISSUE_CREATED)
     adf["issue"]["key"], adf["issue"]["id"] = "SUP-43", "10058"
@@ -166,6 +171,20 @@ def test_jira_string_and_adf_descriptions(client: httpx.Client, settings: Settin
     row = stored(settings, r.json()["ticket_id"])
     assert row["external_id"] == "SUP-43" and row["ticket"]["body"] == adf_to_text(ADF_DOC)
     assert "| Maria | [FAILED] |" in row["ticket"]["body"]
+
+
+def test_jira_server_body_with_a_string_timestamp_is_accepted(client: httpx.Client, settings: Settings) -> None:
+    # captured-style Jira Server webhook: "timestamp": "2018-1-11 13:08:04", user, changelog, Server fields
+    payload = fixture("jira_server_issue_created.json")
+    raw = json.dumps(payload).encode()
+    r = client.post("/webhooks/jira", content=raw, headers={"X-Hub-Signature": sign_hub(JIRA_SECRET, raw)})
+    assert r.status_code == 202, r.text
+    row = stored(settings, r.json()["ticket_id"])
+    assert row["external_id"] == "PAY-118"
+    assert row["ticket"]["body"].startswith("## What happens\n\nSince the 2.14 upgrade the SEPA export")
+    assert row["ticket"]["created_at"] == "2018-01-11T12:08:04Z"
+    again = client.post("/webhooks/jira", content=raw, headers={"X-Hub-Signature": sign_hub(JIRA_SECRET, raw)})
+    assert again.status_code == 200 and again.json()["ticket_id"] == r.json()["ticket_id"]  # issue id + event
 
 
 def test_jira_retry_with_the_same_identifier_creates_nothing(client: httpx.Client) -> None:
@@ -203,6 +222,25 @@ def test_freshdesk_token_header_or_basic_auth(client: httpx.Client, settings: Se
     again = client.post("/webhooks/freshdesk", content=body, headers={"authorization": basic})
     assert again.status_code == 200 and again.json()["ticket_id"] == r.json()["ticket_id"]
     assert ticket_count(client) == 1
+
+
+def test_freshdesk_legacy_wrapper_and_html_description(client: httpx.Client, settings: Settings) -> None:
+    legacy = json.dumps(fixture("freshdesk_legacy_ticket_created.json")).encode()
+    r = client.post("/webhooks/freshdesk", content=legacy, headers={"X-Triage-Token": FD_TOKEN})
+    assert r.status_code == 202, r.text
+    row = stored(settings, r.json()["ticket_id"])
+    assert row["external_id"] == "4521" and row["ticket"]["body"] == FRESHDESK_LEGACY_TEXT
+    # the same ticket in the modern body dedupes against the legacy one
+    modern = {"ticket_id": 4521, "subject": "Payslip PDF is blank", "description": "<p>x</p>"}
+    again = client.post("/webhooks/freshdesk", content=json.dumps(modern), headers={"X-Triage-Token": FD_TOKEN})
+    assert again.status_code == 200 and again.json()["ticket_id"] == r.json()["ticket_id"]
+    html = json.dumps(fixture("freshdesk_html_ticket_created.json")).encode()
+    r = client.post("/webhooks/freshdesk", content=html, headers={"X-Triage-Token": FD_TOKEN})
+    assert r.status_code == 202, r.text
+    body = stored(settings, r.json()["ticket_id"])["ticket"]["body"]
+    assert "1. Logged in the timesheet (https://time.beta.example/sheets/2024-12)" in body
+    assert "<" not in body and "track()" not in body  # no tags, no script
+    assert ticket_count(client) == 2
 
 
 def test_youtrack_token_and_dedupe(client: httpx.Client, settings: Settings) -> None:
@@ -314,5 +352,11 @@ def test_jira_ticket_with_adf_description_is_triaged(demo_data_dir: Path, tmp_pa
         assert r.status_code == 202, r.text
         got = wait_finished(c, r.json()["ticket_id"], KEY)
     assert got["source"] == "jira" and got["external_id"] == "SUP-42"
+    # what the agent read: the ADF rendered to text, with the issue's own ids and created time
+    assert got["ticket"]["body"] == (
+        "Hello, @Maria says she never received her October payslip email. Could you resend it?"
+    )
+    assert got["ticket"]["source_ids"] == {"issue_id": "10057", "issue_key": "SUP-42"}
+    assert got["ticket"]["created_at"] == "2024-03-22T13:20:00Z"
     assert got["status"] in ("done", "awaiting_review", "handed_off"), got
     assert got["triage"]["category"]["value"] == "payslips"

@@ -343,7 +343,7 @@ def test_failed_write_back_is_visible_and_the_retry_endpoint_finishes_it(
             _assert_failed_at_note(got, system, failure)
             t = seen(system, fake, ext)
             assert len(t.replies) == 1 and t.notes == [] and not t.resolved
-            assert client.get("/healthz").json()["tickets"] == {"writeback_failed": 1}
+            assert client.get("/healthz", headers=AUTH).json()["tickets"] == {"writeback_failed": 1}
 
             # the fake is fixed (its faults are used up); an operator retries
             retry = f"/tickets/{ticket_id}/writeback/retry"

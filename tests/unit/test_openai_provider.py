@@ -81,3 +81,26 @@ def test_openai_compatible_server_drives_the_graph(demo_settings: Settings, open
     assert fmt["type"] == "json_schema"
     assert "account_access" in json.dumps(fmt["json_schema"]["schema"])
     assert seen[0]["model"] == "local-model" and seen[0]["auth"] == "Bearer sk-test"
+
+
+def test_the_bundled_model_is_reached_as_llama_cpp_server_expects(demo_settings: Settings, openai_server) -> None:  # type: ignore[no-untyped-def]
+    """llamacpp/... talks to the model process over the same OpenAI API, in llama_cpp.server's dialect:
+    `max_tokens` (it ignores `max_completion_tokens`, and a draft would run to the end of the context),
+    a json_object `response_format` with the schema (its grammar), and no repetition penalty."""
+    url, seen = openai_server
+    settings = demo_settings.model_copy(
+        update={"llm": "llamacpp/smollm2-135m", "model_url": url.removesuffix("/v1"), "llm_max_tokens": 77}
+    )
+    agent = Agent.from_settings(settings, durable=False)
+    state = agent.run(
+        Ticket(id="o-2", external_id="O-2", subject="Forgot password", body="I forgot my password and cannot sign in.")
+    )
+    assert state["triage"].decided_by == "llm" and state["draft"].generated_by == "llm"
+    assert len(seen) == 2
+    for request in seen:
+        assert request["model"] == "smollm2-135m"
+        assert request["max_tokens"] == 77 and "max_completion_tokens" not in request
+        assert request["repeat_penalty"] == 1.0
+    fmt = seen[0]["response_format"]
+    assert fmt["type"] == "json_object" and "account_access" in json.dumps(fmt["schema"])
+    assert "response_format" not in seen[1]  # the draft is plain text

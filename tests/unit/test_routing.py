@@ -402,12 +402,6 @@ def test_cached_team_is_read_once_per_version_of_the_file(tmp_path: Path) -> Non
 
 
 # ---- the handoff node ----------------------------------------------------------------------------
-class StampedTicket(Ticket):
-    """A ticket that carries its creation time (the SLA clock starts there)."""
-
-    created_at: datetime
-
-
 TICKET = Ticket(
     id="t-h1",
     external_id="Z-77",
@@ -473,7 +467,8 @@ def test_handoff_names_engineer_tier_and_deadlines() -> None:
 
 
 def test_handoff_clock_starts_at_ticket_creation_and_routes_by_now() -> None:
-    stamped = StampedTicket(**TICKET.model_dump(), created_at=utc(2026, 6, 6, 2, 0))
+    # created in its own system at 02:00, received by us an hour later: the clock starts at creation
+    stamped = TICKET.model_copy(update={"created_at": utc(2026, 6, 6, 2, 0), "received_at": utc(2026, 6, 6, 3, 0)})
     # handed off at Saturday 6 June 14:00 UTC: Lisbon's weekend crew (everything) is on shift
     out = handoff_at(
         handoff_state(stamped, category="billing", priority="low"), SHIPPED, clock=lambda: utc(2026, 6, 6, 14)
@@ -483,6 +478,14 @@ def test_handoff_clock_starts_at_ticket_creation_and_routes_by_now() -> None:
     assert r["sla_started_at"] == "2026-06-06T02:00:00+00:00"
     assert r["first_response_due"] == "2026-06-06T10:00:00+00:00"  # enterprise low: 8h from creation
     assert r["resolution_due"] == "2026-06-09T02:00:00+00:00"  # 3 calendar days
+
+
+def test_handoff_clock_starts_at_receipt_when_the_system_gave_no_creation_time() -> None:
+    received = TICKET.model_copy(update={"received_at": utc(2026, 6, 6, 3, 0)})
+    out = handoff_at(
+        handoff_state(received, category="billing", priority="low"), SHIPPED, clock=lambda: utc(2026, 6, 6, 14)
+    )
+    assert out["routing"]["sla_started_at"] == "2026-06-06T03:00:00+00:00"  # not the handoff's 14:00
 
 
 def test_security_ticket_goes_to_l3_security() -> None:

@@ -10,7 +10,10 @@ import base64
 import copy
 import hashlib
 import hmac
+import json
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from agent.settings import Settings
 from api.auth import SignatureError, check_token, sign_hub, sign_zendesk, verify_hub, verify_zendesk
-from api.providers import Intake, PayloadError, Skip, freshdesk, jira, youtrack, zendesk
+from api.providers import Intake, PayloadError, Skip, freshdesk, jira, parse_time, youtrack, zendesk
 from tools.ticketing.adf import adf_to_text, text_to_adf
 
 # ---- Jira: X-Hub-Signature ------------------------------------------------------------------------
@@ -370,6 +373,8 @@ def test_zendesk_event_ticket_created() -> None:
         "subject": "Payslip not received",
         "body": "Maria never received her October payslip. Can you resend it?",
         "customer": {"requester_id": "8447388090494", "organization_id": "8447388093310"},
+        "created_at": datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC),
+        "source_ids": {"ticket_id": "5158"},
     }
 
 
@@ -460,9 +465,11 @@ def test_jira_issue_created_with_string_description() -> None:
     assert got.fields == {
         "external_id": "SUP-42",
         "subject": "Payroll run stuck in processing",
-        "body": "Our payroll run has been *processing* for 3 hours.",
+        "body": "Our payroll run has been processing for 3 hours.",  # wiki markup rendered
         "requester": "payroll@acme.example",
         "customer": {"reporter_account_id": "qm:1b5c7f2e-aaaa:5f6c"},
+        "created_at": datetime(2024, 3, 22, 13, 20, tzinfo=UTC),
+        "source_ids": {"issue_id": "10057", "issue_key": "SUP-42"},
     }
 
 
@@ -509,6 +516,7 @@ def test_freshdesk_body() -> None:
         "body": "Hello, my tax code changed in April but the payslip still shows 1257L.",
         "requester": "tom@beta.example",
         "customer": {"name": "Beta GmbH"},
+        "source_ids": {"ticket_id": "1042"},
     }
     assert isinstance(freshdesk.parse({**FRESHDESK_BODY, "event": "ticket_updated"}, {}), Skip)
     with pytest.raises(ValidationError, match="ticket_id"):
@@ -541,6 +549,8 @@ def test_youtrack_issue_created() -> None:
         "body": "Since this morning every user of **Acme** is sent back to sign-in.",
         "requester": "jane@acme.example",
         "customer": {"reporter_login": "jane.doe"},
+        "created_at": datetime(2026, 9, 20, 2, 4, 50, tzinfo=UTC),
+        "source_ids": {"issue_id": "2-123", "id_readable": "SUP-123"},
     }
 
 
@@ -554,3 +564,285 @@ def test_youtrack_external_id_fallbacks_and_skips() -> None:
     assert isinstance(youtrack.parse({**YOUTRACK_ISSUE_CREATED, "event": "issueUpdated"}, {}), Skip)
     with pytest.raises(ValidationError, match="event"):
         youtrack.parse({k: v for k, v in YOUTRACK_ISSUE_CREATED.items() if k != "event"}, {})
+
+
+# ---- what real accounts send: wiki markup, HTML, legacy bodies, created times, unread fields ---------
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-01-08T10:12:07Z", datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC)),  # Zendesk
+        ("2025-01-08T10:12:07.672717030Z", datetime(2025, 1, 8, 10, 12, 7, 672717, tzinfo=UTC)),  # nanoseconds
+        ("2025-01-08T10:12:07.000+0000", datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC)),  # Jira
+        ("2018-01-11T13:08:04.000+0100", datetime(2018, 1, 11, 12, 8, 4, tzinfo=UTC)),  # Jira Server, CET
+        ("2018-1-11 13:08:04", datetime(2018, 1, 11, 13, 8, 4, tzinfo=UTC)),  # unpadded, no zone: UTC
+        ("Wed, 8 Jan, 2025 at 10:12 AM", datetime(2025, 1, 8, 10, 12, tzinfo=UTC)),  # Freshdesk placeholder
+        ("8 Jan, 2025 at 10:12 PM", datetime(2025, 1, 8, 22, 12, tzinfo=UTC)),
+        ("Wed, 8 Jan, 2025 at 10:12 AM +0530", datetime(2025, 1, 8, 4, 42, tzinfo=UTC)),
+        ("January 8, 2025 10:12", datetime(2025, 1, 8, 10, 12, tzinfo=UTC)),
+        ("Wed, 08 Jan 2025 10:12:07 +0200", datetime(2025, 1, 8, 8, 12, 7, tzinfo=UTC)),  # RFC 2822
+        ("31.12.2024 10:00", datetime(2024, 12, 31, 10, 0, tzinfo=UTC)),
+        (1736331127, datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC)),  # epoch seconds
+        (1736331127000, datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC)),  # epoch milliseconds (YouTrack)
+        ("1736331127000", datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC)),
+        (99999999999999999, None),  # out of range: dropped, never OverflowError
+        ("99999999999999999", None),
+        (1e308, None),
+        (float("nan"), None),
+        (float("inf"), None),
+        (-5, None),
+        ("0001-01-01T00:00:00+01:00", None),  # converting it to UTC would overflow
+        ("9999-12-31T23:59:59-14:00", None),
+        ("2201-01-01T00:00:00Z", None),
+        ("1969-12-31T23:59:59Z", None),
+        ("2025-13-45T10:00:00Z", None),
+        ("31/12/2024 10:00", None),  # day or month first? not guessed
+        ("{{ticket.created_at_with_timestamp}}", None),  # a placeholder left unrendered
+        ("yesterday", None),
+        ("", None),
+        ("x" * 100, None),
+        (True, None),
+        (None, None),
+        ([2025, 1, 8], None),
+        ({"date": "2025-01-08"}, None),
+    ],
+)
+def test_parse_time_reads_what_the_systems_write_and_drops_the_rest(value: object, expected: datetime | None) -> None:
+    assert parse_time(value) == expected
+
+
+def test_jira_server_webhook_with_wiki_markup_and_a_string_timestamp() -> None:
+    got = jira.parse(fixture("jira_server_issue_created.json"), {})
+    assert isinstance(got, Intake)
+    assert got.delivery_id == "10203:jira:issue_created"  # Server sends no X-Atlassian-Webhook-Identifier
+    assert got.fields == {
+        "external_id": "PAY-118",
+        "subject": "SEPA export fails with ERR 42 since 2.14",
+        "body": "\n".join(
+            [
+                "## What happens",
+                "",
+                "Since the 2.14 upgrade the SEPA export for Acme Ltd fails; @jdoe saw it first.",
+                "",
+                "### Steps",
+                "",
+                "1. Open Payroll > Exports",
+                "2. Pick `October 2017`",
+                '  1. tick "SEPA"',
+                "3. Press Export",
+                "",
+                "```xml",
+                '<Document><Err code="42">*not bold*</Err></Document>',
+                "```",
+                "",
+                "| Company | Employees | Status |",
+                "| --- | --- | --- |",
+                "| Acme Ltd | 312 | FAILED |",
+                "| Beta GmbH | 48 | OK |",
+                "",
+                "Log: export-2018-01-11.log (https://files.acme.example/logs/export_2018_01_11.log) "
+                "[image: error-dialog.png]",
+            ]
+        ),
+        "requester": "m.kowalski@acme.example",
+        "customer": {"reporter_name": "mkowalski"},
+        "created_at": datetime(2018, 1, 11, 12, 8, 4, tzinfo=UTC),
+        "source_ids": {"issue_id": "10203", "issue_key": "PAY-118"},
+    }
+
+
+def test_jira_fields_it_never_reads_cannot_refuse_the_ticket() -> None:
+    payload = copy.deepcopy(JIRA_ISSUE_CREATED)
+    payload["timestamp"] = "2018-1-11 13:08:04"
+    payload["user"] = "not an object"
+    payload["changelog"] = None
+    payload["issue"]["fields"]["project"] = ["not", "an", "object"]
+    payload["issue"]["fields"]["priority"] = None
+    payload["issue"]["fields"]["reporter"] = "someone"  # read, but not an object: dropped
+    payload["issue"]["fields"]["created"] = "9999-12-31T00:00:00.000+0000"  # absurd: dropped
+    payload["issue"]["id"] = 10057  # a number
+    got = jira.parse(payload, {})
+    assert isinstance(got, Intake)
+    assert got.fields == {
+        "external_id": "SUP-42",
+        "subject": "Payroll run stuck in processing",
+        "body": "Our payroll run has been processing for 3 hours.",
+        "source_ids": {"issue_id": "10057", "issue_key": "SUP-42"},
+    }
+
+
+def test_zendesk_event_fields_it_never_reads_cannot_refuse_the_ticket() -> None:
+    event = copy.deepcopy(ZENDESK_EVENT)
+    event["account_id"] = "not-a-number"
+    event["detail"].update(
+        brand_id=True, tags=None, priority=5, via="web", requester_id=8447388090494, organization_id={"id": 1}
+    )
+    del event["detail"]["created_at"]  # then the event's own time
+    got = zendesk.parse(event, {})
+    assert isinstance(got, Intake)
+    assert got.fields["customer"] == {"requester_id": "8447388090494"}
+    assert got.fields["created_at"] == datetime(2025, 1, 8, 10, 12, 7, 672717, tzinfo=UTC)
+
+
+def test_zendesk_trigger_with_created_time_html_and_an_overlong_hint() -> None:
+    body = {
+        **ZENDESK_TRIGGER,
+        "ticket_id": 35436,
+        "description": "<p>Password reset fails.</p><p>Tried <b>twice</b>:<br>Chrome, Edge</p>",
+        "created_at": "2024-04-17T15:18:00Z",  # {{ticket.created_at_with_timestamp}}
+        "language": "Português (Brasil)",  # {{ticket.requester.language}}: no language code, dropped
+    }
+    got = zendesk.parse(body, {})
+    assert isinstance(got, Intake)
+    assert got.fields == {
+        "external_id": "35436",
+        "subject": "Cannot log in",
+        "body": "Password reset fails.\n\nTried twice:\nChrome, Edge",
+        "requester": "jane@acme.example",
+        "created_at": datetime(2024, 4, 17, 15, 18, tzinfo=UTC),
+        "source_ids": {"ticket_id": "35436"},
+    }
+    unrendered = zendesk.parse({**ZENDESK_TRIGGER, "created_at": "not a time"}, {})
+    assert isinstance(unrendered, Intake) and "created_at" not in unrendered.fields
+    # a plain-text description that only mentions a tag stays as typed
+    plain = zendesk.parse({**ZENDESK_TRIGGER, "description": "The <div> on line 2\nis gone"}, {})
+    assert isinstance(plain, Intake) and plain.fields["body"] == "The <div> on line 2\nis gone"
+
+
+FRESHDESK_LEGACY_TEXT = "\n".join(
+    [
+        "Hi,",
+        "",
+        "the PDF of my November payslip opens blank & empty.",
+        "Steps I tried:",
+        "",
+        "- Chrome and Firefox",
+        "- re-downloading from the portal (https://portal.beta.example/payslips)",
+        "",
+        "Regards,",
+        "Tom Becker",
+    ]
+)
+
+
+def test_freshdesk_html_description() -> None:
+    got = freshdesk.parse(fixture("freshdesk_html_ticket_created.json"), {})
+    assert isinstance(got, Intake)
+    assert got.delivery_id == "1043:ticket_created"
+    assert got.fields == {
+        "external_id": "1043",
+        "subject": "Overtime missing from December payslip",
+        "body": "\n".join(
+            [
+                "Hello,",
+                "",
+                "the overtime I logged in December (12 hours) is not on my payslip.",
+                "",
+                "1. Logged in the timesheet (https://time.beta.example/sheets/2024-12)",
+                "2. Approved by my manager on 20.12.",
+                "",
+                "Could you check?",
+                "Thanks & regards,",
+                "Tom",
+            ]
+        ),
+        "requester": "tom@beta.example",
+        "customer": {"name": "Beta GmbH"},
+        "created_at": datetime(2025, 1, 8, 10, 12, 7, tzinfo=UTC),
+        "source_ids": {"ticket_id": "1043"},
+    }
+
+
+def test_freshdesk_legacy_wrapper_is_the_same_event() -> None:
+    got = freshdesk.parse(fixture("freshdesk_legacy_ticket_created.json"), {})
+    assert isinstance(got, Intake)
+    assert got.delivery_id == "4521:ticket_created"  # the modern body's key: the two formats dedupe
+    assert got.fields == {
+        "external_id": "4521",
+        "subject": "Payslip PDF is blank",
+        "body": FRESHDESK_LEGACY_TEXT,
+        "requester": "tom@beta.example",
+        "customer": {"name": "Beta GmbH"},
+        "created_at": datetime(2025, 1, 8, 10, 12, tzinfo=UTC),
+        "source_ids": {"ticket_id": "4521"},
+    }
+    modern = freshdesk.parse({"ticket_id": "4521", "subject": "Payslip PDF is blank", "description": "x"}, {})
+    assert isinstance(modern, Intake) and modern.delivery_id == got.delivery_id
+
+
+def test_freshdesk_legacy_variants() -> None:
+    inner = fixture("freshdesk_legacy_ticket_created.json")["freshdesk_webhook"]
+    # the ticket_-prefixed requester keys, a plain-text description only, no event, no created time
+    renamed = {k: v for k, v in inner.items() if k not in ("requester_email", "requester_name", "triggered_event")}
+    renamed.update(
+        ticket_requester_name="Tom Becker",
+        ticket_description="",
+        ticket_description_text="PDF is blank.\nPlease help.",
+        ticket_created_at="",
+    )
+    got = freshdesk.parse({"freshdesk_webhook": renamed}, {})
+    assert isinstance(got, Intake)
+    assert got.fields["requester"] == "Tom Becker"
+    assert got.fields["body"] == "PDF is blank.\nPlease help."
+    assert "created_at" not in got.fields
+    updated = {"freshdesk_webhook": {**inner, "triggered_event": "{status:{from:Open,to:Resolved}}"}}
+    skipped = freshdesk.parse(updated, {})
+    assert isinstance(skipped, Skip) and skipped.event == "{status:{from:Open,to:Resolved}}"
+    with pytest.raises(ValidationError, match=r"freshdesk_webhook\.ticket_id"):
+        freshdesk.parse({"freshdesk_webhook": {k: v for k, v in inner.items() if k != "ticket_id"}}, {})
+    with pytest.raises(PayloadError) as exc:
+        freshdesk.parse({"freshdesk_webhook": {"ticket_id": 1, "ticket_subject": "", "ticket_description": ""}}, {})
+    assert exc.value.field == "freshdesk_webhook.ticket_description"
+
+
+def test_freshdesk_modern_body_leniency() -> None:
+    body = {
+        **FRESHDESK_BODY,
+        "ticket_id": 1042,
+        "description": "",
+        "description_text": "Plain text\nfrom description_text",
+        "created_at": "Wed, 8 Jan, 2025 at 10:12 AM",
+        "tier": None,
+        "company": {"name": "not text"},
+        "priority": "Medium",
+        "status": 2,
+    }
+    got = freshdesk.parse(body, {})
+    assert isinstance(got, Intake)
+    assert got.fields == {
+        "external_id": "1042",
+        "subject": "Wrong tax code on payslip",
+        "body": "Plain text\nfrom description_text",
+        "requester": "tom@beta.example",
+        "created_at": datetime(2025, 1, 8, 10, 12, tzinfo=UTC),
+        "source_ids": {"ticket_id": "1042"},
+    }
+
+
+def test_youtrack_created_time_ids_and_leniency() -> None:
+    payload = {
+        **copy.deepcopy(YOUTRACK_ISSUE_CREATED),
+        "created": 99999999999999999,  # out of range: dropped, the ticket kept
+        "idReadable": None,
+        "numberInProject": "123",
+        "reporter": None,
+        "updated": "whenever",
+    }
+    got = youtrack.parse(payload, {})
+    assert isinstance(got, Intake)
+    assert got.fields == {
+        "external_id": "SUP-123",
+        "subject": "SSO login loops back to the sign-in page",
+        "body": "Since this morning every user of **Acme** is sent back to sign-in.",
+        "source_ids": {"issue_id": "2-123", "id_readable": "SUP-123"},
+    }
+    bare = youtrack.parse({"event": "issueCreated", "id": "2-9", "summary": "x", "project": "SUP"}, {})
+    assert isinstance(bare, Intake)
+    assert bare.fields["external_id"] == "2-9" and bare.fields["source_ids"] == {"issue_id": "2-9"}

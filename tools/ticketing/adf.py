@@ -5,14 +5,17 @@ REST API v3 bodies. `adf_to_text` renders a document as readable, Markdown-ish p
 triage agent; `text_to_adf` turns a plain-text reply into a minimal valid ADF document.
 
 `adf_to_text` never raises: anything it does not recognise (an unknown node type, a missing
-`content`, a string where a node was expected) is rendered as the text it contains, or dropped.
+`content`, a string where a node was expected) is rendered as the text it contains, or dropped; a
+date whose timestamp is no date (out of range, not a number) shows the raw value; nodes nested
+deeper than MAX_DEPTH are flattened to their text without recursion, so no input can exhaust the
+stack, and list indentation stops growing at MAX_INDENT levels.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # Nodes that hold block content; their children are separated by blank lines.
 _BLOCK_CONTAINERS = {
@@ -28,6 +31,12 @@ _BLOCK_CONTAINERS = {
 _LIST_TYPES = {"bulletList", "orderedList", "taskList", "decisionList"}
 _INLINE_TYPES = {"text", "hardBreak", "mention", "emoji", "inlineCard", "status", "date", "mediaInline", "placeholder"}
 _INDENT = "  "
+MAX_DEPTH = 48  # nesting levels rendered structurally; deeper content is flattened to text
+MAX_INDENT = 8  # list levels that indent further
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# ADF dates are epoch milliseconds; datetime covers years 1..9999
+_MIN_MS = int((datetime(1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
+_MAX_MS = int((datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH).total_seconds() * 1000)
 
 
 def adf_to_text(doc: object) -> str:
@@ -36,7 +45,7 @@ def adf_to_text(doc: object) -> str:
         return ""
     if isinstance(doc, str):
         return doc
-    text = _block(doc)
+    text = _block(doc, 0)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip()
 
@@ -73,21 +82,29 @@ def _attrs(node: Mapping[str, object]) -> Mapping[str, object]:
     return attrs if isinstance(attrs, Mapping) else {}
 
 
+def _kind(node: Mapping[str, object]) -> str | None:
+    """A node's `type` when it is a string (a list or object there is junk: treated as unknown)."""
+    kind = node.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def _str(value: object) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def _inline(nodes: list[object]) -> str:
-    return "".join(_inline_node(n) for n in nodes)
+def _inline(nodes: list[object], depth: int) -> str:
+    return "".join(_inline_node(n, depth + 1) for n in nodes)
 
 
-def _inline_node(node: object) -> str:
+def _inline_node(node: object, depth: int) -> str:
     """One inline node (text, hardBreak, mention, emoji, ...) as text."""
     if isinstance(node, str):
         return node
     if not isinstance(node, Mapping):
         return ""
-    kind = node.get("type")
+    if depth > MAX_DEPTH:
+        return _flat(node)
+    kind = _kind(node)
     attrs = _attrs(node)
     if kind == "text":
         return _marked(_str(node.get("text")), node.get("marks"))
@@ -111,7 +128,7 @@ def _inline_node(node: object) -> str:
     if kind == "inlineExtension":
         return _str(attrs.get("text"))
     # unknown inline node: whatever text it carries
-    return _inline(_children(node)) or _str(node.get("text"))
+    return _inline(_children(node), depth) or _str(node.get("text"))
 
 
 def _marked(text: str, marks: object) -> str:
@@ -122,9 +139,9 @@ def _marked(text: str, marks: object) -> str:
     for mark in marks:
         if not isinstance(mark, Mapping):
             continue
-        if mark.get("type") == "link":
+        if _kind(mark) == "link":
             href = _str(_attrs(mark).get("href"))
-        elif mark.get("type") == "code":
+        elif _kind(mark) == "code":
             code = True
     if code:
         text = f"`{text}`"
@@ -141,87 +158,127 @@ def _card_data(attrs: Mapping[str, object]) -> str:
 
 
 def _date(timestamp: object) -> str:
+    """An ADF date (epoch milliseconds, a number or a string) as YYYY-MM-DD; anything else raw."""
+    raw = _str(timestamp)
     try:
-        ms = int(_str(timestamp))
-    except ValueError:
-        return _str(timestamp)
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).date().isoformat()
+        # a float is the number itself; a string of more than 24 digits is out of range anyway
+        ms = int(timestamp) if isinstance(timestamp, float) else int(raw.strip()[:24])
+    except (ValueError, OverflowError):  # not a number, NaN, infinity
+        return raw
+    if not _MIN_MS <= ms <= _MAX_MS:
+        return raw
+    try:
+        return (_EPOCH + timedelta(milliseconds=ms)).date().isoformat()
+    except (OverflowError, ValueError):
+        return raw
 
 
-def _blocks(nodes: list[object]) -> str:
-    parts = [_block(n) for n in nodes]
+def _blocks(nodes: list[object], depth: int) -> str:
+    parts = [_block(n, depth + 1) for n in nodes]
     return "\n\n".join(p for p in parts if p.strip())
 
 
-def _block(node: object) -> str:
+def _flat(node: object) -> str:
+    """The text of a too-deeply nested subtree, gathered without recursion: leaf text in document
+    order, a line break after each block."""
+    out: list[str] = []
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, Mapping):
+            kind = _kind(item)
+            children = _children(item)
+            if kind in _INLINE_TYPES:  # leaves: their text needs no recursion
+                out.append(_inline_node(item, 0))
+                continue
+            if kind not in _INLINE_TYPES:
+                stack.append("\n")
+            stack.extend(reversed(children))
+    return re.sub(r"\n{2,}", "\n", "".join(out)).strip("\n")
+
+
+def _block(node: object, depth: int) -> str:
     """One block node as text (without trailing newline)."""
     if isinstance(node, str):
         return node
+    if depth > MAX_DEPTH:
+        return _flat(node)
     if isinstance(node, list):
-        return _blocks(node)
+        return _blocks(node, depth)
     if not isinstance(node, Mapping):
         return ""
-    kind = node.get("type")
+    kind = _kind(node)
     attrs = _attrs(node)
     children = _children(node)
     if kind == "paragraph":
-        return _inline(children)
+        return _inline(children, depth)
     if kind == "heading":
         try:
-            level = max(1, min(6, int(_str(attrs.get("level")) or 1)))
+            level = max(1, min(6, int(_str(attrs.get("level"))[:4] or 1)))
         except ValueError:
             level = 1
-        return "#" * level + " " + _inline(children)
+        return "#" * level + " " + _inline(children, depth)
     if kind in _LIST_TYPES:
-        return _list(node, depth=0)
+        return _list(node, 0, depth)
     if kind == "codeBlock":
         language = _str(attrs.get("language"))
         return f"```{language}\n{_plain(children)}\n```"
     if kind == "blockquote":
-        return "\n".join("> " + line if line else ">" for line in _blocks(children).split("\n"))
+        return "\n".join("> " + line if line else ">" for line in _blocks(children, depth).split("\n"))
     if kind == "rule":
         return "---"
     if kind in ("expand", "nestedExpand"):
         title = _str(attrs.get("title"))
-        body = _blocks(children)
+        body = _blocks(children, depth)
         return f"{title}\n{body}" if title else body
     if kind == "table":
-        return _table(children)
+        return _table(children, depth)
     if kind in ("mediaSingle", "mediaGroup"):
-        return _blocks(children) or "[attachment]"
+        return _blocks(children, depth) or "[attachment]"
     if kind == "media":
         alt = _str(attrs.get("alt"))
         return f"[attachment: {alt}]" if alt else "[attachment]"
     if kind in _BLOCK_CONTAINERS:
-        return _blocks(children)
+        return _blocks(children, depth)
     if kind in ("text", "hardBreak", "mention", "emoji", "inlineCard", "status", "date", "mediaInline"):
-        return _inline_node(node)
+        return _inline_node(node, depth)
     if kind in ("blockCard", "embedCard"):
-        return _inline_node(node)
+        return _inline_node(node, depth)
     # unknown node: its text content, block-wise if it has block children, else inline
-    if any(isinstance(c, Mapping) and c.get("type") not in _INLINE_TYPES for c in children):
-        return _blocks(children)
-    return _inline(children) or _str(node.get("text"))
+    if any(isinstance(c, Mapping) and _kind(c) not in _INLINE_TYPES for c in children):
+        return _blocks(children, depth)
+    return _inline(children, depth) or _str(node.get("text"))
 
 
 def _plain(nodes: list[object]) -> str:
-    """Text of code-block content: no marks, no decoration."""
+    """Text of code-block content: no marks, no decoration (nested content flattened, no recursion)."""
     out: list[str] = []
-    for n in nodes:
+    stack: list[object] = list(reversed(nodes))
+    while stack:
+        n = stack.pop()
         if isinstance(n, Mapping):
-            if n.get("type") == "hardBreak":
+            if _kind(n) == "hardBreak":
                 out.append("\n")
+            elif text := _str(n.get("text")):
+                out.append(text)
             else:
-                out.append(_str(n.get("text")) or _plain(_children(n)))
+                stack.extend(reversed(_children(n)))
         elif isinstance(n, str):
             out.append(n)
     return "".join(out)
 
 
-def _list(node: Mapping[str, object], depth: int) -> str:
-    kind = node.get("type")
+def _list(node: Mapping[str, object], level: int, depth: int) -> str:
+    """A list at indentation `level`; `depth` is the node's nesting depth in the document."""
+    if depth > MAX_DEPTH:
+        return _flat(node)
+    kind = _kind(node)
     try:
-        number = int(_str(_attrs(node).get("order")) or 1)
+        number = int(_str(_attrs(node).get("order"))[:12] or 1)
     except ValueError:
         number = 1
     lines: list[str] = []
@@ -235,29 +292,29 @@ def _list(node: Mapping[str, object], depth: int) -> str:
             marker = "[x] " if _attrs(item).get("state") == "DONE" else "[ ] "
         else:
             marker = "- "
-        if item.get("type") in _LIST_TYPES:  # a taskList may nest a list directly
-            lines.append(_list(item, depth + 1))
+        if _kind(item) in _LIST_TYPES:  # a taskList may nest a list directly
+            lines.append(_list(item, level + 1, depth + 1))
             continue
-        lines.extend(_list_item(item, marker, depth))
+        lines.extend(_list_item(item, marker, level, depth + 1))
     return "\n".join(lines)
 
 
-def _list_item(item: Mapping[str, object], marker: str, depth: int) -> list[str]:
-    pad = _INDENT * depth
+def _list_item(item: Mapping[str, object], marker: str, level: int, depth: int) -> list[str]:
+    pad = _INDENT * min(level, MAX_INDENT)
     lines: list[str] = []
     first = True
     children = _children(item)
     # taskItem/decisionItem hold inline content directly
-    if children and all(isinstance(c, Mapping) and c.get("type") in _INLINE_TYPES for c in children):
+    if children and all(isinstance(c, Mapping) and _kind(c) in _INLINE_TYPES for c in children):
         children = [{"type": "paragraph", "content": children}]
     for child in children:
-        if isinstance(child, Mapping) and child.get("type") in _LIST_TYPES:
+        if isinstance(child, Mapping) and _kind(child) in _LIST_TYPES:
             if first:
                 lines.append(pad + marker.rstrip())
                 first = False
-            lines.append(_list(child, depth + 1))
+            lines.append(_list(child, level + 1, depth + 1))
             continue
-        text = _block(child)
+        text = _block(child, depth + 1)
         if not text:
             continue
         for line in text.split("\n"):
@@ -271,14 +328,17 @@ def _list_item(item: Mapping[str, object], marker: str, depth: int) -> list[str]
     return lines
 
 
-def _table(rows: list[object]) -> str:
+def _table(rows: list[object], depth: int) -> str:
     out: list[str] = []
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             continue
-        cells = [_blocks(_children(c)).replace("\n", " ") if isinstance(c, Mapping) else "" for c in _children(row)]
+        cells = [
+            _blocks(_children(c), depth + 2).replace("\n", " ") if isinstance(c, Mapping) else ""
+            for c in _children(row)
+        ]
         out.append("| " + " | ".join(cells) + " |")
-        is_header = all(isinstance(c, Mapping) and c.get("type") == "tableHeader" for c in _children(row))
+        is_header = all(isinstance(c, Mapping) and _kind(c) == "tableHeader" for c in _children(row))
         if i == 0 and is_header and cells:
             out.append("|" + "|".join(" --- " for _ in cells) + "|")
     return "\n".join(out)
