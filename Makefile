@@ -13,7 +13,7 @@ PIP_VERSION := 26.3
 # llama.cpp for a portable x86-64 baseline (AVX2, FMA, F16C; never AVX-512 or AMX: ggml's AMX backend
 # segfaults on some Xeons, llama.cpp #20824). Built from the sdist without pip's cache, which keys a
 # source build by the sdist alone and would hand back a native wheel built elsewhere.
-LLAMA_CMAKE_ARGS := $(shell $(PY) agent/llama_build.py --cmake-args)
+LLAMA_CMAKE_ARGS := $(shell $(PY) agent/runtime/llama_build.py --cmake-args)
 LLAMA_PIN := $(shell grep -iE '^llama[-_]cpp[-_]python==' $(LOCK))
 
 # Idempotent: creates .venv once, reinstalls only when pyproject.toml or the lock changes; every
@@ -22,10 +22,10 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q pip==$(PIP_VERSION)
-	$(BIN)/python agent/llama_build.py >/dev/null 2>&1 || \
+	$(BIN)/python agent/runtime/llama_build.py >/dev/null 2>&1 || \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir --force-reinstall --no-binary llama-cpp-python \
 	    -c $(LOCK) "$(LLAMA_PIN)"
-	$(BIN)/python agent/llama_build.py
+	$(BIN)/python agent/runtime/llama_build.py
 	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	touch $@
 

@@ -1,1 +1,2 @@
-"""The LangGraph triage agent: state, nodes, policy, LLM factory."""
+"""The application. graph/ (the LangGraph agent), storage/ (one database), runtime/ (assembly, worker,
+model process); settings, domain types and the error tree are shared by all three."""

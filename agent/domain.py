@@ -1,4 +1,4 @@
-"""Domain types shared by every layer: Ticket, Triage, Decision, Draft, Citation, Hit, AuditEvent.
+"""Domain types of the application: Ticket, Triage, Decision, Draft, Citation, AuditEvent, Review.
 
 Nothing here imports from the rest of the project, so knowledge/, tools/, evals/ and api/ can all
 depend on it without cycles.
@@ -19,7 +19,6 @@ RiskFlag = Literal["security", "financial", "regulatory", "legal", "prompt_injec
 # writeback_failed: triaged (the result is stored) but writing it back to the ticketing system failed;
 # `POST /tickets/{id}/writeback/retry` or `triage writeback retry` re-applies it
 TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed", "writeback_failed"]
-DocType = Literal["kb", "rca"]
 
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
@@ -76,28 +75,6 @@ class Triage(BaseModel):
     # per field: classifier | llm | rules | nearest_doc | fallback
     sources: dict[str, str] = Field(default_factory=dict[str, str])
     model_version: str | None = None  # the classifier artefact that took part, if any
-
-
-class Hit(BaseModel):
-    """One retrieved chunk, with the metadata of the document it belongs to."""
-
-    doc_id: str
-    chunk_id: str
-    title: str
-    doc_type: DocType
-    score: float  # cosine similarity in [-1, 1], higher is closer
-    text: str
-    category: str | None = None
-    product: str | None = None
-    language: str | None = None
-    auto_resolvable: bool = False
-    action: str | None = None
-    status: str | None = None  # rca docs: open | workaround | fixed
-    # hybrid retrieval: 1-based ranks in the dense and BM25 lists (None: not in that list) and the
-    # reciprocal-rank-fusion score the hits are ordered by
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-    fused: float | None = None
 
 
 class Decision(BaseModel):

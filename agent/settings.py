@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# Where the packages sit: the repository, or site-packages once installed. The shipped policy, team
+# file, prompts, demo KB and labelled history are package data under it, so defaults work either way.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,7 +81,7 @@ class Settings(BaseSettings):
     collection: str = "knowledge"
     top_k: int = Field(default=5, ge=1, le=50)
     chunk_chars: int = Field(default=900, ge=200)
-    policy_file: Path = REPO_ROOT / "agent" / "policy.yaml"
+    policy_file: Path = REPO_ROOT / "agent" / "graph" / "policy.yaml"
     prompts_dir: Path = REPO_ROOT / "prompts"
     classifier_dir: Path | None = Field(
         default=None, description="trained triage classifier artefact (`triage train`); default <data_dir>/classifier"
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
 
     # routing and SLA
     team_file: Path = Field(
-        default=REPO_ROOT / "agent" / "routing.yaml",
+        default=REPO_ROOT / "agent" / "graph" / "routing.yaml",
         description="handoff routing rules, client matrix, shift schedule and SLA targets (agent/routing.py)",
     )
 

@@ -14,16 +14,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent.model_server import ModelSupervisor, local_model, probe
-from agent.service import Agent
+from agent.runtime.assembly import Agent
+from agent.runtime.model_server import ModelSupervisor, local_model, probe
+from agent.runtime.worker import Worker
+from agent.runtime.writeback import open_writeback
 from agent.settings import Settings, get_settings
-from agent.tickets import TicketStore
-from agent.worker import Worker
-from agent.writeback import open_writeback
-from api import intake, keys, reviews, tickets, webhooks
+from agent.storage.tickets import TicketStore
 from api.deps import MaybePrincipalDep, Services
 from api.middleware import COMMON_HEADERS, REVIEW_HEADERS, RequestLimits, ResponseHeaders, StaticFilesWithHeaders
-from api.sla import router as sla_router
+from api.routes import intake, keys, reviews, tickets, webhooks
+from api.routes.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
 REVIEW_PAGE = Path(__file__).parent / "static" / "review"

@@ -36,8 +36,8 @@ def _fail(message: str, code: int = 2) -> None:
 def model_for(llm: str | None = None, *, serve: bool | None = None) -> Iterator[Any]:
     """Settings for a command that runs the graph, with `--llm` applied and the bundled model's process
     running while the command does (shared if one already answers at TRIAGE_MODEL_URL)."""
-    from agent.llm import LLMConfigError
-    from agent.model_server import ModelServerError, local_model
+    from agent.graph.llm import LLMConfigError
+    from agent.runtime.model_server import ModelServerError, local_model
 
     s = get_settings()
     if llm:
@@ -107,7 +107,7 @@ def kb_ingest(
     prune: Annotated[bool, typer.Option(help="remove stored docs that are no longer in PATH")] = False,
 ) -> None:
     """Ingest markdown docs with front matter; unchanged docs are skipped, changed ones replaced."""
-    from agent.service import open_knowledge
+    from agent.runtime.assembly import open_knowledge
 
     if not path.exists():
         _fail(f"{path} does not exist")
@@ -123,7 +123,7 @@ def kb_ingest(
 @kb_app.command("search")
 def kb_search(query: str, k: int = 5) -> None:
     """Show the top-k documents for a query."""
-    from agent.service import open_knowledge
+    from agent.runtime.assembly import open_knowledge
 
     for hit in open_knowledge(get_settings()).search(query, k=k):
         typer.echo(f"{hit.score:.3f}  {hit.doc_id:10} [{hit.doc_type}/{hit.category}/{hit.language}] {hit.title}")
@@ -147,7 +147,7 @@ def run_ticket(
     llm: Annotated[str | None, typer.Option(help="override TRIAGE_LLM, e.g. none")] = None,
 ) -> None:
     """Process one ticket offline (no database, no write-back) and print the result JSON."""
-    from agent.service import Agent, result_of, status_of
+    from agent.runtime.assembly import Agent, result_of, status_of
 
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
@@ -203,8 +203,8 @@ def serve(
 
 def _preflight(settings: Any) -> None:
     """Configuration errors stop the start with how to fix them (not a per-ticket fallback later)."""
-    from agent.llm import LLMConfigError, make_chat_model
-    from agent.model_server import ModelServerError, config_from_settings
+    from agent.graph.llm import LLMConfigError, make_chat_model
+    from agent.runtime.model_server import ModelServerError, config_from_settings
 
     try:
         make_chat_model(settings.llm, settings)
@@ -226,7 +226,7 @@ def model_serve(
     TRIAGE_MODEL_URL; set TRIAGE_MODEL_SERVE=false for `triage serve` then). Restarts it when it dies."""
     import time
 
-    from agent.model_server import ModelServerError, ModelSupervisor, config_from_settings
+    from agent.runtime.model_server import ModelServerError, ModelSupervisor, config_from_settings
 
     s = get_settings()
     try:
@@ -247,9 +247,9 @@ def model_serve(
 @app.command()
 def worker() -> None:
     """Run a worker process without the API (scaled mode; needs a shared database such as PostgreSQL)."""
-    from agent.service import Agent
-    from agent.tickets import TicketStore
-    from agent.worker import Worker
+    from agent.runtime.assembly import Agent
+    from agent.runtime.worker import Worker
+    from agent.storage.tickets import TicketStore
 
     # a worker shares the model process of `triage serve` / `triage model serve`; it never starts one
     with model_for(serve=False) as (s, _model):
@@ -272,8 +272,8 @@ def writeback_retry(
 ) -> None:
     """Re-apply the stored write-back of failed tickets: steps already done (a posted reply) are
     skipped, the rest run in order. Exit code 1 if any ticket still failed."""
-    from agent.tickets import TicketStore
-    from agent.writeback import RetryRefused, open_writeback, retry_writeback
+    from agent.runtime.writeback import RetryRefused, open_writeback, retry_writeback
+    from agent.storage.tickets import TicketStore
     from tools.ticketing import WriteBackConfigError
 
     if (ticket_id is None) == (not all_):
@@ -389,9 +389,9 @@ def train(
     oos_max_loss: OosLoss = 0.005,
 ) -> None:
     """Train the triage classifier (one per label column) and save a versioned artefact the service loads."""
-    from agent.classifier.data import DataError, read_labelled
-    from agent.classifier.model import TrainParams
-    from agent.classifier.model import train as train_classifier
+    from agent.graph.classifier.data import DataError, read_labelled
+    from agent.graph.classifier.model import TrainParams
+    from agent.graph.classifier.model import train as train_classifier
 
     s = get_settings()
     target = out or s.classifier_path
@@ -466,8 +466,8 @@ def eval_triage(
     ] = None,
 ) -> None:
     """Train on one labelled file and measure on another: accuracy, macro-F1, calibration, coverage, OOS."""
-    from agent.classifier.data import DataError
-    from agent.classifier.model import TrainParams
+    from agent.graph.classifier.data import DataError
+    from agent.graph.classifier.model import TrainParams
     from evals.report import write_report
     from evals.triage_eval import run_triage_eval
 
@@ -529,8 +529,8 @@ def _pc(v: float | None) -> str:
 def _resolve_run(
     kb: Path | None, test: Path, policy: Path | None, llm: str | None, classifier: str, limit: int | None
 ) -> Any:
-    from agent.classifier.model import ArtefactError
-    from agent.policy import PolicyError
+    from agent.graph.classifier.model import ArtefactError
+    from agent.graph.policy import PolicyError
     from evals.resolve import prepare
     from evals.resolve_data import ResolveDataError
 
@@ -563,7 +563,7 @@ def eval_resolve(
 ) -> None:
     """Run the graph in dry-run (no write-back) over cases with gold answers: how much is
     auto-resolved, how much of that is wrong, handoff recall, retrieval quality, latency."""
-    from agent.llm import make_chat_model
+    from agent.graph.llm import make_chat_model
     from evals.judge import judge as run_judge
     from evals.resolve import evaluate, format_summary
     from evals.resolve_report import write_resolve_report
@@ -713,8 +713,8 @@ def export_feedback_cmd(
     """Every approval, edit and rejection of a suggested reply, as an eval dataset and training history."""
     from datetime import UTC, datetime
 
-    from agent.reviews import ReviewStore
-    from agent.tickets import TicketStore
+    from agent.storage.reviews import ReviewStore
+    from agent.storage.tickets import TicketStore
     from evals.feedback import export_feedback
 
     start = None
@@ -775,8 +775,8 @@ def coverage_check(
     hours of every week of the year (real dates, so DST changes are in), and name every gap. Exit 1 on gaps."""
     from datetime import UTC, datetime
 
-    from agent.policy import PolicyError, load_policy
-    from agent.routing import TeamError, coverage_gaps, load_team, routable_targets
+    from agent.graph.policy import PolicyError, load_policy
+    from agent.graph.routing import TeamError, coverage_gaps, load_team, routable_targets
 
     settings = get_settings()
     team_path = file or settings.team_file
@@ -811,8 +811,8 @@ app.add_typer(keys_app, name="keys")
 
 
 def _key_store() -> Any:
-    from agent.tickets import TicketStore
-    from api.keystore import KeyStore
+    from agent.storage.keys import KeyStore
+    from agent.storage.tickets import TicketStore
 
     store = TicketStore(get_settings().db_url)
     return KeyStore(store.engine, store.writing)
@@ -833,7 +833,7 @@ def keys_create(
     role: Annotated[str, typer.Option(help="webhook (intake only), agent (reviews, tickets, SLA), admin (all)")],
 ) -> None:
     """Create a key and print it once (only its hash is stored: copy it now)."""
-    from api.keystore import KeyStoreError
+    from agent.storage.keys import KeyStoreError
 
     try:
         created = _key_store().create(name, role, _cli_actor())
@@ -872,7 +872,7 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (triage keys list)")]) -> None:
     """Revoke a key: refused from its next request on."""
-    from api.keystore import KeyStoreError
+    from agent.storage.keys import KeyStoreError
 
     try:
         info = _key_store().revoke(key_id, _cli_actor())

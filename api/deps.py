@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agent.runtime.worker import Worker
 from agent.settings import Settings
-from agent.tickets import TicketStore
-from agent.worker import Worker
-from api.auth import check_bearer
-from api.keystore import PREFIX, KeyRefused, KeyStore, Role, role_allows
+from agent.storage.keys import PREFIX, KeyRefused, KeyStore, Role, role_allows
+from agent.storage.tickets import TicketStore
+from tools.signing import check_bearer
 from tools.ticketing import Ledger, TicketingSystem
 
 

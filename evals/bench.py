@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
-from agent.service import Agent, open_knowledge
+from agent.runtime.assembly import Agent, open_knowledge
 from agent.settings import REPO_ROOT, Settings
-from evals.datasets import load_jsonl
 from evals.demo import signed_headers
+from evals.labelled import load_jsonl
 from evals.smoke import percentile
 
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
@@ -53,8 +53,8 @@ def bench_llm_latency(settings: Settings, n: int) -> dict[str, Any]:
     model process (started here unless one already answers at TRIAGE_MODEL_URL)."""
     from langchain_core.messages import HumanMessage
 
-    from agent.llm import make_chat_model
-    from agent.model_server import local_model
+    from agent.graph.llm import make_chat_model
+    from agent.runtime.model_server import local_model
 
     examples = load_jsonl(SMOKE)[:n]
     with local_model(settings) as (s, sup):
@@ -177,8 +177,8 @@ def bench_intake(settings: Settings, n: int, concurrency: int) -> dict[str, Any]
 
 
 def bench_classifier(settings: Settings, n: int) -> dict[str, Any]:
-    from agent.classifier.data import read_labelled
-    from agent.classifier.model import MANIFEST, TrainParams, TriageClassifier, train
+    from agent.graph.classifier.data import read_labelled
+    from agent.graph.classifier.model import MANIFEST, TrainParams, TriageClassifier, train
 
     history = settings.history_path or REPO_ROOT / "evals" / "datasets" / "history.jsonl"
     data = read_labelled(history, ["subject+body"], ["category", "priority", "sentiment"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from api.auth import sign_standard
+from tools.signing import sign_standard
 
 DONE = {"done", "awaiting_review", "handed_off", "failed", "writeback_failed"}
 

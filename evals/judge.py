@@ -22,8 +22,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent.llm import LLM_RUNTIME_ERRORS
-from agent.prompts import load_prompt
+from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.prompts import load_prompt
 from evals.resolve import Trace
 from knowledge.embeddings import Embedder
 

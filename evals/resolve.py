@@ -29,17 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.classifier.model import TriageClassifier
-from agent.domain import AuditEvent, Customer, Decision, Draft, Hit, Ticket, Triage
-from agent.llm import make_chat_model
-from agent.policy import Policy
-from agent.service import Agent, load_classifier
+from agent.domain import AuditEvent, Customer, Decision, Draft, Ticket, Triage
+from agent.graph.classifier.model import TriageClassifier
+from agent.graph.context import AgentContext
+from agent.graph.llm import make_chat_model
+from agent.graph.policy import Policy
+from agent.runtime.assembly import Agent, load_classifier
 from agent.settings import Settings
-from agent.state import AgentContext
 from evals.resolve_data import Case, KnowledgeBase
 from evals.smoke import percentile
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
+from knowledge.types import Hit
 
 ACTIONS = ("auto_resolve", "suggest", "handoff")
 CURVE_STEPS = [round(0.30 + 0.02 * i, 2) for i in range(31)]  # retrieval.auto_at_least 0.30 .. 0.90
@@ -448,7 +449,7 @@ def prepare(
     progress: Callable[[int, int], None] | None = None,
 ) -> ResolveRun:
     """Load the KB and cases, pick policy and classifier, run every case once."""
-    from agent.policy import load_policy
+    from agent.graph.policy import load_policy
     from evals.resolve_data import load_cases, load_kb
 
     kb = load_kb(kb_path)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.textutil import detect_language
+from agent.graph.textutil import detect_language
 from knowledge.ingest import Doc, DocError, DocMeta, load_docs
 
 csv.field_size_limit(10_000_000)

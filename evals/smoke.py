@@ -12,9 +12,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from agent.service import Agent
+from agent.runtime.assembly import Agent
 from agent.settings import Settings
-from evals.datasets import load_jsonl
+from evals.labelled import load_jsonl
 
 ACTIONS = ("auto_resolve", "suggest", "handoff")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from agent.classifier.data import LabelledSet, read_labelled
-from agent.classifier.metrics import classification_metrics
-from agent.classifier.model import TrainParams, TriageClassifier, train
+from agent.graph.classifier.data import LabelledSet, read_labelled
+from agent.graph.classifier.metrics import classification_metrics
+from agent.graph.classifier.model import TrainParams, TriageClassifier, train
 
 
 def few_shot(data: LabelledSet, field: str, shots: int, seed: int = 0) -> LabelledSet:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from agent.domain import Decision
-from agent.policy import Policy, load_policy, match_margin
+from agent.graph.policy import Policy, load_policy, match_margin
 from evals.resolve import Trace, outcome_metrics, permissive
 
 MAX_GRID = 40  # match-score values tried

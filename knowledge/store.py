@@ -11,10 +11,10 @@ import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from agent.domain import Hit
 from knowledge.embeddings import Embedder
 from knowledge.ingest import Doc, DocError, chunk_doc, load_docs
 from knowledge.lexical import LexicalIndex
+from knowledge.types import Hit
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
 

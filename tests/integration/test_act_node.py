@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from agent.domain import Customer, Ticket
-from agent.policy import load_policy
-from agent.service import Agent, open_knowledge
+from agent.graph.context import AgentContext
+from agent.graph.policy import load_policy
+from agent.graph.state import TriageState
+from agent.runtime.assembly import Agent, open_knowledge
 from agent.settings import Settings
-from agent.state import AgentContext, TriageState
 from tools.actions import ActionBackend
 from tools.actions.fake_backend import FakePayFlow
 

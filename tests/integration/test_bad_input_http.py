@@ -25,9 +25,8 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from agent.settings import Settings
-from agent.tickets import TicketRow, TicketStore
+from agent.storage.tickets import TicketRow, TicketStore
 from api.app import create_app
-from api.auth import sign_hub, sign_zendesk
 from evals.demo import signed_headers
 from tests.integration.conftest import serve_in_thread
 from tests.integration.test_roles import make_key
@@ -40,6 +39,7 @@ from tests.unit.test_webhook_providers import (
     ZENDESK_EVENT,
     ZENDESK_TRIGGER,
 )
+from tools.signing import sign_hub, sign_zendesk
 
 pytestmark = pytest.mark.integration
 AUTH = {"authorization": f"Bearer {KEY}"}

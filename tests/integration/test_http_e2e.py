@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from agent.settings import Settings
-from api.auth import sign_standard
 from evals.demo import signed_headers
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
+from tools.signing import sign_standard
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 
-from agent.llm import make_chat_model
-from agent.model_server import ModelServerConfig, ModelServerError, ModelSupervisor, config_from_settings
+from agent.graph.llm import make_chat_model
+from agent.runtime.model_server import ModelServerConfig, ModelServerError, ModelSupervisor, config_from_settings
 from agent.settings import Settings
 from tests.conftest import make_settings
 from tests.integration.conftest import ServerProcess, post_ticket, wait_finished
@@ -178,7 +178,7 @@ def test_triage_serve_refuses_to_start_with_a_missing_model(tmp_path: Path) -> N
 
 
 def test_two_agents_share_one_model_process(tmp_path: Path) -> None:
-    from agent.model_server import local_model
+    from agent.runtime.model_server import local_model
 
     s = smol(tmp_path)
     with local_model(s) as (first, sup):

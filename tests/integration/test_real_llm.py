@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from agent.domain import Ticket
-from agent.llm import LlamaServerChatModel, make_chat_model
-from agent.model_server import local_model
-from agent.policy import load_policy
-from agent.service import Agent
+from agent.graph.llm import LlamaServerChatModel, make_chat_model
+from agent.graph.policy import load_policy
+from agent.runtime.assembly import Agent
+from agent.runtime.model_server import local_model
 from agent.settings import REPO_ROOT, Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.llm]
@@ -43,7 +43,7 @@ def check_state(state: Any) -> None:
     triage = state["triage"]
     # The grammar makes even a 135M model return schema-valid output: classification came from the LLM.
     assert triage.decided_by == "llm", [e for e in state["audit"] if e.event == "llm_failed"]
-    assert triage.category.value in load_policy(REPO_ROOT / "agent" / "policy.yaml").category_names
+    assert triage.category.value in load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml").category_names
     assert triage.priority.value in ("low", "normal", "high", "urgent")
     assert state["prompts"]["classify"] == "2"
     decision = state["decision"]

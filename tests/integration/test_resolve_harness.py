@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent.policy import load_policy
-from agent.service import Agent
+from agent.graph.context import AgentContext
+from agent.graph.policy import load_policy
+from agent.runtime.assembly import Agent
 from agent.settings import Settings, get_settings
-from agent.state import AgentContext
 from evals.resolve import eval_ticket, evaluate, prepare, workspace
 from evals.resolve_data import ResolveDataError, load_cases, load_kb
 from tests.conftest import DEMO_KB, SMOKE

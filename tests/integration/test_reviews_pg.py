@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agent.domain import Review
-from agent.reviews import ReviewError, ReviewStore
-from agent.tickets import TicketStore
+from agent.storage.reviews import ReviewError, ReviewStore
+from agent.storage.tickets import TicketStore
 from tests.integration.test_writeback_e2e import pg_url as pg_url  # the fixture: a throwaway schema
 
 pytestmark = pytest.mark.integration

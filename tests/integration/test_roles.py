@@ -23,9 +23,9 @@ from starlette.routing import BaseRoute, Mount
 
 from agent.domain import WriteBack
 from agent.settings import Settings
-from agent.tickets import TicketStore
+from agent.storage.keys import ROLES
+from agent.storage.tickets import TicketStore
 from api.app import create_app
-from api.keystore import ROLES
 from tests.conftest import make_settings
 from tests.integration.conftest import post_ticket, serve_in_thread
 from tests.integration.test_writeback_e2e import credentials, writeback_config
@@ -279,7 +279,7 @@ def test_key_store_on_postgresql() -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
-    from api.keystore import KeyRefused, KeyStore
+    from agent.storage.keys import KeyRefused, KeyStore
 
     base = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     schema = f"keys_{uuid.uuid4().hex[:10]}"

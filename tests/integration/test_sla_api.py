@@ -15,17 +15,17 @@ import httpx
 import pytest
 
 from agent.domain import Customer, Decision, Scored, Triage
-from agent.nodes.handoff import routing_record
-from agent.routing import load_team
+from agent.graph.nodes.handoff import routing_record
+from agent.graph.routing import load_team
 from agent.settings import REPO_ROOT, Settings
-from agent.tickets import TicketStore
+from agent.storage.tickets import TicketStore
 from tests.conftest import make_settings
 from tests.integration.conftest import serve_in_thread
 
 pytestmark = pytest.mark.integration
 KEY = "test-api-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
-TEAM = load_team(REPO_ROOT / "agent" / "routing.yaml")
+TEAM = load_team(REPO_ROOT / "agent" / "graph" / "routing.yaml")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 

@@ -19,8 +19,7 @@ import httpx
 import pytest
 
 from agent.settings import Settings
-from agent.tickets import TicketStore
-from api.auth import sign_hub, sign_zendesk
+from agent.storage.tickets import TicketStore
 from tests.conftest import make_settings
 from tests.integration.conftest import serve_in_thread, wait_finished
 from tests.unit.test_webhook_providers import (
@@ -33,6 +32,7 @@ from tests.unit.test_webhook_providers import (
     ZENDESK_TRIGGER,
     fixture,
 )
+from tools.signing import sign_hub, sign_zendesk
 from tools.ticketing.adf import adf_to_text
 
 pytestmark = pytest.mark.integration

@@ -24,11 +24,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from agent.domain import Ticket
-from agent.policy import load_policy
-from agent.routing import cached_team
-from agent.service import Agent, sqlite_checkpointer
+from agent.graph.policy import load_policy
+from agent.graph.routing import cached_team
+from agent.runtime.assembly import Agent, sqlite_checkpointer
 from agent.settings import REPO_ROOT, Settings
-from api.auth import sign_hub, sign_zendesk
 from tests.conftest import make_settings
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
 from tests.integration.test_webhooks_providers import FD_TOKEN, JIRA_SECRET, PROVIDER_SECRETS, YT_TOKEN, ZD_SECRET
@@ -38,6 +37,7 @@ from tests.unit.test_webhook_providers import (
     YOUTRACK_ISSUE_CREATED,
     ZENDESK_EVENT,
 )
+from tools.signing import sign_hub, sign_zendesk
 from tools.ticketing import Priority, TicketingSystem
 from tools.ticketing.fake_servers import (
     FAST_RETRY,
@@ -51,8 +51,8 @@ from tools.ticketing.fake_servers import (
 pytestmark = pytest.mark.integration
 KEY = "test-api-key"
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # tests.conftest.make_settings
-POLICY = REPO_ROOT / "agent" / "policy.yaml"
-TEAM = REPO_ROOT / "agent" / "routing.yaml"
+POLICY = REPO_ROOT / "agent" / "graph" / "policy.yaml"
+TEAM = REPO_ROOT / "agent" / "graph" / "routing.yaml"
 AUTH = {"authorization": f"Bearer {KEY}"}
 SYSTEMS = ["zendesk", "jira", "freshdesk", "youtrack"]
 EXTERNAL_ID = {"zendesk": "5158", "jira": "SUP-42", "freshdesk": "1042", "youtrack": "SUP-123"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agent.llm import ScriptedChatModel
+from agent.graph.testing import ScriptedChatModel
 from tools.actions import (
     REGISTRY,
     ActionConfigError,

@@ -13,14 +13,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from fastapi import HTTPException
 
-from agent.routing import coverage_gaps, load_team
+from agent.graph.routing import coverage_gaps, load_team
+from agent.graph.sla import EARLIEST, LATEST, at_risk, check_window, clamp_to_window, in_window
 from agent.settings import REPO_ROOT
-from agent.sla import EARLIEST, LATEST, at_risk, check_window, clamp_to_window, in_window
-from agent.tickets import MAX_DELIVERY_ID, delivery_key
-from api.auth import SignatureError, sign_standard, verify_standard, verify_zendesk
-from api.webhooks import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, json_depth, parse_json
+from agent.storage.tickets import MAX_DELIVERY_ID, delivery_key
+from api.routes.webhooks import MAX_JSON_DEPTH, MAX_NUMBER_CHARS, json_depth, parse_json
+from tools.signing import SignatureError, sign_standard, verify_standard, verify_zendesk
 
-TEAM = load_team(REPO_ROOT / "agent" / "routing.yaml")
+TEAM = load_team(REPO_ROOT / "agent" / "graph" / "routing.yaml")
 WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 GOOD = {"external_id": "EXT-1", "subject": "Payslip", "body": "missing"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.classifier.metrics import (
+from agent.graph.classifier.metrics import (
     calibrated,
     classification_metrics,
     coverage_curve,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.classifier.data import DataError, read_labelled
+from agent.graph.classifier.data import DataError, read_labelled
 
 
 def test_csv_with_guessed_columns(tmp_path: Path) -> None:

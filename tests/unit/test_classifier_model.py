@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agent.classifier.data import LabelledSet, read_labelled
-from agent.classifier.model import ArtefactError, TrainParams, TriageClassifier, train
+from agent.graph.classifier.data import LabelledSet, read_labelled
+from agent.graph.classifier.model import ArtefactError, TrainParams, TriageClassifier, train
 from knowledge.embeddings import Embedder
 
 INTENTS: dict[str, list[str]] = {
@@ -232,7 +232,7 @@ def test_eval_triage_cli_writes_json_report_and_compare(tmp_path: Path, monkeypa
 
 
 def test_train_cli_saves_an_artefact_the_service_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agent.service import load_classifier
+    from agent.runtime.assembly import load_classifier
     from agent.settings import Settings
     from api.cli import app
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.classifier.data import read_labelled
 from agent.domain import AuditEvent, Review
-from agent.reviews import ReviewError, ReviewStore
+from agent.graph.classifier.data import read_labelled
 from agent.settings import get_settings
-from agent.tickets import TicketStore
+from agent.storage.reviews import ReviewError, ReviewStore
+from agent.storage.tickets import TicketStore
 from evals.resolve_data import load_cases, load_kb
 from tests.conftest import DEMO_KB
 

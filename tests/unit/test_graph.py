@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from agent.domain import Customer, Ticket
-from agent.llm import LLMConfigError, ScriptedChatModel, make_chat_model, register
-from agent.policy import load_policy
-from agent.service import Agent, open_knowledge, result_of, status_of
+from agent.graph.context import AgentContext
+from agent.graph.llm import LLMConfigError, make_chat_model, register
+from agent.graph.policy import load_policy
+from agent.graph.testing import ScriptedChatModel
+from agent.runtime.assembly import Agent, open_knowledge, result_of, status_of
 from agent.settings import Settings
-from agent.state import AgentContext
 
 
 def classification(category: str = "payslips", conf: float = 0.95, risk: list[str] | None = None) -> dict:
@@ -167,7 +168,7 @@ def test_a_failed_rewrite_searches_the_original_text(demo_settings: Settings) ->
 
 
 def test_uncited_reply_is_attributed_only_when_built_from_one_document() -> None:
-    from agent.nodes.draft import attribute
+    from agent.graph.nodes.draft import attribute
 
     doc = "To resend a payslip open People then Employees, choose Documents, then Payslips, click Resend payslip."
     texts = {"KB-009": doc, "KB-001": "Reset your password from the sign-in page using Forgot password."}
@@ -208,7 +209,7 @@ def test_quoted_text_must_come_from_a_cited_doc(demo_settings: Settings) -> None
 
 
 def test_unsupported_quotes_ignores_markup_and_knows_quote_styles() -> None:
-    from agent.nodes.ground_check import unsupported_quotes
+    from agent.graph.nodes.ground_check import unsupported_quotes
 
     doc = "Go to **People > Employees**. Error `PF-3001 Delivery failed: mailbox unavailable` means..."
     assert unsupported_quotes('See "People > Employees" and “PF-3001 Delivery failed”.', [doc]) == []

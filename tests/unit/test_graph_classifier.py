@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agent.classifier.data import read_labelled
-from agent.classifier.model import TrainParams, TriageClassifier, train
 from agent.domain import Customer, Ticket
-from agent.llm import ScriptedChatModel
-from agent.policy import load_policy
-from agent.service import Agent, open_knowledge
+from agent.graph.classifier.data import read_labelled
+from agent.graph.classifier.model import TrainParams, TriageClassifier, train
+from agent.graph.context import AgentContext
+from agent.graph.policy import load_policy
+from agent.graph.testing import ScriptedChatModel
+from agent.runtime.assembly import Agent, open_knowledge
 from agent.settings import REPO_ROOT, Settings
-from agent.state import AgentContext
 
 HISTORY = REPO_ROOT / "evals" / "datasets" / "history.jsonl"
 FIELDS = ["category", "priority", "sentiment"]
@@ -123,7 +123,7 @@ def test_out_of_scope_ticket_is_handed_off(demo_settings: Settings, classifier: 
 
 
 def test_service_loads_the_saved_artefact(tmp_path: Path, classifier: TriageClassifier) -> None:
-    from agent.service import load_classifier
+    from agent.runtime.assembly import load_classifier
 
     s = Settings(data_dir=tmp_path, classifier_dir=classifier.encoder.directory.parent)
     loaded = load_classifier(s)
@@ -131,8 +131,8 @@ def test_service_loads_the_saved_artefact(tmp_path: Path, classifier: TriageClas
 
 
 def test_labels_the_policy_does_not_know_are_not_used_for_routing(demo_settings: Settings, tmp_path: Path) -> None:
-    from agent.classifier.data import LabelledSet
-    from agent.service import check_labels
+    from agent.graph.classifier.data import LabelledSet
+    from agent.runtime.assembly import check_labels
 
     rows = [
         ("payslip did not arrive", "payslip_missing"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm import ScriptedChatModel
+from agent.graph.testing import ScriptedChatModel
 from agent.settings import REPO_ROOT
 from evals.judge import answer_relevancy, faithfulness, statements
 from knowledge.embeddings import Embedder

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-import api.keystore as keystore
+import agent.storage.keys as keystore
+from agent.storage.keys import KEY_RE, ROLES, KeyRefused, KeyStore, KeyStoreError, hash_key, new_key, role_allows
 from api.deps import BOOTSTRAP, Principal
-from api.keystore import KEY_RE, ROLES, KeyRefused, KeyStore, KeyStoreError, hash_key, new_key, role_allows
 
 
 @pytest.fixture

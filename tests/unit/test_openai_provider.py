@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from agent.domain import Ticket
-from agent.service import Agent
+from agent.runtime.assembly import Agent
 from agent.settings import Settings
 from tests.netutil import free_port
 

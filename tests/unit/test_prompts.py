@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.prompts import PromptError, load_prompt, parse_prompt
+from agent.graph.prompts import PromptError, load_prompt, parse_prompt
 from agent.settings import REPO_ROOT
 
 

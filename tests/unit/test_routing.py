@@ -16,17 +16,19 @@ import yaml
 from langgraph.runtime import Runtime
 from typer.testing import CliRunner
 
-from agent.domain import Customer, Decision, Hit, Scored, Ticket, Triage
-from agent.nodes.handoff import handoff, handoff_at
-from agent.policy import load_policy
-from agent.routing import Team, TeamError, cached_team, coverage_gaps, load_team, parse_team, routable_targets
+from agent.domain import Customer, Decision, Scored, Ticket, Triage
+from agent.graph.context import AgentContext
+from agent.graph.nodes.handoff import handoff, handoff_at
+from agent.graph.policy import load_policy
+from agent.graph.routing import Team, TeamError, cached_team, coverage_gaps, load_team, parse_team, routable_targets
+from agent.graph.state import TriageState
 from agent.settings import REPO_ROOT
-from agent.state import AgentContext, TriageState
 from api.cli import app
+from knowledge.types import Hit
 from tests.conftest import make_settings
 
-SHIPPED = REPO_ROOT / "agent" / "routing.yaml"
-POLICY = load_policy(REPO_ROOT / "agent" / "policy.yaml")
+SHIPPED = REPO_ROOT / "agent" / "graph" / "routing.yaml"
+POLICY = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
 CATEGORY_QUEUES = {c: r.queue for c, r in POLICY.categories.items()}
 
 SLA: dict[str, Any] = {
@@ -499,7 +501,7 @@ def test_security_ticket_goes_to_l3_security() -> None:
 
 def test_without_a_team_file_the_handoff_is_as_before(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     missing = tmp_path / "no-team.yaml"
-    with caplog.at_level(logging.WARNING, logger="agent.nodes.handoff"):
+    with caplog.at_level(logging.WARNING, logger="agent.graph.nodes.handoff"):
         out = handoff_at(handoff_state(), missing, clock=lambda: utc(2026, 6, 1, 8))
     assert "routing" not in out
     assert out["handoff_note"].splitlines()[:2] == [

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from agent.routing import load_team
+from agent.graph.routing import load_team
+from agent.graph.sla import Deadlines, SlaConfig, at_risk, format_duration, parse_duration
 from agent.settings import REPO_ROOT
-from agent.sla import Deadlines, SlaConfig, at_risk, format_duration, parse_duration
 
-SLA = load_team(REPO_ROOT / "agent" / "routing.yaml").sla
+SLA = load_team(REPO_ROOT / "agent" / "graph" / "routing.yaml").sla
 CREATED = datetime(2026, 3, 28, 23, 50, tzinfo=UTC)  # Saturday night, just before Europe's DST change
 
 

@@ -1,4 +1,4 @@
-from agent.textutil import detect_language, lexicon_sentiment, redact
+from agent.graph.textutil import detect_language, lexicon_sentiment, redact
 
 
 def test_masks_email_phone_iban_and_card() -> None:

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from agent.domain import Hit, Scored, Triage
-from agent.policy import Policy, load_policy
+from agent.domain import Scored, Triage
+from agent.graph.policy import Policy, load_policy
 from agent.settings import REPO_ROOT
 from evals.resolve import Trace, outcome_metrics, permissive
 from evals.resolve_data import Case
 from evals.tune import render_policy, tune, write_policy
+from knowledge.types import Hit
 
-POLICY_FILE = REPO_ROOT / "agent" / "policy.yaml"
+POLICY_FILE = REPO_ROOT / "agent" / "graph" / "policy.yaml"
 
 
 def _trace(

@@ -20,8 +20,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from agent.settings import Settings
-from api.auth import SignatureError, check_token, sign_hub, sign_zendesk, verify_hub, verify_zendesk
 from api.providers import Intake, PayloadError, Skip, freshdesk, jira, parse_time, youtrack, zendesk
+from tools.signing import SignatureError, check_token, sign_hub, sign_zendesk, verify_hub, verify_zendesk
 from tools.ticketing.adf import adf_to_text, text_to_adf
 
 # ---- Jira: X-Hub-Signature ------------------------------------------------------------------------

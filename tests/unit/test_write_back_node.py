@@ -12,11 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.domain import Ticket, WriteBack
-from agent.nodes.write_back import PLANNERS, plan_auto_resolve, plan_handoff, plan_suggest, skip_reason
-from agent.service import Agent, result_of, status_of
+from agent.graph.context import AgentContext
+from agent.graph.nodes.write_back import PLANNERS, plan_auto_resolve, plan_handoff, plan_suggest, skip_reason
+from agent.graph.state import TriageState
+from agent.runtime.assembly import Agent, result_of, status_of
+from agent.runtime.writeback import failure_text, ticket_status
 from agent.settings import Settings
-from agent.state import AgentContext, TriageState
-from agent.writeback import failure_text, ticket_status
 from api.cli import app
 from tests.conftest import make_settings
 from tools.ticketing import Ledger, Priority

@@ -31,7 +31,7 @@ from tools.actions.errors import ExtractionError, InvalidArgumentsError
 from tools.actions.periods import find_periods
 from tools.actions.registry import ActionContext, get_action, validate_arguments
 
-MASKED_EMAIL = "[EMAIL]"  # what agent.textutil.redact leaves in place of an address
+MASKED_EMAIL = "[EMAIL]"  # what agent.graph.textutil.redact leaves in place of an address
 
 _RUN_ID = re.compile(r"(?<![\w-])PR-20\d{2}-(?:0[1-9]|1[0-2])-\d{3}(?![\w-])", re.IGNORECASE)
 _RCA_ID = re.compile(r"(?<![\w-])RCA-\d{3}(?![\w-])", re.IGNORECASE)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent.domain import AuditEvent, Draft
+from agent.graph.context import AgentContext
+from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.prompts import load_prompt
+from agent.graph.state import TriageState
+from knowledge.types import Hit
+
+LANGUAGE_NAMES = {"en": "English", "uk": "Ukrainian", "ru": "Russian"}
+CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.\-]*)\]")
+# A bracketed token counts as a (possibly invented) citation only if it looks like a doc id
+# ("KB-009", "RCA-2"), so redaction placeholders such as [PHONE] or words like [employee] do not.
+DOC_ID_SHAPE = re.compile(r"^[A-Za-z]+[-_.]?\d+[A-Za-z0-9_.\-]*$")
+_WORD = re.compile(r"\w{5,}")
+_ACTION_HEADINGS = re.compile(
+    r"^##\s*(steps|how to|what to do|workaround|resolution|fix|solution|кроки|що робити|як|обхідн|рішення|вирішення)",
+    re.IGNORECASE,
+)
+DOC_CHARS = 900
+DRAFT_DOCS = 1  # the best document (+ a linked known issue): each extra doc costs ~2 s of prompt on 2 cores
+
+TEMPLATES = {
+    "en": (
+        "Hello,\n\nThank you for contacting PayFlow support. Here is what should help ({title}):\n\n{steps}\n\n"
+        "Source: [{doc_id}]\n\nIf this does not solve it, just reply to this message and a colleague will take over."
+    ),
+    "uk": (
+        "Добрий день!\n\nДякуємо за звернення до підтримки PayFlow. Ось що має допомогти ({title}):\n\n{steps}\n\n"
+        "Джерело: [{doc_id}]\n\nЯкщо це не допомогло, просто дайте відповідь на цей лист, "
+        "і до вас підключиться наш фахівець."
+    ),
+}
+
+
+def action_section(doc_text: str, limit: int = 900) -> str:
+    """The part of a document that tells the customer what to do (steps / workaround)."""
+    sections = re.split(r"(?m)^(?=##\s)", doc_text)
+    chosen = next((s for s in sections if _ACTION_HEADINGS.match(s.strip())), None)
+    if chosen is None:
+        chosen = sections[1] if len(sections) > 1 else sections[0]
+    body = chosen.strip().split("\n", 1)[1].strip() if chosen.strip().startswith("##") else chosen.strip()
+    if len(body) > limit:
+        body = body[:limit].rsplit("\n", 1)[0].rstrip() + "\n…"
+    return body
+
+
+def extractive_draft(hit: Hit, doc_text: str, language: str) -> Draft:
+    template = TEMPLATES.get(language, TEMPLATES["en"])
+    text = template.format(title=hit.title, steps=action_section(doc_text), doc_id=hit.doc_id)
+    return Draft(text=text, citations=[hit.doc_id], language=language, generated_by="extractive")
+
+
+def _sources(hits: list[Hit], linked: str | None) -> list[Hit]:
+    chosen = hits[:DRAFT_DOCS]
+    if linked and all(h.doc_id != linked for h in chosen):
+        chosen += [h for h in hits if h.doc_id == linked]
+    return chosen
+
+
+def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """A reply in the ticket's language, built only from retrieved documents, citing their ids."""
+    ctx = runtime.context
+    hits = state.get("hits", [])
+    language = state["triage"].language.value
+    language = language if language in LANGUAGE_NAMES else "en"
+    sources = _sources(hits, state["decision"].linked_issue)
+    texts = {h.doc_id: ctx.knowledge.document_text(h.doc_id) for h in sources}
+    top = sources[0]
+    if ctx.llm is None:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {"draft": d, "audit": [AuditEvent(node="draft", event="extractive", detail={"citations": d.citations})]}
+
+    prompt = load_prompt(ctx.settings.prompts_dir, "draft")
+    docs = "\n\n".join(f"[{h.doc_id}] {h.title}\n{texts[h.doc_id][:DOC_CHARS]}" for h in sources)
+    system, user = prompt.render(
+        language_name=LANGUAGE_NAMES[language],
+        ticket=state["text"],
+        docs=docs,
+        doc_ids=", ".join(h.doc_id for h in sources),
+    )
+    try:
+        # Plain text, not JSON: small models end a JSON string early when they copy a quote from a doc.
+        out: Any = ctx.llm.invoke([SystemMessage(system), HumanMessage(user)])
+    except LLM_RUNTIME_ERRORS as exc:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {
+            "draft": d,
+            "prompts": {prompt.name: prompt.version},
+            "audit": [
+                AuditEvent(
+                    node="draft",
+                    event="llm_failed",
+                    detail={"error": f"{type(exc).__name__}: {str(exc)[:300]}", "fallback": "extractive"},
+                )
+            ],
+        }
+    reply = str(out.content).strip()
+    if not reply:
+        d = extractive_draft(top, texts[top.doc_id], language)
+        return {
+            "draft": d,
+            "prompts": {prompt.name: prompt.version},
+            "audit": [AuditEvent(node="draft", event="llm_empty", detail={"fallback": "extractive"})],
+        }
+    retrieved = {h.doc_id for h in hits}
+    cited = [c for c in dict.fromkeys(CITATION.findall(reply)) if c in retrieved or DOC_ID_SHAPE.match(c)]
+    attributed = None
+    if not cited:
+        attributed = attribute(reply, texts)
+        if attributed is not None:
+            reply = f"{reply}\n\n{SOURCE_LABEL.get(language, SOURCE_LABEL['en'])}: [{attributed}]"
+            cited = [attributed]
+    d = Draft(text=reply, citations=cited, language=language, generated_by="llm")
+    return {
+        "draft": d,
+        "prompts": {prompt.name: prompt.version},
+        "audit": [AuditEvent(node="draft", event="generated", detail={"citations": cited, "attributed": attributed})],
+    }
+
+
+SOURCE_LABEL = {"en": "Source", "uk": "Джерело", "ru": "Источник"}
+ATTRIBUTION_MIN_OVERLAP = 0.6
+
+
+def attribute(reply: str, texts: dict[str, str]) -> str | None:
+    """The source whose words the reply is built from, when the LLM forgot to cite it.
+
+    Deterministic: the share of the reply's content words (5+ letters) that occur in the document.
+    Only a reply mostly made of one document's words is attributed to it; anything else stays
+    uncited, and the ground check keeps it from being auto-sent.
+    """
+    words = {w.lower() for w in _WORD.findall(reply)}
+    if len(words) < 5:
+        return None
+    best_id, best = None, 0.0
+    for doc_id, text in texts.items():
+        doc_words = {w.lower() for w in _WORD.findall(text)}
+        share = len(words & doc_words) / len(words)
+        if share > best:
+            best_id, best = doc_id, share
+    return best_id if best >= ATTRIBUTION_MIN_OVERLAP else None

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from langchain_core.messages import HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+
+from agent.domain import AuditEvent
+from agent.graph.context import AgentContext
+from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.prompts import load_prompt
+from agent.graph.state import TriageState
+from agent.graph.textutil import detect_language
+
+MAX_QUERY_CHARS = 600
+
+
+def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """Top-k KB articles and L3 root-cause docs for the redacted ticket text.
+
+    When the ticket is in a language the embedder does not rank reliably and an LLM is configured,
+    the LLM rewrites it as an English search query and that is searched instead (cross-lingual
+    retrieval); `query_language` tells the policy which language the search really ran in.
+    No metadata filter here: a ticket's product hint is often wrong (a payroll admin asking about
+    logins), so the whole KB is searched; the store supports filters for callers that want them.
+    """
+    ctx = runtime.context
+    text = state["text"]
+    language, _ = detect_language(text)
+    reliable = ctx.policy.retrieval.reliable_languages
+    query, query_language = text, language
+    update: TriageState = {}
+    events: list[AuditEvent] = []
+    if language not in reliable and "en" in reliable and ctx.llm is not None:
+        prompt = load_prompt(ctx.settings.prompts_dir, "search_query")
+        system, user = prompt.render(ticket=text)
+        update["prompts"] = {prompt.name: prompt.version}
+        try:
+            rewritten = str(ctx.llm.invoke([SystemMessage(system), HumanMessage(user)]).content).strip()
+        except LLM_RUNTIME_ERRORS as exc:
+            rewritten = ""
+            events.append(AuditEvent(node="retrieve", event="llm_failed", detail={"error": str(exc)[:300]}))
+        if rewritten and detect_language(rewritten)[0] == "en":
+            query, query_language = rewritten[:MAX_QUERY_CHARS], "en"
+    weight = 1.0 if query_language in reliable else ctx.policy.retrieval.unreliable_dense_weight
+    hits = ctx.knowledge.search(query, k=ctx.settings.top_k, dense_weight=weight)
+    events.append(
+        AuditEvent(
+            node="retrieve",
+            event="retrieved",
+            detail={
+                "hits": [{"doc_id": h.doc_id, "score": h.score} for h in hits],
+                "query_language": query_language,
+                "dense_weight": weight,
+                "rewritten_query": query if query is not text else None,
+            },
+        )
+    )
+    return {**update, "hits": hits, "query_language": query_language, "audit": events}

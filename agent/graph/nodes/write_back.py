@@ -1,0 +1,222 @@
+"""write_back: the outcome, written into the ticket's own system (Zendesk, Jira, Freshdesk, YouTrack).
+
+One plan builder per outcome (`PLANNERS`), each a pure function of the state:
+- auto_resolve: the grounded reply (public), a triage note (internal), priority, group, tags, resolve;
+- suggest: the draft as an internal note for an agent to review (no public reply), priority, group,
+  tags; not resolved (issue 6 adds the review interrupt and posts the approved reply afterwards);
+- handoff: the handoff note (internal), priority, group (and the queue's assignee, if mapped), tags.
+
+Idempotent: every step goes through the ledger keyed by (ticket id, step), and LangGraph re-runs a
+node from its start on resume, so a resumed or replayed run skips what is already done and never
+posts twice. A ticket whose source has no configured system (generic, eval, offline, or a system
+without URL) is skipped with the reason in the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, get_args
+
+from langgraph.runtime import Runtime
+
+from agent.domain import PRIORITIES, Action, Priority, WriteBack
+from agent.graph.context import AgentContext
+from agent.graph.state import TriageState
+from agent.runtime.writeback import run_plan, writeback_event
+from tools.ticketing import SystemName, WriteBackPlan
+
+SYSTEMS: tuple[str, ...] = get_args(SystemName)
+TAG_PREFIX = "ai-"
+
+Planner = Callable[[TriageState, AgentContext, str], WriteBackPlan]
+
+
+# ---- pieces shared by every plan ----------------------------------------------------------------
+def triage_lines(state: TriageState, ctx: AgentContext) -> list[str]:
+    """Category/priority/... with confidences, the decision and why, and the policy version."""
+    t = state["triage"]
+    d = state["decision"]
+    risk = ", ".join(t.risk.value) or "none"
+    return [
+        f"Triage: category {t.category.value} ({t.category.confidence:.2f}), priority {t.priority.value} "
+        f"({t.priority.confidence:.2f}), language {t.language.value} ({t.language.confidence:.2f}), "
+        f"sentiment {t.sentiment.value} ({t.sentiment.confidence:.2f}), risk {risk} ({t.risk.confidence:.2f}); "
+        f"decided by {t.decided_by}",
+        f"Decision: {d.action} (rules: {', '.join(d.rules) or 'none'}): {d.reason}",
+        f"Policy {ctx.policy.version}; ticket {state['ticket'].id}",
+    ]
+
+
+def cited_lines(state: TriageState) -> list[str]:
+    draft = state.get("draft")
+    if draft is None or not draft.citations:
+        return []
+    titles = {h.doc_id: h.title for h in state.get("hits", [])}
+    return ["Cited:", *(f"- {c} {titles.get(c, '')}".rstrip() for c in draft.citations)]
+
+
+def _mapping(ctx: AgentContext, system: str, key: str) -> dict[str, Any]:
+    value = ctx.settings.writeback.get(system, {}).get(key)
+    return value if isinstance(value, dict) else {}  # pyright: ignore[reportUnknownVariableType]
+
+
+def group_for(state: TriageState, ctx: AgentContext, system: str) -> str | None:
+    """The policy queue, if `[writeback.<system>] groups` maps it (an unmapped queue sets no group:
+    most systems reject a group name they do not know)."""
+    queue = state["decision"].queue
+    return queue if queue and queue in _mapping(ctx, system, "groups") else None
+
+
+def priority_of(state: TriageState) -> Priority | None:
+    value = state["triage"].priority.value
+    return next((p for p in PRIORITIES if p == value), None)
+
+
+def tags_for(state: TriageState, outcome: str) -> list[str]:
+    t = state["triage"]
+    tags = [f"{TAG_PREFIX}triage", f"{TAG_PREFIX}{outcome}", re.sub(r"[^\w-]+", "_", t.category.value)]
+    tags += [f"{TAG_PREFIX}risk-{flag}" for flag in t.risk.value]
+    return list(dict.fromkeys(tags))
+
+
+# ---- one plan per outcome ------------------------------------------------------------------------
+def plan_auto_resolve(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    ticket = state["ticket"]
+    note = [
+        "AI triage auto-resolved this ticket with the public reply (grounded in the cited documents).",
+        *triage_lines(state, ctx),
+        *cited_lines(state),
+    ]
+    return WriteBackPlan(
+        ticket_id=ticket.id,
+        external_id=ticket.external_id,
+        action="auto_resolve",
+        reply=state["draft"].text,
+        note="\n".join(note),
+        priority=priority_of(state),
+        group=group_for(state, ctx, system),
+        tags=tags_for(state, "auto-resolved"),
+        resolve=True,
+    )
+
+
+def plan_suggest(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    ticket = state["ticket"]
+    draft = state.get("draft")
+    note = [
+        "AI triage drafted a reply for review: it was NOT sent to the customer.",
+        *triage_lines(state, ctx),
+        *cited_lines(state),
+    ]
+    if draft is not None:
+        note += [
+            "",
+            "--- Draft reply: approve, edit or reject it on the triage review page (approving there sends it) ---",
+            draft.text,
+        ]
+    return WriteBackPlan(
+        ticket_id=ticket.id,
+        external_id=ticket.external_id,
+        action="suggest",
+        note="\n".join(note),
+        priority=priority_of(state),
+        group=group_for(state, ctx, system),
+        tags=tags_for(state, "suggested"),
+        resolve=False,
+    )
+
+
+def plan_handoff(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    ticket = state["ticket"]
+    routing = state.get("routing") or {}
+    queue = routing.get("queue") or state["decision"].queue
+    engineer = routing.get("engineer")
+    assignees = _mapping(ctx, system, "assignees")
+    note = state.get("handoff_note")
+    if note:
+        note += f"\nPolicy {ctx.policy.version}; ticket {ticket.id}"
+    else:
+        note = "\n".join(["AI triage handed this ticket to a human.", *triage_lines(state, ctx)])
+    return WriteBackPlan(
+        ticket_id=ticket.id,
+        external_id=ticket.external_id,
+        action="handoff",
+        note=note,
+        priority=priority_of(state),
+        group=queue if queue and queue in _mapping(ctx, system, "groups") else None,
+        tags=tags_for(state, "handoff"),
+        # the on-shift engineer routing chose, else the queue's person, when [writeback.<system>]
+        # assignees maps the name to the system's user id
+        assignee=engineer if engineer in assignees else (queue if queue in assignees else None),
+        resolve=False,
+    )
+
+
+def plan_reviewed(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    """After a support agent approved (or edited) the suggestion: the reply as they approved it, a
+    note saying who, resolved. Its own ledger key (`<id>:approved`), so its note is not mistaken for
+    the suggestion's note already written."""
+    ticket = state["ticket"]
+    verdict = state["review"]
+    edited = verdict.action == "edit"
+    note = [
+        f"Reply {'edited and ' if edited else ''}approved by {verdict.by} in triage review and sent to the customer.",
+        *cited_lines(state),
+    ]
+    return WriteBackPlan(
+        ticket_id=f"{ticket.id}:approved",
+        external_id=ticket.external_id,
+        action="suggest_approved",
+        reply=state["draft"].text,
+        note="\n".join(note),
+        tags=[f"{TAG_PREFIX}reviewed", f"{TAG_PREFIX}{'edited' if edited else 'approved'}"],
+        resolve=True,
+    )
+
+
+def plan_rejected(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    """After a support agent rejected the suggestion: a handoff, under its own ledger key."""
+    plan = plan_handoff(state, ctx, system)
+    return plan.model_copy(
+        update={"ticket_id": f"{state['ticket'].id}:rejected", "tags": [*plan.tags, f"{TAG_PREFIX}rejected"]}
+    )
+
+
+PLANNERS: dict[Action, Planner] = {
+    "auto_resolve": plan_auto_resolve,
+    "suggest": plan_suggest,
+    "handoff": plan_handoff,
+}
+
+
+def skip_reason(ctx: AgentContext, source: str) -> str:
+    if ctx.ledger is None:
+        return "dry run: this run writes nothing back (evals, run-ticket)"
+    if not ctx.settings.writeback_enabled:
+        return "write-back is switched off (TRIAGE_WRITEBACK_ENABLED=false)"
+    if source in SYSTEMS:
+        return f"{source} write-back is not configured: set TRIAGE_{source.upper()}_URL and its credentials"
+    return f"source {source!r} is not a ticketing system we write back to ({', '.join(SYSTEMS)})"
+
+
+def write_back(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """Write the outcome back to the ticket's system, each step exactly once (see the module doc)."""
+    ctx = runtime.context
+    ticket = state["ticket"]
+    system = ctx.ticketing.get(ticket.source)
+    if system is None or ctx.ledger is None:
+        skipped = WriteBack(status="skipped", reason=skip_reason(ctx, ticket.source), external_id=ticket.external_id)
+        return {"writeback": skipped, "audit": [writeback_event(skipped, source=ticket.source)]}
+    verdict = state.get("review")
+    if verdict is None:
+        plan = PLANNERS[state["decision"].action](state, ctx, system.name)
+    elif verdict.action == "reject":
+        plan = plan_rejected(state, ctx, system.name)
+    else:
+        plan = plan_reviewed(state, ctx, system.name)
+    result = run_plan(plan, system, ctx.ledger)
+    extra: dict[str, Any] = {"action": plan.action}
+    if plan.group is None and state["decision"].queue:
+        extra["group_not_set"] = f"queue {state['decision'].queue!r} has no entry in [writeback.{system.name}] groups"
+    return {"writeback": result, "audit": [writeback_event(result, **extra)]}

@@ -1,0 +1,252 @@
+"""Deterministic decision policy loaded from a versioned YAML file.
+
+`decide()` is the only place that chooses auto_resolve | suggest | handoff. Risk rules come first
+and no threshold can override them; the LLM's own opinion is never consulted.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from agent.domain import PRIORITIES, Decision, Triage
+from knowledge.types import Hit
+
+
+class PolicyError(ValueError):
+    """The policy file is missing or invalid; the message names the file and the field."""
+
+
+class CategoryRule(BaseModel):
+    description: str
+    queue: str = "triage"
+    auto_threshold: float = Field(default=0.6, ge=0.0, le=1.01)
+
+
+class RetrievalRule(BaseModel):
+    out_of_scope_below: float = 0.3
+    suggest_at_least: float = 0.3
+    auto_at_least: float = 0.5
+    # the best document must beat the next one by this much (cosine) to be auto-sent: when two
+    # documents match almost equally, picking one is a guess
+    auto_min_margin: float = Field(default=0.0, ge=-1.0, le=1.0)
+    rca_link_at_least: float = 0.45
+    reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
+    # share of the dense ranking in hybrid search for a query in another language
+    unreliable_dense_weight: float = Field(default=0.25, ge=0.0, le=1.0)
+
+
+class RiskRule(BaseModel):
+    handoff: list[str] = Field(default_factory=lambda: ["security", "financial", "regulatory", "legal"])
+    at_most_suggest: list[str] = Field(default_factory=lambda: ["prompt_injection"])
+    llm_min_confidence: float = 0.8
+    patterns: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PriorityRule(BaseModel):
+    default: str = "normal"
+    patterns: dict[str, list[str]] = Field(default_factory=dict)
+    risk_floor: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> PriorityRule:
+        for p in [self.default, *self.patterns, *self.risk_floor.values()]:
+            if p not in PRIORITIES:
+                raise ValueError(f"unknown priority {p!r}; use one of {', '.join(PRIORITIES)}")
+        return self
+
+
+class CompoundRule(BaseModel):
+    patterns: list[str] = Field(default_factory=list)
+
+
+class Policy(BaseModel):
+    version: str
+    categories: dict[str, CategoryRule]
+    retrieval: RetrievalRule = Field(default_factory=RetrievalRule)
+    risk: RiskRule = Field(default_factory=RiskRule)
+    priority: PriorityRule = Field(default_factory=PriorityRule)
+    compound: CompoundRule = Field(default_factory=CompoundRule)
+    # written by `triage tune`: the dev set, budget and figures the thresholds were chosen on
+    tuned: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _compile(self) -> Policy:
+        if "other" not in self.categories:
+            raise ValueError("categories must include 'other' (the out-of-scope category)")
+        for group in (self.risk.patterns, self.priority.patterns, {"compound": self.compound.patterns}):
+            for name, pats in group.items():
+                for pat in pats:
+                    try:
+                        re.compile(pat)
+                    except re.error as exc:
+                        raise ValueError(f"pattern for {name!r} is not a valid regex: {pat!r}: {exc}") from exc
+        return self
+
+    @property
+    def category_names(self) -> list[str]:
+        return list(self.categories)
+
+    # ---- deterministic detectors -------------------------------------------------------------
+    def detect_risk(self, text: str) -> list[str]:
+        return [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
+
+    def is_compound(self, text: str) -> bool:
+        """Several problems in one ticket, or a problem that needs investigating."""
+        return _matches(text, tuple(self.compound.patterns))
+
+    def priority_floor(self, text: str, risks: list[str]) -> str:
+        """The lowest priority this ticket may get, from keyword rules and risk flags."""
+        floor = "low"
+        for prio, pats in self.priority.patterns.items():
+            if prio != "low" and _matches(text, tuple(pats)):
+                floor = _max_priority(floor, prio)
+        for flag in risks:
+            floor = _max_priority(floor, self.priority.risk_floor.get(flag, "low"))
+        return floor
+
+    def rule_priority(self, text: str, risks: list[str]) -> str:
+        """Priority from rules alone (used when there is no LLM)."""
+        floor = self.priority_floor(text, risks)
+        if floor != "low":
+            return floor
+        if _matches(text, tuple(self.priority.patterns.get("low", []))):
+            return "low"
+        return self.priority.default
+
+    # ---- the decision ------------------------------------------------------------------------
+    def decide(self, triage: Triage, hits: list[Hit], query_language: str = "en", compound: bool = False) -> Decision:
+        """`query_language`: the language the knowledge search ran in (an English rewrite counts as en);
+        `compound`: the ticket bundles several problems (see `is_compound`)."""
+        r = self.retrieval
+        category = triage.category.value
+        rule = self.categories.get(category, self.categories["other"])
+        queue = rule.queue
+        risks = set(triage.risk.value)
+        top = hits[0] if hits else None
+
+        blocking = sorted(risks & set(self.risk.handoff))
+        if blocking:
+            return Decision(
+                action="handoff",
+                reason=f"risk flags {', '.join(blocking)} are never auto-resolved; a human must handle it",
+                rules=[f"risk:{f}" for f in blocking],
+                queue=queue,
+            )
+        if triage.decided_by == "fallback":
+            return Decision(
+                action="handoff",
+                reason="the LLM was unavailable or returned unusable output; triage fell back to nearest-doc",
+                rules=["llm_fallback"],
+                queue=queue,
+            )
+        if top is None or top.score < r.out_of_scope_below or category == "other":
+            score = f"{top.score:.2f}" if top else "none"
+            return Decision(
+                action="handoff",
+                reason=f"out of scope: best knowledge match {score} is below {r.out_of_scope_below:.2f} "
+                f"or the category is 'other'",
+                rules=["out_of_scope"],
+                queue=self.categories["other"].queue,
+            )
+        rca = next((h for h in hits if h.doc_type == "rca" and h.score >= r.rca_link_at_least), None)
+        if rca is not None and rca is top and rca.status == "open":
+            return Decision(
+                action="handoff",
+                reason=f"matches open known issue {rca.doc_id} ({rca.title}); no workaround to offer yet",
+                rules=["rca_open"],
+                linked_issue=rca.doc_id,
+                queue=queue,
+            )
+        linked = rca.doc_id if rca is not None and rca is top else None
+        rules: list[str] = []
+        capped = sorted(risks & set(self.risk.at_most_suggest))
+        if capped:
+            rules += [f"risk:{f}" for f in capped]
+        if triage.category.confidence < rule.auto_threshold:
+            rules.append("category_confidence")
+        if top.score < r.auto_at_least:
+            rules.append("retrieval_score")
+        if match_margin(hits) < r.auto_min_margin:
+            rules.append("ambiguous_match")
+        if not top.auto_resolvable:
+            rules.append("doc_not_auto_resolvable")
+        if query_language not in r.reliable_languages:
+            rules.append("unreliable_retrieval_language")
+        if compound:
+            rules.append("multiple_issues")
+        if not rules:
+            return Decision(
+                action="auto_resolve",
+                reason=f"{top.doc_id} answers it (match {top.score:.2f} >= {r.auto_at_least:.2f}); category "
+                f"{category} confidence {triage.category.confidence:.2f} >= {rule.auto_threshold:.2f}",
+                rules=["auto"],
+                linked_issue=linked,
+                queue=queue,
+            )
+        if top.score >= r.suggest_at_least:
+            return Decision(
+                action="suggest",
+                reason="a human should review the draft: " + ", ".join(_EXPLAIN[x.split(":")[0]] for x in rules),
+                rules=rules,
+                linked_issue=linked,
+                queue=queue,
+            )
+        return Decision(
+            action="handoff",
+            reason=f"best knowledge match {top.score:.2f} is too weak to draft from",
+            rules=[*rules, "weak_retrieval"],
+            queue=queue,
+        )
+
+
+_EXPLAIN = {
+    "risk": "the ticket tries to instruct the agent",
+    "category_confidence": "category confidence is below the auto-resolve threshold",
+    "retrieval_score": "the best article is not a close enough match",
+    "ambiguous_match": "another article matches almost as well",
+    "doc_not_auto_resolvable": "the matching article needs staff action",
+    "unreliable_retrieval_language": "the knowledge search is unreliable in the ticket's language",
+    "multiple_issues": "the ticket raises several problems or needs investigating",
+}
+
+
+def match_margin(hits: list[Hit]) -> float:
+    """How much better the chosen (first) document matches than the best other one, in cosine;
+    1.0 when it is the only one."""
+    if not hits:
+        return 0.0
+    others = [h.score for h in hits[1:] if h.doc_id != hits[0].doc_id]
+    return round(hits[0].score - max(others), 4) if others else 1.0
+
+
+@lru_cache(maxsize=512)
+def _compiled(pats: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in pats)
+
+
+def _matches(text: str, pats: tuple[str, ...]) -> bool:
+    return any(p.search(text) for p in _compiled(pats))
+
+
+def _max_priority(a: str, b: str) -> str:
+    return a if PRIORITIES.index(a) >= PRIORITIES.index(b) else b  # type: ignore[arg-type]
+
+
+def load_policy(path: Path) -> Policy:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise PolicyError(f"policy file {path} not found; set TRIAGE_POLICY_FILE") from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy file {path} is not valid YAML: {exc}") from exc
+    try:
+        return Policy.model_validate(raw)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"policy file {path}: {where}") from exc

@@ -1,0 +1,116 @@
+"""The worker: claims received tickets from the store and runs them through the agent.
+
+In-process by default (a thread started by the API); `triage worker` runs the same loop in its own
+process when scaled. Exactly-once: results are written by `TicketStore.complete()` under the
+worker's lease, and a crashed run resumes from its LangGraph checkpoint (thread_id = ticket id).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from agent.domain import AuditEvent, Ticket
+from agent.runtime.assembly import Agent, result_of, status_of
+from agent.runtime.writeback import failure_text
+from agent.storage.reviews import ReviewStore
+from agent.storage.tickets import TicketStore
+
+log = logging.getLogger("triage.worker")
+
+
+class Worker:
+    def __init__(
+        self, store: TicketStore, agent: Agent, *, lease_s: float = 300.0, poll_s: float = 0.2, max_attempts: int = 3
+    ) -> None:
+        self.store = store
+        self.agent = agent
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.max_attempts = max_attempts
+        # verdicts of support agents, for resuming tickets paused for review
+        self.reviews = ReviewStore(store)
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def notify(self) -> None:
+        """A new ticket arrived: stop sleeping."""
+        self._wake.set()
+
+    def process(self, ticket: Ticket) -> None:
+        verdict = self.reviews.pending(ticket.id)
+        try:
+            state = self.agent.run(ticket, verdict)
+        except Exception as exc:
+            log.exception("ticket %s failed", ticket.id)
+            row = self.store.get(ticket.id)
+            attempts = row["attempts"] if row else self.max_attempts
+            error = f"{type(exc).__name__}: {exc}"
+            if attempts < self.max_attempts:
+                self.store.release(ticket.id, self.id, error)
+            else:
+                self.store.complete(
+                    ticket.id,
+                    self.id,
+                    "failed",
+                    None,
+                    [AuditEvent(node="worker", event="failed", detail={"error": error[:1000], "attempts": attempts})],
+                    error=error[:2000],
+                )
+            return
+        audit = [*state.get("audit", []), AuditEvent(node="worker", event="completed", detail={"worker": self.id})]
+        written = self.store.complete(
+            ticket.id,
+            self.id,
+            status_of(state),
+            result_of(state, self.agent.context.policy.version),
+            audit,
+            error=failure_text(state.get("writeback")),  # a failed write-back: the result stands, retry later
+        )
+        if not written:
+            log.warning("ticket %s: lease lost before completion; another worker owns it", ticket.id)
+        elif verdict is not None:
+            if state.get("review") is None:
+                log.warning("ticket %s: a review verdict is waiting but its graph was not paused for one", ticket.id)
+            self.reviews.mark_applied(ticket.id)
+
+    def run_once(self) -> bool:
+        ticket = self.store.claim(self.id, self.lease_s)
+        if ticket is None:
+            return False
+        self.process(ticket)
+        return True
+
+    def drain(self) -> int:
+        """Process until the queue is empty (CLI and tests)."""
+        n = 0
+        while self.run_once():
+            n += 1
+        return n
+
+    def loop(self) -> None:
+        while not self._stop.is_set():
+            if not self.run_once():
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def start(self) -> None:
+        if self.store.is_sqlite:
+            # SQLite is single-process: anything still "processing" belonged to a previous run of
+            # this server that died; make it claimable now instead of after its lease.
+            n = self.store.expire_leases()
+            if n:
+                log.info("recovering %d ticket(s) left in processing by a previous run", n)
+        self._thread = threading.Thread(target=self.loop, name="triage-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

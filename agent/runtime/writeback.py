@@ -1,0 +1,167 @@
+"""Write-back wiring: the configured ticketing systems and their ledger, running a plan into the
+`WriteBack` stored with a ticket, and retrying a failed write-back later.
+
+The graph node (`agent.graph.nodes.write_back`) decides *what* to write; this module runs it and keeps
+the ticket's status honest: a ticket whose write-back failed is `writeback_failed` (its triage result
+intact) until `retry_writeback` re-applies the stored plan. The ledger, keyed by (ticket id, step),
+skips every step already done, so a retry never posts a reply twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+
+from agent.domain import Action, AuditEvent, TicketStatus, WriteBack, WriteBackStep
+from tools.ticketing import Ledger, TicketingSystem, WriteBackPlan, apply, build_systems
+
+if TYPE_CHECKING:
+    from agent.settings import Settings
+    from agent.storage.tickets import TicketStore
+
+STATUS_FOR_ACTION: dict[Action, TicketStatus] = {
+    "auto_resolve": "done",
+    "suggest": "awaiting_review",
+    "handoff": "handed_off",
+}
+
+
+def ticket_status(action: Action, writeback: WriteBack | None, review: str | None = None) -> TicketStatus:
+    """The status a finished ticket gets: its outcome's (a suggestion a human approved or edited is
+    done: the reply went out), unless writing it back failed."""
+    if writeback is not None and not writeback.ok:
+        return "writeback_failed"
+    if action == "suggest" and review in ("approve", "edit"):
+        return "done"
+    return STATUS_FOR_ACTION[action]
+
+
+def failure_text(writeback: WriteBack | None) -> str | None:
+    """The ticket's `error` for a failed write-back (None when it did not fail)."""
+    if writeback is None or writeback.ok:
+        return None
+    kind = "transient, retry later" if writeback.retryable else "permanent, fix the cause then retry"
+    return f"write-back to {writeback.system} failed at step {writeback.failed_step} ({kind}): {writeback.error}"[:2000]
+
+
+def open_writeback(settings: Settings, engine: Engine | None = None) -> tuple[dict[str, TicketingSystem], Ledger]:
+    """The configured systems (by source name) and the ledger on the ticket store's database.
+
+    Pass the ticket store's engine to share its connection pool; without one the ledger opens the same
+    database from `settings.db_url` (SQLite or PostgreSQL). Raises `WriteBackConfigError` when a system
+    is half configured.
+    """
+    if engine is None:
+        from agent.storage.tickets import make_engine
+
+        engine = make_engine(settings.db_url)
+    return build_systems(settings), Ledger(engine)
+
+
+def run_plan(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger, runs: int = 1) -> WriteBack:
+    """Apply the plan (never raises for a write-back failure) and describe the outcome."""
+    report = apply(plan, system, ledger)
+    failed = report.failed
+    return WriteBack(
+        status="done" if report.ok else "failed",
+        system=system.name,
+        external_id=plan.external_id,
+        failed_step=failed.step if failed else None,
+        retryable=failed.retryable if failed else None,
+        error=failed.error if failed else None,
+        steps=[WriteBackStep(step=o.step, status=o.status, error=o.error) for o in report.outcomes],
+        runs=runs,
+        plan=plan.model_dump(mode="json"),
+    )
+
+
+def writeback_event(writeback: WriteBack, node: str = "write_back", **extra: Any) -> AuditEvent:
+    detail: dict[str, Any] = {
+        "system": writeback.system,
+        "external_id": writeback.external_id,
+        "steps": {s.step: s.status for s in writeback.steps},
+        **extra,
+    }
+    if writeback.status == "skipped":
+        detail["reason"] = writeback.reason
+    if writeback.status == "failed":
+        detail.update(failed_step=writeback.failed_step, retryable=writeback.retryable, error=writeback.error)
+    event = {"done": "written", "failed": "failed", "skipped": "skipped"}[writeback.status]
+    return AuditEvent(node=node, event=event, detail=detail)
+
+
+# ---- retry ----------------------------------------------------------------------------------------
+RetryRefusal = Literal["not_found", "not_failed", "busy", "not_configured", "no_plan"]
+
+
+class RetryRefused(Exception):
+    """The retry was not attempted (unknown ticket, nothing failed, already running, system not set up)."""
+
+    def __init__(self, message: str, reason: RetryRefusal) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    ticket_id: str
+    status: TicketStatus
+    writeback: WriteBack
+
+
+def retry_writeback(
+    store: TicketStore,
+    ticketing: Mapping[str, TicketingSystem],
+    ledger: Ledger,
+    ticket_id: str,
+    *,
+    lease_s: float = 300.0,
+    by: Mapping[str, Any] | None = None,
+) -> RetryOutcome:
+    """Re-apply the stored write-back plan of a `writeback_failed` ticket; steps already done are skipped.
+
+    Holds the ticket's lease while it runs, so two retries of one ticket never run at once. The triage
+    result is kept; only its `writeback` part, the status and the error change, and the audit trail
+    says what happened. Raises `RetryRefused` when there is nothing (or no way) to retry.
+    """
+    row = store.get(ticket_id)
+    if row is None:
+        raise RetryRefused(f"no ticket {ticket_id!r}", "not_found")
+    if row["status"] != "writeback_failed":
+        raise RetryRefused(
+            f"ticket {ticket_id} is {row['status']!r}: only a writeback_failed ticket has a write-back to retry",
+            "not_failed",
+        )
+    result: dict[str, Any] = row["result"] or {}
+    try:
+        previous = WriteBack.model_validate(result.get("writeback"))
+        plan = WriteBackPlan.model_validate(previous.plan)
+    except ValidationError as exc:
+        raise RetryRefused(f"ticket {ticket_id} has no stored write-back plan to re-apply ({exc})", "no_plan") from exc
+    system = ticketing.get(previous.system or "")
+    if system is None:
+        raise RetryRefused(
+            f"{previous.system} write-back is not configured on this server: set TRIAGE_"
+            f"{(previous.system or '').upper()}_URL and its credentials, then retry",
+            "not_configured",
+        )
+    owner = f"writeback-retry-{uuid.uuid4().hex[:8]}"
+    if not store.lock_writeback(ticket_id, owner, lease_s):
+        raise RetryRefused(f"ticket {ticket_id} changed or is being retried right now; try again shortly", "busy")
+    try:
+        writeback = run_plan(plan, system, ledger, runs=previous.runs + 1)
+    except BaseException:
+        store.unlock_writeback(ticket_id, owner)
+        raise
+    action: Action = result["decision"]["action"]
+    status = ticket_status(action, writeback, (result.get("review") or {}).get("action"))
+    extra: dict[str, Any] = {"by": dict(by)} if by else {}  # who asked for the retry (name, role, key id)
+    event = writeback_event(writeback, node="writeback_retry", run=writeback.runs, **extra)
+    stored = {**result, "writeback": writeback.model_dump(mode="json")}
+    store.finish_writeback(ticket_id, owner, status, stored, [event], failure_text(writeback))
+    return RetryOutcome(ticket_id, status, writeback)

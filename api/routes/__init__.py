@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; api/app.py mounts them."""

@@ -1,0 +1,300 @@
+"""Webhook intake: verify, parse, normalise, dedupe, store, answer 202. Nothing else on this path.
+
+`/webhooks/generic` takes Standard Webhooks deliveries of our own ticket JSON;
+`/webhooks/{zendesk|jira|freshdesk|youtrack}` take each system's own webhooks (api/providers/).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any, cast
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr, ValidationError
+
+from agent.settings import Settings
+from api.deps import Services, ServicesDep
+from api.providers import Intake, Parser, PayloadError, freshdesk, jira, youtrack, zendesk
+from api.schemas import Accepted, GenericTicketIn, Ignored
+from tools.signing import SignatureError, check_token, verify_hub, verify_standard, verify_zendesk
+
+router = APIRouter(tags=["webhooks"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (413) anything over `limit` bytes without reading it all."""
+    declared = (request.headers.get("content-length") or "").strip()
+    # ASCII digits only ('²'.isdigit() is true), and no int() of thousands of digits (a ValueError)
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        size = declared if len(declared) <= 18 else f"a {len(declared)}-digit number of"
+        raise HTTPException(413, detail=f"body is {size} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, detail=f"body exceeds the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# Limits on what a JSON body may hold, checked before (depth) or while (numbers) it is parsed, so that
+# nothing absurd reaches json's recursion, int()'s 4300-digit guard or the database.
+MAX_JSON_DEPTH = 100  # nested arrays/objects; a Jira ADF description nests ~4 levels per list level
+MAX_NUMBER_CHARS = 100  # characters of one number literal (a 64-bit id has 20)
+
+# a JSON string, or an unterminated one up to the end: never fails once it starts at a quote, and
+# never backtracks (possessive), so the scan is linear whatever the body holds
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+"?', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = [0] * 256
+for _b in b"[{":
+    _DEPTH_STEP[_b] = 1
+for _b in b"]}":
+    _DEPTH_STEP[_b] = -1
+# text PostgreSQL cannot store (NUL) or no encoder can write (a lone UTF-16 surrogate, e.g. an emoji cut
+# in half by a sender's truncation); replaced by U+FFFD, the Unicode replacement character
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+class _Refused(ValueError):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays/objects nest in a JSON text (brackets inside strings do not count), in linear
+    time without recursion, so it is safe on any input. Exact for valid JSON; for invalid JSON never
+    less than the depth json.loads would reach before it finds the error."""
+    brackets = _STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(_DEPTH_STEP[b] for b in brackets), default=0)
+
+
+def _number_text(text: str) -> None:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _Refused(
+            422,
+            f"body holds a number {len(text)} characters long; at most {MAX_NUMBER_CHARS} are accepted "
+            "(send long ids as strings)",
+        )
+
+
+def _int(text: str) -> int:
+    _number_text(text)
+    return int(text)
+
+
+def _float(text: str) -> float:
+    _number_text(text)
+    value = float(text)
+    if math.isinf(value):
+        raise _Refused(422, f"body holds the number {text}, beyond the range of a 64-bit float (about 1.8e308)")
+    return value
+
+
+def _constant(name: str) -> object:
+    raise _Refused(400, f"body is not valid JSON: {name} is not a JSON number (RFC 8259)")
+
+
+def _clean(value: object) -> object:
+    """The parsed body with every unstorable character in strings (keys too) replaced by U+FFFD.
+    Depth is bounded by MAX_JSON_DEPTH, so the recursion is too."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def parse_json(body: bytes) -> dict[str, object]:
+    """The body as a JSON object: 400 when it is not JSON (or not an object), 422 when it is JSON
+    beyond our limits (nesting over MAX_JSON_DEPTH, a number over MAX_NUMBER_CHARS characters or out
+    of float range). NUL characters and lone surrogates in strings become U+FFFD."""
+    try:
+        text = body.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259); a byte order mark is tolerated
+    except UnicodeDecodeError as exc:
+        raise HTTPException(400, detail=f"body is not valid JSON: it is not UTF-8 text ({exc})") from exc
+    # scanning the bytes is safe now: UTF-8 never puts a quote, backslash or bracket inside a character
+    depth = json_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        raise HTTPException(
+            422, detail=f"body nests arrays/objects {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
+        )
+    try:
+        data = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except _Refused as exc:
+        raise HTTPException(exc.status, detail=exc.detail) from exc
+    except json.JSONDecodeError as exc:
+        raise HTTPException(400, detail=f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # not reachable after json_depth; kept so it can never become a 500
+        raise HTTPException(422, detail=f"body nests too deeply; at most {MAX_JSON_DEPTH} levels") from exc
+    if not isinstance(data, dict):
+        raise HTTPException(400, detail="body must be a JSON object")
+    return cast(dict[str, object], _clean(data))
+
+
+def validation_detail(exc: ValidationError) -> list[dict[str, str]]:
+    return [{"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()]
+
+
+@router.post(
+    "/webhooks/generic",
+    status_code=202,
+    response_model=Accepted,
+    responses={200: {"model": Accepted, "description": "redelivery: the ticket already exists"}},
+)
+async def generic_webhook(request: Request, services: ServicesDep) -> JSONResponse:
+    """Standard Webhooks delivery (webhook-id / webhook-timestamp / webhook-signature)."""
+    s = services.settings
+    body = await read_body(request, s.max_body_bytes)
+    if s.webhook_secret is None:
+        raise HTTPException(503, detail="TRIAGE_WEBHOOK_SECRET is not configured; run `triage init`")
+    try:
+        delivery_id = verify_standard(s.webhook_secret.get_secret_value(), request.headers, body, s.webhook_tolerance_s)
+    except SignatureError as exc:
+        raise HTTPException(401, detail=str(exc)) from exc
+    data = parse_json(body)
+    try:
+        incoming = GenericTicketIn.model_validate(data)
+    except ValidationError as exc:
+        missing = [d["field"] for d in validation_detail(exc) if d["problem"] == "Field required"]
+        raise HTTPException(
+            422,
+            detail={
+                "message": "missing field(s): " + ", ".join(missing) if missing else "invalid field(s)",
+                "errors": validation_detail(exc),
+            },
+        ) from exc
+    return await store_ticket(services, "generic", delivery_id, incoming.model_dump(exclude_none=True))
+
+
+async def store_ticket(services: Services, source: str, delivery_id: str, fields: dict[str, Any]) -> JSONResponse:
+    """Create the ticket (202) or, for a redelivery, answer the original ticket id (200)."""
+    ticket_id, created = await run_in_threadpool(services.store.create_or_get, source, delivery_id, fields)
+    if created and services.worker is not None:
+        services.worker.notify()
+    return JSONResponse(
+        Accepted(ticket_id=ticket_id, duplicate=not created).model_dump(), status_code=202 if created else 200
+    )
+
+
+# ---- ticketing systems -------------------------------------------------------------------------
+
+Verifier = Callable[[Settings, str, Mapping[str, str], bytes], None]
+
+
+@dataclass(frozen=True)
+class Provider:
+    parse: Parser
+    verify: Verifier
+    secret: Callable[[Settings], str | None]
+    unconfigured: str  # the 503 detail: which setting, and where its value comes from
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+PROVIDERS: dict[str, Provider] = {
+    "zendesk": Provider(
+        zendesk.parse,
+        lambda s, secret, h, b: verify_zendesk(secret, h, b, s.zendesk_tolerance_s),
+        lambda s: _secret(s.zendesk_webhook_secret),
+        "TRIAGE_ZENDESK_WEBHOOK_SECRET is not configured: copy the webhook's signing secret from Zendesk "
+        "(Admin Center > Apps and integrations > Webhooks > your webhook > Signing secret > Reveal secret)",
+    ),
+    "jira": Provider(
+        jira.parse,
+        lambda _s, secret, h, b: verify_hub(secret, h, b),
+        lambda s: _secret(s.jira_webhook_secret),
+        "TRIAGE_JIRA_WEBHOOK_SECRET is not configured: set it to the Secret of the Jira webhook "
+        "(Jira settings > System > WebHooks > your webhook > Secret)",
+    ),
+    "freshdesk": Provider(
+        freshdesk.parse,
+        lambda s, secret, h, _b: check_token(
+            h, s.freshdesk_token_header, secret, allow_basic=True, env_name="TRIAGE_FRESHDESK_WEBHOOK_TOKEN"
+        ),
+        lambda s: _secret(s.freshdesk_webhook_token),
+        "TRIAGE_FRESHDESK_WEBHOOK_TOKEN is not configured: set a random token (e.g. `openssl rand -hex 32`) "
+        "and send it from the Freshdesk rule in the header named by TRIAGE_FRESHDESK_TOKEN_HEADER (default "
+        "X-Triage-Token)",
+    ),
+    "youtrack": Provider(
+        youtrack.parse,
+        lambda s, secret, h, _b: check_token(
+            h, s.youtrack_token_header, secret, env_name="TRIAGE_YOUTRACK_WEBHOOK_TOKEN"
+        ),
+        lambda s: _secret(s.youtrack_webhook_token),
+        "TRIAGE_YOUTRACK_WEBHOOK_TOKEN is not configured: set it to the webhook token of the YouTrack "
+        "Webhook Triggers app (Administration > Apps > Webhook Triggers > Settings)",
+    ),
+}
+
+
+def _invalid(problems: list[dict[str, str]]) -> HTTPException:
+    fields = sorted({p["field"] for p in problems})
+    return HTTPException(
+        422, detail={"message": "invalid or missing field(s): " + ", ".join(fields), "errors": problems}
+    )
+
+
+@router.post(
+    "/webhooks/{provider}",
+    status_code=202,
+    response_model=Accepted,
+    responses={
+        200: {
+            "model": Accepted,
+            "description": "a redelivery (the original ticket id); or, for an event that creates no ticket "
+            "(e.g. an update), {ignored: true, event, detail}",
+        },
+        404: {"description": "unknown provider"},
+    },
+)
+async def provider_webhook(provider: str, request: Request, services: ServicesDep) -> JSONResponse:
+    """A ticketing system's own webhook: zendesk, jira, freshdesk or youtrack (README: what to configure)."""
+    spec = PROVIDERS.get(provider)
+    if spec is None:
+        known = ", ".join(["generic", *PROVIDERS])
+        raise HTTPException(404, detail=f"unknown webhook provider {provider!r}; known: {known}")
+    s = services.settings
+    body = await read_body(request, s.max_body_bytes)
+    secret = spec.secret(s)
+    if not secret:
+        raise HTTPException(503, detail=spec.unconfigured)
+    try:
+        spec.verify(s, secret, request.headers, body)
+    except SignatureError as exc:
+        raise HTTPException(401, detail=str(exc)) from exc
+    data = parse_json(body)
+    try:
+        parsed = spec.parse(data, request.headers)
+    except ValidationError as exc:
+        raise _invalid(validation_detail(exc)) from exc
+    except PayloadError as exc:
+        raise _invalid([{"field": exc.field, "problem": exc.problem}]) from exc
+    if not isinstance(parsed, Intake):
+        return JSONResponse(
+            Ignored(event=parsed.event, detail=f"accepted and ignored: {parsed.reason}").model_dump(), status_code=200
+        )
+    try:
+        fields = GenericTicketIn.model_validate(parsed.fields).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        problems = validation_detail(exc)
+        for p in problems:
+            head, _, rest = p["field"].partition(".")
+            p["field"] = parsed.sources.get(head, head) + (f".{rest}" if rest else "")
+        raise _invalid(problems) from exc
+    return await store_ticket(services, provider, parsed.delivery_id, fields)
