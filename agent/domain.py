@@ -11,6 +11,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.ticketing import WriteBackPlan
+
 Action = Literal["auto_resolve", "suggest", "handoff"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Sentiment = Literal["negative", "neutral", "positive"]
@@ -86,8 +88,10 @@ class Decision(BaseModel):
 
 
 class Citation(BaseModel):
+    """A document a reply cites, as a reader sees it."""
+
     doc_id: str
-    title: str
+    title: str | None = None
 
 
 class Draft(BaseModel):
@@ -116,8 +120,8 @@ class WriteBack(BaseModel):
     error: str | None = None
     steps: list[WriteBackStep] = Field(default_factory=list[WriteBackStep])
     runs: int = 1  # 1 + retries
-    # the plan (tools.ticketing.WriteBackPlan as JSON) a retry re-applies; the ledger skips done steps
-    plan: dict[str, Any] | None = None
+    # the plan a retry re-applies; the ledger skips the steps already done
+    plan: WriteBackPlan | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,3 +149,81 @@ class Review(BaseModel):
     role: str | None = None
     key_id: str | None = None
     at: datetime = Field(default_factory=utcnow)
+
+
+class Finding(BaseModel):
+    """Something a check found that stops an automatic send (the gate downgrades on it)."""
+
+    rule: str  # the rule name recorded in Decision.rules, e.g. ungrounded_draft
+    why: str  # how it reads in the decision's reason
+
+
+class ActionPlan(BaseModel):
+    """The business action the answering document names, validated and not yet run."""
+
+    name: str
+    doc_id: str | None = None
+    arguments: dict[str, Any] | None = None  # None: arguments missing (`missing` says which)
+    missing: list[dict[str, Any]] = Field(default_factory=list[dict[str, Any]])
+    needs_approval: str | None = None  # why a human must approve it first, if they must
+
+
+class HandoffRouting(BaseModel):
+    """Where a handed-off ticket went, why, and its SLA deadlines (the handoff node's result)."""
+
+    queue: str
+    tier: str
+    engineer: str | None = None  # None only when nobody is on duty and no fallback is configured
+    engineer_email: str | None = None
+    client: str | None = None
+    client_tier: str
+    rule: str
+    escalated: bool = False
+    fallback: bool = False
+    why: str
+    priority: Priority
+    sla_started_at: datetime  # the ticket's creation in its own system (else our receipt)
+    first_response_due: datetime
+    resolution_due: datetime
+
+
+class Reply(BaseModel):
+    """The reply a ticket got or was offered (auto-sent, or waiting for review)."""
+
+    text: str
+    citations: list[str]  # doc ids, in the order the reply cites them
+    sources: list[Citation] = Field(default_factory=list[Citation])  # the same, with titles
+    language: str | None = None
+    grounded: bool | None = None
+    generated_by: str | None = None
+
+
+class RetrievedDoc(BaseModel):
+    doc_id: str
+    title: str
+    score: float
+    type: str
+
+
+class TicketResult(BaseModel):
+    """What the graph concluded for a ticket: built once from the final state (agent.graph.result),
+    stored as JSON with the ticket, and read back typed by every reader (API, reviews, write-back
+    retry, SLA, feedback export)."""
+
+    triage: Triage
+    decision: Decision
+    reply: Reply | None = None
+    handoff_note: str | None = None
+    retrieved: list[RetrievedDoc] = Field(default_factory=list[RetrievedDoc])
+    query_language: str | None = None
+    redactions: dict[str, int] = Field(default_factory=dict[str, int])
+    prompts: dict[str, str] = Field(default_factory=dict[str, str])
+    policy_version: str
+    writeback: WriteBack | None = None
+    review: Review | None = None
+    routing: HandoffRouting | None = None
+
+    @classmethod
+    def stored(cls, data: object) -> TicketResult | None:
+        """The result column of a stored ticket (None while it has none)."""
+        return cls.model_validate(data) if data else None

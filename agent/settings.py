@@ -2,6 +2,7 @@
 
 Precedence, highest first: init arguments, environment variables, `.env`, the TOML file named by
 TRIAGE_CONFIG (default `triage.toml` in the working directory, if present), then the defaults here.
+`init_env_file` writes the `.env` that `triage init` makes (fresh secrets, existing values kept).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,7 +97,8 @@ class Settings(BaseSettings):
     # routing and SLA
     team_file: Path = Field(
         default=REPO_ROOT / "agent" / "graph" / "routing.yaml",
-        description="handoff routing rules, client matrix, shift schedule and SLA targets (agent/routing.py)",
+        description="handoff routing rules, client matrix, shift schedule and SLA targets "
+        "(agent/graph/routing.py, shifts.py)",
     )
 
     # api
@@ -214,3 +218,47 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+# ---- `triage init`: the .env file with fresh secrets ----------------------------------------------
+ENV_KEY = re.compile(r"^[ \t]*#?[ \t]*([A-Z][A-Z0-9_]*)[ \t]*=", re.MULTILINE)
+# Zendesk makes the signing secret itself (Admin Center > Webhooks > your webhook > Reveal secret): a
+# random one here could never match, so init leaves a commented placeholder to paste it into.
+ZENDESK_PLACEHOLDER = (
+    "# TRIAGE_ZENDESK_WEBHOOK_SECRET=  # paste the webhook's signing secret from Zendesk "
+    "(Admin Center > Webhooks > your webhook > Reveal secret)"
+)
+
+
+def new_secrets() -> dict[str, str]:
+    """What `triage init` writes when missing: random secrets we choose and the sender is told."""
+    return {
+        "TRIAGE_API_KEY": secrets.token_urlsafe(24),
+        "TRIAGE_WEBHOOK_SECRET": f"whsec_{base64.b64encode(secrets.token_bytes(24)).decode()}",
+        # paste into the Jira webhook's Secret field
+        "TRIAGE_JIRA_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        # send from the Freshdesk rule in the X-Triage-Token header
+        "TRIAGE_FRESHDESK_WEBHOOK_TOKEN": secrets.token_hex(32),
+        # paste into the YouTrack Webhook Triggers app as its webhook token
+        "TRIAGE_YOUTRACK_WEBHOOK_TOKEN": secrets.token_hex(32),
+    }
+
+
+def init_env_file(env_file: Path) -> list[str]:
+    """Add to `env_file` (made when missing) every `new_secrets()` key it lacks and the Zendesk
+    placeholder; existing values are kept and a commented key counts as present. Returns what was
+    added, in order (empty: the file is left as it was)."""
+    existing = env_file.read_text(encoding="utf-8") if env_file.exists() else ""
+    present = set(ENV_KEY.findall(existing))
+    lines = [existing.rstrip("\n")] if existing else []
+    added: list[str] = []
+    for key, value in new_secrets().items():
+        if key not in present:
+            lines.append(f"{key}={value}")
+            added.append(key)
+    if "TRIAGE_ZENDESK_WEBHOOK_SECRET" not in present:
+        lines.append(ZENDESK_PLACEHOLDER)
+        added.append("a TRIAGE_ZENDESK_WEBHOOK_SECRET placeholder")
+    if added:
+        env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return added

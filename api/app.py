@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent.runtime.assembly import Agent
 from agent.runtime.model_server import ModelSupervisor, local_model, probe
+from agent.runtime.process import open_worker
 from agent.runtime.worker import Worker
 from agent.runtime.writeback import open_writeback
 from agent.settings import Settings, get_settings
-from agent.storage.tickets import TicketStore
+from agent.storage import open_database
 from api.deps import MaybePrincipalDep, Services
 from api.middleware import COMMON_HEADERS, REVIEW_HEADERS, RequestLimits, ResponseHeaders, StaticFilesWithHeaders
 from api.routes import intake, keys, reviews, tickets, webhooks
@@ -40,31 +40,21 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
             # the bundled model in its own process (started, checked and restarted here; a bad model path
             # or a broken llama.cpp build stops the start with a message), shared by every worker by URL
             run_settings, app.state.model = (settings, model) if model else stack.enter_context(local_model(settings))
-            store = TicketStore(settings.db_url)
+            store = open_database(settings.db_url)  # migrated to the current schema first
             worker: Worker | None = None
-            agent: Agent | None = None
-            if settings.worker_enabled:
-                agent = Agent.from_settings(run_settings, writeback=True, engine=store.engine)
-                worker = Worker(
-                    store,
-                    agent,
-                    lease_s=settings.worker_lease_s,
-                    poll_s=settings.worker_poll_s,
-                    max_attempts=settings.max_attempts,
-                )
+            if settings.worker_enabled:  # the same wiring as `triage worker` (agent/runtime/process.py)
+                worker = stack.enter_context(open_worker(run_settings, store))
                 worker.start()
-            if agent is not None:  # the retry endpoint shares the worker's write-back clients and ledger
-                ticketing, ledger = agent.context.ticketing, agent.context.ledger
+                # the retry endpoint shares the worker's write-back clients and ledger
+                ticketing, ledger = worker.agent.context.ticketing, worker.agent.context.ledger
             else:
                 ticketing, ledger = open_writeback(settings, store.engine)
-            for system in ticketing.values():
-                stack.callback(system.close)
-            if worker is not None:  # stopped first (callbacks run last-in first-out), the model last
-                stack.callback(worker.stop)
+                for system in ticketing.values():
+                    stack.callback(system.close)
             app.state.services = Services(settings, store, worker, ticketing, ledger)
             # review verdicts share the worker's store; cited documents open from the worker's knowledge base
             app.state.reviews = worker.reviews if worker is not None else None
-            app.state.knowledge = agent.context.knowledge if agent is not None else None
+            app.state.knowledge = worker.agent.context.knowledge if worker is not None else None
             log.info(
                 "triage API ready (worker %s, llm %s, write-back to %s)",
                 "on" if worker else "off",

@@ -27,7 +27,7 @@ from agent.runtime.assembly import Agent, open_knowledge
 from agent.settings import REPO_ROOT, Settings
 from evals.demo import signed_headers
 from evals.labelled import load_jsonl
-from evals.smoke import percentile
+from evals.stats import percentile
 
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 

@@ -19,33 +19,31 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.domain import TicketResult
+
 OUTCOME = {"approve": "auto_resolve", "edit": "suggest", "reject": "handoff"}
-
-
-def _value(result: dict[str, Any], field: str) -> Any:
-    return ((result.get("triage") or {}).get(field) or {}).get("value")
 
 
 def eval_row(review: dict[str, Any]) -> dict[str, Any]:
     ticket: dict[str, Any] = review["ticket"]
-    result: dict[str, Any] = review["result"] or {}
-    reply = result.get("reply") or {}
+    result = TicketResult.stored(review["result"])
+    triage = result.triage if result else None
     action = review["action"]
-    category = review.get("category") or _value(result, "category")
+    category = review.get("category") or (triage.category.value if triage else None)
     return {
         "id": ticket.get("external_id") or review["ticket_id"],
         "subject": ticket.get("subject", ""),
         "body": ticket.get("body", ""),
-        "language": _value(result, "language") or ticket.get("language"),
+        "language": (triage.language.value if triage else None) or ticket.get("language"),
         "product": ticket.get("product"),
         "requester": ticket.get("requester"),
         "customer": ticket.get("customer") or {},
         "gold": {
             "category": category,
-            "priority": _value(result, "priority"),
+            "priority": triage.priority.value if triage else None,
             "outcome": OUTCOME[action],
-            "doc_ids": list(reply.get("citations") or []) if action != "reject" else [],
-            "risk": list(_value(result, "risk") or []),
+            "doc_ids": list(result.reply.citations) if result and result.reply and action != "reject" else [],
+            "risk": list(triage.risk.value) if triage else [],
         },
         "draft": review.get("draft_text"),
         "final": review.get("final_text"),
@@ -55,15 +53,16 @@ def eval_row(review: dict[str, Any]) -> dict[str, Any]:
             "by": review.get("reviewer"),
             "at": review["created_at"].isoformat() if isinstance(review["created_at"], datetime) else None,
             "category_corrected": bool(review.get("category")),
-            "policy_version": result.get("policy_version"),
+            "policy_version": result.policy_version if result else None,
             "ticket_id": review["ticket_id"],
         },
     }
 
 
 def history_row(review: dict[str, Any]) -> dict[str, Any] | None:
-    result: dict[str, Any] = review["result"] or {}
-    category = review.get("category") or (_value(result, "category") if review["action"] != "reject" else None)
+    result = TicketResult.stored(review["result"])
+    triage = result.triage if result else None
+    category = review.get("category") or (triage.category.value if triage and review["action"] != "reject" else None)
     if not category:
         return None
     ticket: dict[str, Any] = review["ticket"]
@@ -71,10 +70,10 @@ def history_row(review: dict[str, Any]) -> dict[str, Any] | None:
         "id": ticket.get("external_id") or review["ticket_id"],
         "subject": ticket.get("subject", ""),
         "body": ticket.get("body", ""),
-        "language": _value(result, "language"),
+        "language": triage.language.value if triage else None,
         "category": category,
-        "priority": _value(result, "priority"),
-        "sentiment": _value(result, "sentiment"),
+        "priority": triage.priority.value if triage else None,
+        "sentiment": triage.sentiment.value if triage else None,
     }
 
 

@@ -22,9 +22,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.prompts import load_prompt
-from evals.resolve import Trace
+from evals.resolve.replay import Trace
 from knowledge.embeddings import Embedder
 
 MAX_STATEMENTS = 8
@@ -99,7 +99,7 @@ def judge(
             if f is not None:
                 faith.append(f)
             relev.append(answer_relevancy(model, prompts_dir, embedder, question, t.draft.text))
-        except LLM_RUNTIME_ERRORS:
+        except LLM_FALLBACK_ERRORS:
             failed += 1
     return {
         "judge": spec,
@@ -112,3 +112,12 @@ def judge(
             "judge_relevancy": load_prompt(prompts_dir, "judge_relevancy").version,
         },
     }
+
+
+def add_verdict(result: dict[str, Any], verdict: dict[str, Any]) -> None:
+    """Record a `judge` verdict in a resolve result (`evals.resolve.metrics.evaluate`): its figures
+    under `judge`, faithfulness and answer relevancy beside the other metrics (so `triage eval
+    compare` sees them), the judge prompts' versions with the run's prompts."""
+    result["judge"] = {k: v for k, v in verdict.items() if k != "prompts"}
+    result["faithfulness"], result["answer_relevancy"] = verdict["faithfulness"], verdict["answer_relevancy"]
+    result["run"]["prompts"].update(verdict["prompts"])

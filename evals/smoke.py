@@ -15,16 +15,9 @@ from typing import Any
 from agent.runtime.assembly import Agent
 from agent.settings import Settings
 from evals.labelled import load_jsonl
+from evals.stats import percentile
 
 ACTIONS = ("auto_resolve", "suggest", "handoff")
-
-
-def percentile(xs: list[float], q: float) -> float:
-    """The q-quantile (nearest rank) of xs; 0.0 for none."""
-    if not xs:
-        return 0.0
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int | None = None) -> dict[str, Any]:
@@ -104,7 +97,8 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
     }
 
 
-def format_report(m: dict[str, Any]) -> str:
+def format_summary(m: dict[str, Any]) -> str:
+    """The run for the terminal: the gold x got outcome table, then the figures."""
     lines = [
         f"{m['tickets']} tickets from {m['dataset']} with llm={m['llm']} policy={m['policy_version']}",
         "",

@@ -132,3 +132,20 @@ def run_triage_eval(
         "metrics": metrics,
         "errors": [r for r in rows if r["gold"] != r["predicted"]][:200],
     }
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """The run in a few lines, for the terminal: sizes, the headline metrics, what the classifier decides."""
+    run = result["run"]
+    lines = [f"{run['field']}: train {run['train_rows']} rows, test {run['test_rows']} rows, {run['labels']} labels"]
+    for key in ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision"):
+        if key in result:
+            lines.append(f"  {key:18} {result[key]:.2%}")
+    lines.append(f"  {'ece':18} {result['ece']:.4f}")
+    lines.append(f"  {'tickets_per_s':18} {result['tickets_per_s']:.0f}")
+    at = result["metrics"]["at_threshold"]
+    lines.append(
+        f"  classifier decides {at['coverage']:.1%} at {at['accuracy']:.2%} accuracy "
+        f"(threshold {at['threshold']:.3f}); the rest go to the LLM"
+    )
+    return "\n".join(lines)

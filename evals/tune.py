@@ -28,7 +28,8 @@ import yaml
 
 from agent.domain import Decision
 from agent.graph.policy import Policy, load_policy, match_margin
-from evals.resolve import Trace, outcome_metrics, permissive
+from evals.resolve.metrics import outcome_metrics
+from evals.resolve.replay import Trace, permissive
 
 MAX_GRID = 40  # match-score values tried
 MAX_MARGIN_GRID = 15
@@ -249,6 +250,83 @@ def cross_validate(
                 decisions[i] = t.decide(policy)
     got = [d if d is not None else t.decide(base) for t, d in zip(traces, decisions, strict=True)]
     return {"folds": k, **{key: v for key, v in outcome_metrics(traces, None, got).items() if key != "wrong_ids"}}
+
+
+# ---- what `triage tune` prints and records -----------------------------------------------------
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def format_tune(result: TuneResult, base: Policy, dev: Path) -> str:
+    """What `triage tune` prints: each threshold before -> after, the dev figures before, after and
+    cross-validated, and the notes."""
+    before, after = result.base_dev, result.dev
+    lines = [
+        f"dev {dev}: {after['tickets']} tickets, {after['answerable']} answerable",
+        "threshold                      before -> after",
+        f"  retrieval.auto_at_least      {base.retrieval.auto_at_least:.3f} -> {result.auto_at_least:.3f}",
+        f"  retrieval.auto_min_margin    {base.retrieval.auto_min_margin:.3f} -> {result.auto_min_margin:.3f}",
+        f"  retrieval.suggest_at_least   {base.retrieval.suggest_at_least:.3f} -> {result.suggest_at_least:.3f}",
+    ]
+    for name, value in result.thresholds.items():
+        old = base.categories[name].auto_threshold
+        mark = "  (no dev tickets: kept)" if name in result.untouched else ""
+        lines.append(f"  {name + '.auto_threshold':29}{old:.3f} -> {value:.3f}{mark}")
+    rows = [("before", before), ("after", after)]
+    if result.cv is not None:
+        rows.append((f"cross-validated ({result.cv['folds']} folds, unseen tickets)", result.cv))
+    for label, m in rows:
+        lines.append(
+            f"{label}: auto-resolution {_pct(m['auto_resolution_rate'])} "
+            f"(answerable {_pct(m['auto_resolution_rate_answerable'])}), wrong {m['wrong_resolutions']} = "
+            f"{_pct(m['wrong_resolution_rate'])} of auto (95% upper bound {_pct(m['wrong_resolution_upper95'])}), "
+            f"handoff recall {_pct(m['handoff_recall'])}"
+        )
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines)
+
+
+FIGURES = (
+    "auto_resolution_rate",
+    "auto_resolution_rate_answerable",
+    "wrong_resolutions",
+    "wrong_resolution_rate",
+    "wrong_resolution_upper95",
+    "handoff_recall",
+)
+
+
+def tuned_figures(
+    result: TuneResult, base: Policy, dev: Path, facts: dict[str, Any], max_wrong: float, min_handoff_recall: float
+) -> dict[str, Any]:
+    """The policy file's `tuned:` section: the dev set (path, sha256), the run's KB, LLM and
+    classifier (`facts` of the resolve run), the base version, the budget, the figures on dev after
+    tuning and cross-validated, and the notes."""
+    after = result.dev
+    return {
+        "dev": str(dev),
+        "dev_sha256": hashlib.sha256(dev.read_bytes()).hexdigest(),
+        "kb": str(facts["kb"]),
+        "llm": facts["llm"],
+        "classifier": facts["classifier"],
+        "base_version": base.version,
+        "max_wrong": max_wrong,
+        "min_handoff_recall": min_handoff_recall,
+        "tickets": after["tickets"],
+        "answerable": after["answerable"],
+        **{k: after[k] for k in FIGURES},
+        "cross_validated": {k: result.cv[k] for k in ("folds", *FIGURES)} if result.cv is not None else None,
+        "notes": result.notes,
+    }
+
+
+def save_tuned(target: Path, base_path: Path, base: Policy, result: TuneResult, figures: dict[str, Any]) -> Policy:
+    """Write the tuned policy to `target`: the base file's text edited in place when it exists (see
+    `render_policy`), checked after writing (`write_policy`). Raises ValueError or OSError."""
+    base_text = base_path.read_text(encoding="utf-8") if base_path.exists() else None
+    return write_policy(target, render_policy(base_text, base, result, figures), result)
 
 
 # ---- writing the policy file ------------------------------------------------------------------

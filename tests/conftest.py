@@ -1,4 +1,7 @@
-"""Shared fixtures. Outbound network is blocked for every test: only loopback and UNIX sockets."""
+"""Shared by both suites. Outbound network is blocked for every test: only loopback and UNIX sockets.
+
+tests/unit runs on fakes (its conftest fails a test that loads the real embedder or opens Chroma);
+the real embedder and the demo KB in Chroma are fixtures of tests/integration/conftest.py."""
 
 from __future__ import annotations
 
@@ -16,8 +19,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from agent.settings import REPO_ROOT, Settings
-from knowledge.embeddings import Embedder, get_embedder
-from knowledge.store import KnowledgeStore
 
 DEMO_KB = REPO_ROOT / "knowledge" / "demo"
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
@@ -59,21 +60,6 @@ def _block_network() -> Iterator[None]:
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 
 
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return get_embedder("bundled:all-MiniLM-L6-v2")
-
-
-@pytest.fixture(scope="session")
-def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A data dir whose Chroma holds the demo KB, ingested once per test session."""
-    data = tmp_path_factory.mktemp("demo-data")
-    store = KnowledgeStore(data / "chroma", embedder, "knowledge")
-    report = store.ingest(DEMO_KB)
-    assert not report.errors, report.errors
-    return data
-
-
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings isolated from the developer's .env / triage.toml."""
     base: dict[str, Any] = {
@@ -85,13 +71,3 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def demo_settings(demo_data_dir: Path, tmp_path: Path) -> Settings:
-    """Demo KB (shared, read-only) with a fresh database and checkpoint file per test."""
-    return make_settings(
-        demo_data_dir,
-        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
-        checkpoint_db=tmp_path / "checkpoints.sqlite",
-    )

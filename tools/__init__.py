@@ -5,7 +5,7 @@
 - `tools.ticketing`: write-back to Zendesk, Jira / JSM, Freshdesk and YouTrack (one Protocol, one
   adapter per system), the idempotency ledger keyed by (ticket, step) and `WriteBackPlan`; the graph's
   `write_back` node uses them, `triage writeback retry` re-applies a failed plan. Fake servers for
-  tests: `tools.ticketing.fake_servers`.
+  tests: `tools.ticketing.testing` (one per system).
 - `tools.actions`: allowlisted PayFlow business actions (schema-validated, approval rules, dry run)
   and their fake backend.
 """

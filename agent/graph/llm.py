@@ -23,23 +23,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import openai
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+from agent.errors import ConfigError, LLMOutputError, LLMUnavailable
 from agent.settings import Settings
 
 S = TypeVar("S", bound=BaseModel)
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(ConfigError):
     """The LLM spec or its model files are wrong: fix the configuration."""
-
-
-class LLMOutputError(RuntimeError):
-    """The LLM ran but its output could not be used (not JSON, wrong schema)."""
 
 
 QWEN_NAME = "qwen2.5-coder-1.5b-instruct"
@@ -248,17 +246,20 @@ def make_chat_model(spec: str, settings: Settings) -> BaseChatModel | None:
         return _CACHE[key]
 
 
-def _runtime_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [LLMOutputError, ValueError, TimeoutError, OSError, RuntimeError]
-    try:
-        import openai
-
-        errors.extend([openai.APIError, openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError])
-    except ImportError:  # pragma: no cover - langchain-openai brings it
-        pass
-    return tuple(errors)
-
-
-# What an LLM call may raise at run time (down, timed out, bad output). Nodes catch exactly these and
-# fall back; anything else is a bug and fails the ticket loudly.
-LLM_RUNTIME_ERRORS = _runtime_errors()
+# What an LLM call may raise that a node answers with its fallback (nearest-document triage, an
+# extractive reply, handoff): unusable output, a server that is down, slow, overloaded or refuses the
+# request (a prompt over its context is a 400). Not here, so they fail the ticket loudly: 401/403/404
+# (a wrong key, URL or model name is a configuration error) and any bug. See agent/errors.py.
+LLM_FALLBACK_ERRORS: tuple[type[BaseException], ...] = (
+    LLMOutputError,
+    LLMUnavailable,
+    TimeoutError,  # what a provider without an SDK of its own raises for a slow or dead server
+    ConnectionError,
+    openai.APIConnectionError,  # refused, reset, timed out (APITimeoutError)
+    openai.InternalServerError,
+    openai.RateLimitError,
+    openai.BadRequestError,
+    openai.UnprocessableEntityError,
+    openai.LengthFinishReasonError,
+    openai.ContentFilterFinishReasonError,
+)

@@ -7,6 +7,7 @@ and no threshold can override them; the LLM's own opinion is never consulted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from agent.domain import PRIORITIES, Decision, Triage
+from agent.domain import PRIORITIES, Decision, Finding, Triage
+from agent.errors import ConfigError
 from knowledge.types import Hit
 
 
-class PolicyError(ValueError):
+class PolicyError(ConfigError):
     """The policy file is missing or invalid; the message names the file and the field."""
 
 
@@ -203,6 +205,33 @@ class Policy(BaseModel):
             rules=[*rules, "weak_retrieval"],
             queue=queue,
         )
+
+    # ---- the gate: the last word before anything is sent ---------------------------------------
+    def gate(self, decision: Decision, findings: Sequence[Finding] = (), approval: str | None = None) -> Decision:
+        """The one gate every path to a public reply or an action passes, in the service and in the eval
+        replay alike: an auto-resolution stays one only if the checks of its draft found nothing
+        (`findings`, from ground_check) and its business action needs no human approval (`approval`:
+        why it does, else None); otherwise it becomes a suggestion saying why. Other outcomes pass."""
+        if decision.action != "auto_resolve":
+            return decision
+        if findings:
+            first = findings[0]
+            return decision.model_copy(
+                update={
+                    "action": "suggest",
+                    "reason": f"{first.why}; a human must check it",
+                    "rules": [*decision.rules, first.rule],
+                }
+            )
+        if approval is not None:
+            return decision.model_copy(
+                update={
+                    "action": "suggest",
+                    "reason": f"{approval}; approving the reply runs it",
+                    "rules": [*decision.rules, "action_needs_approval"],
+                }
+            )
+        return decision
 
 
 _EXPLAIN = {

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import yaml
 
+from agent.errors import ConfigError
+
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 _VAR = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 _SECTION = re.compile(r"(?m)^###\s+(system|user)\s*$")
 
 
-class PromptError(ValueError):
+class PromptError(ConfigError):
     """A prompt file is missing, malformed, or rendered with the wrong variables."""
 
 

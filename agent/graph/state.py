@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, TypedDict
 
-from agent.domain import AuditEvent, Decision, Draft, Review, Ticket, Triage, WriteBack
+from agent.domain import (
+    ActionPlan,
+    AuditEvent,
+    Decision,
+    Draft,
+    Finding,
+    HandoffRouting,
+    Review,
+    Ticket,
+    Triage,
+    WriteBack,
+)
 from knowledge.types import Hit
 
 
@@ -24,10 +35,12 @@ class TriageState(TypedDict, total=False):
     triage: Triage
     decision: Decision
     draft: Draft
+    findings: list[Finding]  # what the checks of the draft found that stops an automatic send (ground_check)
+    action: ActionPlan  # the business action the answering document names, validated, not yet run (gate)
     handoff_note: str
     writeback: WriteBack  # what was written back to the ticket's own system
     review: Review  # a support agent's verdict on a suggested reply
-    routing: dict[str, Any]  # handoff: queue, tier, engineer, client tier, SLA deadlines (agent/nodes/handoff.py)
+    routing: HandoffRouting  # handoff: queue, tier, engineer, client tier, SLA deadlines
     prompts: Annotated[dict[str, str], lambda a, b: {**a, **b}]  # prompt name -> version used
     audit: Annotated[list[AuditEvent], operator.add]
 
@@ -41,8 +54,10 @@ class TriageOutput(TypedDict, total=False):
     query_language: str
     decision: Decision
     review: Review
-    routing: dict[str, Any]
+    routing: HandoffRouting
     draft: Draft
+    findings: list[Finding]
+    action: ActionPlan
     handoff_note: str
     writeback: WriteBack
     prompts: dict[str, str]

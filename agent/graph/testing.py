@@ -68,3 +68,25 @@ class ScriptedChatModel(StructuredByJsonSchema):
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:  # pragma: no cover - not used
         raise NotImplementedError
+
+
+def sample_result(**fields: Any) -> dict[str, Any]:
+    """A stored ticket result (TicketResult as JSON) for tests that put tickets in a store by hand:
+    a plausible triage and decision, with any field replaced (`decision={...}`, `reply={...}`, ...)."""
+    from agent.domain import Decision, Scored, TicketResult, Triage
+
+    def scored(value: Any) -> Scored[Any]:
+        return Scored[Any](value=value, confidence=0.9)
+
+    base = TicketResult(
+        triage=Triage(
+            category=scored("payslips"),
+            priority=scored("normal"),
+            language=scored("en"),
+            sentiment=scored("neutral"),
+            risk=Scored[list[str]](value=[], confidence=0.9),
+        ),
+        decision=Decision(action="suggest", reason="a human should review the draft"),
+        policy_version="test",
+    ).model_dump(mode="json")
+    return TicketResult.model_validate({**base, **fields}).model_dump(mode="json")

@@ -13,31 +13,32 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from sqlalchemy.engine import Engine
 
-from agent.domain import Review, Ticket, TicketStatus
+from agent import domain
+from agent.domain import Review, Ticket
 from agent.graph.classifier.model import MANIFEST, TriageClassifier
 from agent.graph.context import AgentContext
 from agent.graph.graph import build_graph
 from agent.graph.llm import make_chat_model
 from agent.graph.policy import load_policy
 from agent.graph.state import TriageState
-from agent.runtime.writeback import STATUS_FOR_ACTION, open_writeback, ticket_status
+from agent.runtime.writeback import open_writeback
 from agent.settings import Settings
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
+from knowledge.types import Hit
 from tools.actions import ActionBackend, PayFlowClient, PayFlowConfig
+from tools.ticketing import WriteBackPlan
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STATUS_FOR_ACTION", "Agent", "result_of", "status_of"]
 
 # the only types a checkpoint may rebuild (LangGraph's msgpack allowlist): our own, by module
-CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = (
-    *(("agent.domain", name) for name in (
-        "Ticket", "Customer", "Triage", "Scored", "Decision", "Draft", "Citation", "AuditEvent", "WriteBack",
-        "WriteBackStep", "Review",
-    )),
-    ("knowledge.types", "Hit"),
+_CHECKPOINTED = (
+    domain.Ticket, domain.Customer, domain.Triage, domain.Scored, domain.Decision, domain.Draft, domain.Citation,
+    domain.AuditEvent, domain.WriteBack, domain.WriteBackStep, domain.Review, domain.Finding, domain.ActionPlan,
+    domain.HandoffRouting, Hit, WriteBackPlan,
 )  # fmt: skip
+CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = tuple((t.__module__, t.__name__) for t in _CHECKPOINTED)
 
 
 def open_knowledge(settings: Settings) -> KnowledgeStore:
@@ -163,40 +164,3 @@ class Agent:
             return False
         snap = self.graph.get_state({"configurable": {"thread_id": ticket_id}})
         return bool(snap.interrupts)
-
-
-def result_of(state: TriageState, policy_version: str) -> dict[str, Any]:
-    """The JSON result stored with a ticket and returned by the API."""
-    decision = state["decision"]
-    draft = state.get("draft")
-    return {
-        "triage": state["triage"].model_dump(mode="json"),
-        "decision": decision.model_dump(mode="json"),
-        "reply": (
-            {
-                "text": draft.text,
-                "citations": draft.citations,
-                "language": draft.language,
-                "grounded": draft.grounded,
-                "generated_by": draft.generated_by,
-            }
-            if draft is not None and decision.action != "handoff"
-            else None
-        ),
-        "handoff_note": state.get("handoff_note"),
-        "retrieved": [
-            {"doc_id": h.doc_id, "title": h.title, "score": h.score, "type": h.doc_type} for h in state.get("hits", [])
-        ],
-        "query_language": state.get("query_language"),
-        "redactions": state.get("redactions", {}),
-        "prompts": state.get("prompts", {}),
-        "policy_version": policy_version,
-        "writeback": wb.model_dump(mode="json") if (wb := state.get("writeback")) is not None else None,
-        "review": rv.model_dump(mode="json") if (rv := state.get("review")) is not None else None,
-        "routing": state.get("routing"),
-    }
-
-
-def status_of(state: TriageState) -> TicketStatus:
-    verdict = state.get("review")
-    return ticket_status(state["decision"].action, state.get("writeback"), verdict.action if verdict else None)

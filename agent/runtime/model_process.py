@@ -4,8 +4,9 @@ Started by `agent.runtime.model_server.ModelSupervisor` as `python -m agent.runt
 it never runs inside the API or a worker, so a crash, hang or out-of-memory of llama.cpp takes only
 this process down. llama_cpp.server serialises completions behind a lock (llama.cpp is not
 re-entrant) and its `/v1/models` waits on that lock, so it cannot tell "busy" from "hung". `/health`
-answers from the event loop without the lock: the model alias, the requests in flight and how long
-the oldest has run, which is how the supervisor tells a long queue from a stuck decode.
+answers from the event loop without the lock: the model alias, the requests in flight, how long the
+oldest has waited, and how long work has waited with nothing finishing (`stalled_s`), which is how
+the supervisor tells a long queue (several workers sharing it) from a stuck decode.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class InFlight:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.started: dict[int, float] = {}
+        self.last_done = time.monotonic()
         self._next = 0
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -40,9 +42,17 @@ class InFlight:
             await self.app(scope, receive, send)
         finally:
             self.started.pop(key, None)
+            self.last_done = time.monotonic()
 
     def oldest_s(self) -> float:
         return round(time.monotonic() - min(self.started.values()), 1) if self.started else 0.0
+
+    def stalled_s(self) -> float:
+        """How long work has been waiting with no request finishing: a queue behind a long reply keeps
+        moving (each finished request resets it); a stuck decode does not."""
+        if not self.started:
+            return 0.0
+        return round(time.monotonic() - max(self.last_done, min(self.started.values())), 1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,7 +110,13 @@ def main(argv: list[str] | None = None) -> None:
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse(
-            {"status": "ok", "model": args.alias, "in_flight": len(inflight.started), "oldest_s": inflight.oldest_s()}
+            {
+                "status": "ok",
+                "model": args.alias,
+                "in_flight": len(inflight.started),
+                "oldest_s": inflight.oldest_s(),
+                "stalled_s": inflight.stalled_s(),
+            }
         )
 
     app.add_route("/health", health, methods=["GET"])

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.errors import ConfigError
 from agent.graph.llm import model_alias, resolve_gguf
 from agent.settings import Settings
 
@@ -44,7 +45,7 @@ log = logging.getLogger("triage.model")
 State = Literal["stopped", "starting", "ready", "restarting", "failed"]
 
 
-class ModelServerError(RuntimeError):
+class ModelServerError(ConfigError):
     """The model process cannot be started as configured; the message says how to fix it."""
 
 
@@ -286,8 +287,8 @@ class ModelSupervisor:
             if failures >= c.unhealthy_after:
                 return f"the model process stopped answering ({exc}); killed", 0
             return None, failures
-        if float(health.get("oldest_s", 0)) > c.hang_after_s:
-            return f"a completion ran over {c.hang_after_s:.0f} s (stuck); killed", 0
+        if float(health.get("stalled_s", 0)) > c.hang_after_s:
+            return f"no completion finished for {c.hang_after_s:.0f} s with work waiting (stuck); killed", 0
         return None, 0
 
     def _watch(self) -> None:

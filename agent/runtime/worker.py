@@ -14,7 +14,9 @@ import threading
 import uuid
 
 from agent.domain import AuditEvent, Ticket
-from agent.runtime.assembly import Agent, result_of, status_of
+from agent.errors import is_transient
+from agent.graph.result import status_of, ticket_result
+from agent.runtime.assembly import Agent
 from agent.runtime.writeback import failure_text
 from agent.storage.reviews import ReviewStore
 from agent.storage.tickets import TicketStore
@@ -46,29 +48,15 @@ class Worker:
         verdict = self.reviews.pending(ticket.id)
         try:
             state = self.agent.run(ticket, verdict)
-        except Exception as exc:
-            log.exception("ticket %s failed", ticket.id)
-            row = self.store.get(ticket.id)
-            attempts = row["attempts"] if row else self.max_attempts
-            error = f"{type(exc).__name__}: {exc}"
-            if attempts < self.max_attempts:
-                self.store.release(ticket.id, self.id, error)
-            else:
-                self.store.complete(
-                    ticket.id,
-                    self.id,
-                    "failed",
-                    None,
-                    [AuditEvent(node="worker", event="failed", detail={"error": error[:1000], "attempts": attempts})],
-                    error=error[:2000],
-                )
+        except Exception as exc:  # noqa: BLE001 - the worker outlives any one ticket; _failed decides what next
+            self._failed(ticket, exc)
             return
         audit = [*state.get("audit", []), AuditEvent(node="worker", event="completed", detail={"worker": self.id})]
         written = self.store.complete(
             ticket.id,
             self.id,
             status_of(state),
-            result_of(state, self.agent.context.policy.version),
+            ticket_result(state, self.agent.context.policy.version).model_dump(mode="json"),
             audit,
             error=failure_text(state.get("writeback")),  # a failed write-back: the result stands, retry later
         )
@@ -78,6 +66,31 @@ class Worker:
             if state.get("review") is None:
                 log.warning("ticket %s: a review verdict is waiting but its graph was not paused for one", ticket.id)
             self.reviews.mark_applied(ticket.id)
+
+    def _failed(self, ticket: Ticket, exc: Exception) -> None:
+        """A transient failure (agent/errors.py `is_transient`) gives the ticket back to the queue until
+        its attempts run out; anything else (a permanent error, a configuration error, a bug) fails it
+        now, with the error recorded: retrying the same input would only repeat it."""
+        transient = is_transient(exc)
+        row = self.store.get(ticket.id)
+        attempts = row["attempts"] if row else self.max_attempts
+        error = f"{type(exc).__name__}: {exc}"
+        if transient and attempts < self.max_attempts:
+            log.warning("ticket %s: transient failure (attempt %d of %d), requeued: %s",
+                        ticket.id, attempts, self.max_attempts, error[:300])  # fmt: skip
+            self.store.release(ticket.id, self.id, error)
+            return
+        log.error("ticket %s failed (%s)", ticket.id, "transient, out of attempts" if transient else "not retried",
+                  exc_info=exc)  # fmt: skip
+        detail = {"error": error[:1000], "attempts": attempts, "transient": transient, "kind": type(exc).__name__}
+        self.store.complete(
+            ticket.id,
+            self.id,
+            "failed",
+            None,
+            [AuditEvent(node="worker", event="failed", detail=detail)],
+            error=error[:2000],
+        )
 
     def run_once(self) -> bool:
         ticket = self.store.claim(self.id, self.lease_s)

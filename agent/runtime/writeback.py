@@ -14,31 +14,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from agent.domain import Action, AuditEvent, TicketStatus, WriteBack, WriteBackStep
-from tools.ticketing import Ledger, TicketingSystem, WriteBackPlan, apply, build_systems
+from agent.domain import AuditEvent, TicketResult, TicketStatus, WriteBack, WriteBackStep
+from agent.graph.result import ticket_status
+from agent.storage import ledger as stored_ledger
+from agent.storage.db import make_engine
+from tools.ticketing import (
+    Ledger,
+    RetrySettings,
+    SystemsConfig,
+    SystemSettings,
+    TicketingSystem,
+    WriteBackPlan,
+    apply,
+    build_systems,
+)
 
 if TYPE_CHECKING:
     from agent.settings import Settings
     from agent.storage.tickets import TicketStore
-
-STATUS_FOR_ACTION: dict[Action, TicketStatus] = {
-    "auto_resolve": "done",
-    "suggest": "awaiting_review",
-    "handoff": "handed_off",
-}
-
-
-def ticket_status(action: Action, writeback: WriteBack | None, review: str | None = None) -> TicketStatus:
-    """The status a finished ticket gets: its outcome's (a suggestion a human approved or edited is
-    done: the reply went out), unless writing it back failed."""
-    if writeback is not None and not writeback.ok:
-        return "writeback_failed"
-    if action == "suggest" and review in ("approve", "edit"):
-        return "done"
-    return STATUS_FOR_ACTION[action]
 
 
 def failure_text(writeback: WriteBack | None) -> str | None:
@@ -49,18 +44,46 @@ def failure_text(writeback: WriteBack | None) -> str | None:
     return f"write-back to {writeback.system} failed at step {writeback.failed_step} ({kind}): {writeback.error}"[:2000]
 
 
+# settings field -> the adapter's config key, per system (the URL field comes first: it switches the system on)
+_FLAT: dict[str, dict[str, str]] = {
+    "zendesk": {"zendesk_url": "base_url", "zendesk_email": "email", "zendesk_api_token": "api_token"},
+    "jira": {"jira_url": "base_url", "jira_email": "email", "jira_api_token": "api_token"},
+    "freshdesk": {"freshdesk_url": "base_url", "freshdesk_api_key": "api_key"},
+    "youtrack": {"youtrack_url": "base_url", "youtrack_token": "token", "youtrack_note_group_id": "note_group_id"},
+}
+
+
+def systems_config(settings: Settings) -> SystemsConfig:
+    """The ticketing systems' write-back config (tools' own model) from the settings: per system the
+    TRIAGE_<SYSTEM>_* values and its `[writeback.<system>]` table, and the shared timeout and retry budget."""
+    systems: dict[str, SystemSettings] = {}
+    for name, flat in _FLAT.items():
+        url_field, *value_fields = flat
+        systems[name] = SystemSettings(
+            base_url=getattr(settings, url_field),
+            values={flat[f]: getattr(settings, f) for f in value_fields},
+            extra=dict(settings.writeback.get(name, {})),
+            names={key: f"TRIAGE_{field.upper()}" for field, key in flat.items()},
+        )
+    return SystemsConfig(
+        enabled=settings.writeback_enabled,
+        timeout_s=settings.writeback_timeout_s,
+        retry=RetrySettings(
+            max_attempts=settings.writeback_max_attempts, max_elapsed_s=settings.writeback_max_elapsed_s
+        ),
+        systems=systems,
+    )
+
+
 def open_writeback(settings: Settings, engine: Engine | None = None) -> tuple[dict[str, TicketingSystem], Ledger]:
     """The configured systems (by source name) and the ledger on the ticket store's database.
 
     Pass the ticket store's engine to share its connection pool; without one the ledger opens the same
-    database from `settings.db_url` (SQLite or PostgreSQL). Raises `WriteBackConfigError` when a system
-    is half configured.
+    database from `settings.db_url` (SQLite or PostgreSQL, migrated to the current schema). Raises
+    `WriteBackConfigError` when a system is half configured.
     """
-    if engine is None:
-        from agent.storage.tickets import make_engine
-
-        engine = make_engine(settings.db_url)
-    return build_systems(settings), Ledger(engine)
+    systems = build_systems(systems_config(settings))
+    return systems, stored_ledger.Ledger(engine if engine is not None else make_engine(settings.db_url))
 
 
 def run_plan(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger, runs: int = 1) -> WriteBack:
@@ -76,7 +99,7 @@ def run_plan(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger, runs:
         error=failed.error if failed else None,
         steps=[WriteBackStep(step=o.step, status=o.status, error=o.error) for o in report.outcomes],
         runs=runs,
-        plan=plan.model_dump(mode="json"),
+        plan=plan,
     )
 
 
@@ -137,12 +160,11 @@ def retry_writeback(
             f"ticket {ticket_id} is {row['status']!r}: only a writeback_failed ticket has a write-back to retry",
             "not_failed",
         )
-    result: dict[str, Any] = row["result"] or {}
-    try:
-        previous = WriteBack.model_validate(result.get("writeback"))
-        plan = WriteBackPlan.model_validate(previous.plan)
-    except ValidationError as exc:
-        raise RetryRefused(f"ticket {ticket_id} has no stored write-back plan to re-apply ({exc})", "no_plan") from exc
+    result = TicketResult.stored(row["result"])
+    previous = result.writeback if result is not None else None
+    if result is None or previous is None or previous.plan is None:
+        raise RetryRefused(f"ticket {ticket_id} has no stored write-back plan to re-apply", "no_plan")
+    plan = previous.plan
     system = ticketing.get(previous.system or "")
     if system is None:
         raise RetryRefused(
@@ -158,10 +180,9 @@ def retry_writeback(
     except BaseException:
         store.unlock_writeback(ticket_id, owner)
         raise
-    action: Action = result["decision"]["action"]
-    status = ticket_status(action, writeback, (result.get("review") or {}).get("action"))
+    status = ticket_status(result.decision.action, writeback, result.review.action if result.review else None)
     extra: dict[str, Any] = {"by": dict(by)} if by else {}  # who asked for the retry (name, role, key id)
     event = writeback_event(writeback, node="writeback_retry", run=writeback.runs, **extra)
-    stored = {**result, "writeback": writeback.model_dump(mode="json")}
+    stored = result.model_copy(update={"writeback": writeback}).model_dump(mode="json")
     store.finish_writeback(ticket_id, owner, status, stored, [event], failure_text(writeback))
     return RetryOutcome(ticket_id, status, writeback)

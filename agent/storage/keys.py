@@ -27,7 +27,9 @@ from typing import Literal, get_args
 
 from sqlalchemy import DateTime, String, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from agent.storage.db import Base, ensure_migrated
 
 Role = Literal["webhook", "agent", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -81,11 +83,7 @@ class KeyRefused(LookupError):
         self.reason = reason
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class ApiKeyRow(_Base):
+class ApiKeyRow(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(12), primary_key=True)
@@ -138,7 +136,7 @@ class KeyStore:
 
     def __init__(self, engine: Engine, writing: Callable[[], AbstractContextManager[Session]] | None = None) -> None:
         self.engine = engine
-        _Base.metadata.create_all(engine)
+        ensure_migrated(engine)  # the table comes from the migrations (a no-op on the ticket store's engine)
         self._session = sessionmaker(engine, expire_on_commit=False)
         self._writing = writing or self._session.begin
         self._recent: dict[str, datetime] = {}  # key id -> last time we wrote last_used_at

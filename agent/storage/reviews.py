@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import DateTime, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from agent.domain import AuditEvent, Review, utcnow
-from agent.storage.tickets import AuditRow, Base, TicketRow, TicketStore
+from agent.domain import AuditEvent, Review, TicketResult, utcnow
+from agent.storage.db import Base
+from agent.storage.tickets import AuditRow, TicketRow, TicketStore
 
 
 class ReviewError(ValueError):
@@ -46,8 +47,7 @@ class ReviewRow(Base):
 
 class ReviewStore:
     def __init__(self, store: TicketStore) -> None:
-        self.store = store
-        Base.metadata.create_all(store.engine, tables=[Table.__table__ for Table in (ReviewRow,)])  # type: ignore[misc]
+        self.store = store  # its table came with the store's migrations
 
     def submit(self, ticket_id: str, verdict: Review) -> None:
         """Record the verdict and queue the ticket for the worker to resume; see the module doc."""
@@ -57,7 +57,8 @@ class ReviewStore:
                 raise ReviewError(f"no ticket {ticket_id!r}", "not_found")
             if s.get(ReviewRow, ticket_id) is not None:
                 raise ReviewError(f"ticket {ticket_id} was already reviewed", "already_reviewed")
-            draft = ((row.result or {}).get("reply") or {}).get("text") or ""
+            result = TicketResult.stored(row.result)
+            draft = result.reply.text if result is not None and result.reply is not None else ""
             res = s.execute(
                 update(TicketRow)
                 .where(TicketRow.id == ticket_id, TicketRow.status == "awaiting_review")

@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -28,8 +27,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     func,
     or_,
     select,
@@ -37,15 +34,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from agent.domain import AuditEvent, Ticket, TicketStatus, utcnow
+from agent.storage.db import Base, ensure_migrated, make_engine
 
 UNFINISHED: tuple[TicketStatus, ...] = ("received", "processing")
-
-
-class Base(DeclarativeBase):
-    pass
 
 
 class TicketRow(Base):
@@ -76,22 +70,6 @@ class AuditRow(Base):
     node: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-
-
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            cur.execute("PRAGMA synchronous=FULL")  # a 202 means the row is on disk
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 MAX_DELIVERY_ID = 255  # TicketRow.delivery_id's length
@@ -128,10 +106,12 @@ def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> None:
 
 
 class TicketStore:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
+    def __init__(self, url: str | Engine) -> None:
+        """On a URL or an engine (`agent.storage.open_database` makes one); the database is migrated to
+        head first unless this process already did it on that engine."""
+        self.engine = make_engine(url) if isinstance(url, str) else url
+        self.url = url if isinstance(url, str) else url.url.render_as_string(hide_password=False)
+        ensure_migrated(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite allows one writer: queue writers here instead of in SQLite's sleeping busy handler
         # (which adds hundreds of ms of tail latency under concurrent webhooks).

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from agent.domain import Review
+from agent.domain import Citation, Review, TicketResult
 from agent.storage.reviews import ReviewError, ReviewStore
 from api.deps import AgentDep, Services, ServicesDep
 
@@ -67,23 +67,22 @@ def reviews_of(request: Request) -> ReviewStore:
 
 
 def _item(row: dict[str, Any]) -> ReviewItem:
-    result = row["result"] or {}
-    triage = result.get("triage") or {}
-    decision = result.get("decision") or {}
-    reply = result.get("reply") or {}
-    text = str(reply.get("text") or "")
+    result = TicketResult.stored(row["result"])
+    triage = result.triage if result else None
+    decision = result.decision if result else None
+    text = result.reply.text if result and result.reply else ""
     return ReviewItem(
         ticket_id=row["id"],
         external_id=row["external_id"],
         source=row["source"],
         subject=str(row["ticket"].get("subject") or ""),
         created_at=row["created_at"],
-        category=(triage.get("category") or {}).get("value"),
-        category_confidence=(triage.get("category") or {}).get("confidence"),
-        priority=(triage.get("priority") or {}).get("value"),
-        language=(triage.get("language") or {}).get("value"),
-        queue=decision.get("queue"),
-        reason=decision.get("reason"),
+        category=triage.category.value if triage else None,
+        category_confidence=triage.category.confidence if triage else None,
+        priority=triage.priority.value if triage else None,
+        language=triage.language.value if triage else None,
+        queue=decision.queue if decision else None,
+        reason=decision.reason if decision else None,
         draft_excerpt=text[:200],
     )
 
@@ -124,10 +123,12 @@ async def get_review(ticket_id: str, request: Request, services: ServicesDep, _w
     row = await run_in_threadpool(services.store.get, ticket_id)
     if row is None:
         raise HTTPException(404, detail=f"no ticket {ticket_id!r}")
-    result = row["result"] or {}
+    result = TicketResult.stored(row["result"])
     verdict = await run_in_threadpool(reviews_of(request).get, ticket_id)
-    reply = result.get("reply") or {}
-    titles = {d["doc_id"]: d.get("title") for d in result.get("retrieved", [])}
+    reply = result.reply if result else None
+    titles = {d.doc_id: d.title for d in result.retrieved} if result else {}
+    # results stored before replies carried `sources` name only the ids: the titles come from retrieval
+    cited = (reply.sources or [Citation(doc_id=c, title=titles.get(c)) for c in reply.citations]) if reply else []
     return {
         "ticket_id": row["id"],
         "external_id": row["external_id"],
@@ -138,16 +139,14 @@ async def get_review(ticket_id: str, request: Request, services: ServicesDep, _w
         "body": row["ticket"].get("body"),
         "requester": row["ticket"].get("requester"),
         "customer": row["ticket"].get("customer"),
-        "triage": result.get("triage"),
-        "decision": result.get("decision"),
-        "draft": reply.get("text"),
-        "draft_language": reply.get("language"),
-        "grounded": reply.get("grounded"),
-        "citations": [
-            {"doc_id": c, "title": titles.get(c), "url": f"/kb/docs/{c}"} for c in reply.get("citations", [])
-        ],
-        "retrieved": result.get("retrieved", []),
-        "routing": result.get("routing"),
+        "triage": result.triage.model_dump(mode="json") if result else None,
+        "decision": result.decision.model_dump(mode="json") if result else None,
+        "draft": reply.text if reply else None,
+        "draft_language": reply.language if reply else None,
+        "grounded": reply.grounded if reply else None,
+        "citations": [{"doc_id": c.doc_id, "title": c.title, "url": f"/kb/docs/{c.doc_id}"} for c in cited],
+        "retrieved": [d.model_dump(mode="json") for d in result.retrieved] if result else [],
+        "routing": result.routing.model_dump(mode="json") if result and result.routing else None,
         "review": verdict,
     }
 

@@ -14,8 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy import select
 
-from agent.domain import utcnow
-from agent.graph.routing import TIERS, Team, TeamError, Tier, cached_team
+from agent.domain import TicketResult, utcnow
+from agent.graph.routing import Team, TeamError, cached_team
+from agent.graph.shifts import TIERS, Tier
 from agent.graph.sla import EARLIEST, LATEST, Deadlines, RiskState, as_utc, check_window
 from agent.storage.tickets import TicketRow, TicketStore
 from api.deps import AgentDep, ServicesDep
@@ -104,19 +105,20 @@ def at_risk_tickets(rows: list[dict[str, Any]], team: Team, now: datetime) -> li
     response counts as not given (the worse of the two deadlines)."""
     out: list[AtRiskTicket] = []
     for row in rows:
-        routing = (row["result"] or {}).get("routing")
-        if not isinstance(routing, dict) or "first_response_due" not in routing:
-            continue
         try:
-            due = Deadlines(
-                priority=routing["priority"],
-                client_tier=routing["client_tier"],
-                started_at=routing["sla_started_at"],
-                first_response_due=routing["first_response_due"],
-                resolution_due=routing["resolution_due"],
-            )
-        except (KeyError, ValidationError):
+            result = TicketResult.stored(row["result"])
+        except ValidationError:
             continue  # a result from an older version: no usable deadlines
+        routing = result.routing if result is not None else None
+        if routing is None:
+            continue
+        due = Deadlines(
+            priority=routing.priority,
+            client_tier=routing.client_tier,
+            started_at=routing.sla_started_at,
+            first_response_due=routing.first_response_due,
+            resolution_due=routing.resolution_due,
+        )
         risk = team.sla.at_risk(due, now, responded=False)
         if risk.state == "ok":
             continue
@@ -133,11 +135,11 @@ def at_risk_tickets(rows: list[dict[str, Any]], team: Team, now: datetime) -> li
                 first_response_due=due.first_response_due,
                 resolution_due=due.resolution_due,
                 priority=due.priority,
-                client=routing.get("client"),
+                client=routing.client,
                 client_tier=due.client_tier,
-                queue=str(routing.get("queue", "")),
-                tier=str(routing.get("tier", "")),
-                engineer=routing.get("engineer"),
+                queue=routing.queue,
+                tier=routing.tier,
+                engineer=routing.engineer,
             )
         )
     out.sort(key=lambda t: (t.minutes_left, t.due, t.ticket_id))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
+from agent.domain import TicketResult
 from agent.runtime.writeback import RetryRefused, retry_writeback
 from api.deps import AdminDep, AgentDep, Services, ServicesDep
 from api.schemas import TicketOut, TicketViewOut
@@ -30,32 +31,24 @@ def ticket_view(payload: object) -> TicketViewOut | None:
 
 
 def ticket_out(row: dict[str, Any]) -> TicketOut:
-    result = row["result"] or {}
-    writeback = result.get("writeback")
-    return TicketOut.model_validate(
-        {
-            "ticket_id": row["id"],
-            "external_id": row["external_id"],
-            "source": row["source"],
-            "status": row["status"],
-            "created_at": row["created_at"],
-            "updated_at": row["updated_at"],
-            "attempts": row["attempts"],
-            "error": row["error"],
-            "ticket": ticket_view(row.get("ticket")),
-            "triage": result.get("triage"),
-            "decision": result.get("decision"),
-            "reply": result.get("reply"),
-            "handoff_note": result.get("handoff_note"),
-            "retrieved": result.get("retrieved", []),
-            "policy_version": result.get("policy_version"),
-            "prompts": result.get("prompts", {}),
-            "writeback": {**writeback, "ok": writeback["status"] != "failed"} if writeback else None,
-            "routing": result.get("routing"),
-            "review": result.get("review"),
-            "audit": row["audit"],
-        }
-    )
+    result = TicketResult.stored(row["result"])
+    fields: dict[str, Any] = {
+        "ticket_id": row["id"],
+        "external_id": row["external_id"],
+        "source": row["source"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "attempts": row["attempts"],
+        "error": row["error"],
+        "ticket": ticket_view(row.get("ticket")),
+        "audit": row["audit"],
+    }
+    if result is not None:
+        fields.update(result.model_dump(mode="json", exclude={"redactions", "query_language"}))
+        if result.writeback is not None:
+            fields["writeback"] = {**fields["writeback"], "ok": result.writeback.ok}
+    return TicketOut.model_validate(fields)
 
 
 async def _read(services: Services, ticket_id: str) -> TicketOut:

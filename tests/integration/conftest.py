@@ -1,4 +1,4 @@
-"""Helpers for tests that run the real service on loopback."""
+"""The real things: the embedder, the demo KB in Chroma, the service on loopback (in a thread or a child process)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,37 @@ import uvicorn
 from agent.settings import Settings
 from api.app import create_app
 from evals.demo import signed_headers
+from knowledge.embeddings import Embedder, get_embedder
+from knowledge.store import KnowledgeStore
+from tests.conftest import DEMO_KB, make_settings
 from tests.netutil import free_port
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return get_embedder("bundled:all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """A data dir whose Chroma holds the demo KB, ingested once per test session."""
+    data = tmp_path_factory.mktemp("demo-data")
+    store = KnowledgeStore(data / "chroma", embedder, "knowledge")
+    report = store.ingest(DEMO_KB)
+    assert not report.errors, report.errors
+    return data
+
+
+@pytest.fixture
+def demo_settings(demo_data_dir: Path, tmp_path: Path) -> Settings:
+    """Demo KB (shared, read-only) with a fresh database and checkpoint file per test."""
+    return make_settings(
+        demo_data_dir,
+        database_url=f"sqlite:///{tmp_path / 'triage.db'}",
+        checkpoint_db=tmp_path / "checkpoints.sqlite",
+    )
 
 
 @contextmanager

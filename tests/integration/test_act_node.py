@@ -15,7 +15,7 @@ from agent.graph.state import TriageState
 from agent.runtime.assembly import Agent, open_knowledge
 from agent.settings import Settings
 from tools.actions import ActionBackend
-from tools.actions.fake_backend import FakePayFlow
+from tools.actions.testing import FakePayFlow
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +75,14 @@ def test_reset_for_someone_else_needs_approval_and_becomes_a_suggestion(
     with pf.client() as client:
         state = _run(demo_settings, _ticket("t-act-2", "olena.marsh@acme.example", body), client)
     assert state["draft"].citations == ["KB-001"]
-    ((event, detail),) = _act(state)
-    assert event == "needs_approval" and detail["arguments"]
+    # the gate, before anything runs, saw that the reset needs a human's approval: the action waits
+    # (act does not run on a suggestion until it is approved) and the ticket became a suggestion
+    assert _act(state) == []
+    (gated,) = [e for e in state["audit"] if e.node == "gate"]
+    assert gated.detail["rules_added"] == ["action_needs_approval"] and gated.detail["action"] == "password_reset"
+    assert state["action"].arguments and state["action"].needs_approval
     assert state["decision"].action == "suggest" and "action_needs_approval" in state["decision"].rules
-    assert pf.emails_sent == []
+    assert pf.requests == [] and pf.emails_sent == []
 
 
 def test_without_a_backend_actions_are_dry_runs(demo_settings: Settings, pf: FakePayFlow) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tools.actions import ActionContext, PlannedRequest, extract_rules, run_action
-from tools.actions.fake_backend import FakePayFlow
 from tools.actions.schemas import PasswordResetOutput, PayrollRunStatusOutput
+from tools.actions.testing import FakePayFlow
 from tools.http import PermanentWriteBackError
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,9 @@ from agent.graph.context import AgentContext
 from agent.graph.policy import load_policy
 from agent.runtime.assembly import Agent
 from agent.settings import Settings, get_settings
-from evals.resolve import eval_ticket, evaluate, prepare, workspace
-from evals.resolve_data import ResolveDataError, load_cases, load_kb
+from evals.resolve.data import ResolveDataError, load_cases, load_kb
+from evals.resolve.metrics import evaluate
+from evals.resolve.run import eval_ticket, prepare, workspace
 from tests.conftest import DEMO_KB, SMOKE
 
 KB = [

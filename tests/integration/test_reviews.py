@@ -16,7 +16,7 @@ from agent.settings import Settings
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
 from tests.integration.test_writeback_e2e import seen, send, webhook, writes
 from tests.integration.test_writeback_e2e import wb_settings as wb_settings  # the fixture
-from tools.ticketing.fake_servers import FakeZendesk
+from tools.ticketing.testing.zendesk import FakeZendesk
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.domain import Review
+from agent.graph.testing import sample_result
 from agent.storage.reviews import ReviewError, ReviewStore
 from agent.storage.tickets import TicketStore
 from tests.integration.test_writeback_e2e import pg_url as pg_url  # the fixture: a throwaway schema
@@ -20,7 +21,7 @@ def test_review_store_on_postgresql(pg_url: str) -> None:
     reviews = ReviewStore(store)
     ticket_id, _ = store.create_or_get("generic", "pg-1", {"external_id": "pg-1", "subject": "s", "body": "b"})
     assert store.claim("w", 60) is not None
-    result = {"reply": {"text": "the draft [KB-009]", "citations": ["KB-009"]}}
+    result = sample_result(reply={"text": "the draft [KB-009]", "citations": ["KB-009"]})
     assert store.complete(ticket_id, "w", "awaiting_review", result, [])
 
     def submit(name: str) -> str:

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Mount
 
 from agent.domain import WriteBack
+from agent.graph.testing import sample_result
 from agent.settings import Settings
 from agent.storage.keys import ROLES
 from agent.storage.tickets import TicketStore
@@ -30,7 +31,7 @@ from tests.conftest import make_settings
 from tests.integration.conftest import post_ticket, serve_in_thread
 from tests.integration.test_writeback_e2e import credentials, writeback_config
 from tools.ticketing import WriteBackPlan
-from tools.ticketing.fake_servers import FakeYouTrack
+from tools.ticketing.testing.youtrack import FakeYouTrack
 
 pytestmark = pytest.mark.integration
 BOOTSTRAP = "test-api-key"
@@ -255,9 +256,9 @@ def test_write_back_retry_records_who(tmp_path: Path) -> None:
         plan = WriteBackPlan(ticket_id=ticket_id, external_id=ext, action="handoff", note="for a human", resolve=False)
         failed = WriteBack(
             status="failed", system="youtrack", external_id=ext, failed_step="note", error="503",
-            plan=plan.model_dump(mode="json"),
+            plan=plan,
         )  # fmt: skip
-        result = {"decision": {"action": "handoff", "reason": "r"}, "writeback": failed.model_dump(mode="json")}
+        result = sample_result(decision={"action": "handoff", "reason": "r"}, writeback=failed.model_dump(mode="json"))
         assert store.complete(ticket_id, "w", "writeback_failed", result, [], error="write-back failed")
         store.engine.dispose()
         with serve_in_thread(settings) as url, httpx.Client(base_url=url, timeout=30) as client:

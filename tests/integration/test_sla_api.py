@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.domain import Customer, Decision, Scored, Triage
+from agent.domain import Customer, Decision, Scored, TicketResult, Triage
 from agent.graph.nodes.handoff import routing_record
 from agent.graph.routing import load_team
 from agent.settings import REPO_ROOT, Settings
@@ -50,10 +50,13 @@ def routed(created: datetime, priority: str, customer: Customer) -> dict[str, An
     )
     decision = Decision(action="handoff", reason="weak match", queue="payroll-support")
     routing = TEAM.route(triage, decision, customer, created)
-    return {
-        "decision": decision.model_dump(mode="json"),
-        "routing": routing_record(routing, TEAM.deadlines(priority, routing.client_tier, created)),
-    }
+    result = TicketResult(
+        triage=triage,
+        decision=decision,
+        routing=routing_record(routing, TEAM.deadlines(priority, routing.client_tier, created)),
+        policy_version="test",
+    )
+    return result.model_dump(mode="json")
 
 
 def add(store: TicketStore, external_id: str, status: str, result: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tools.http import PermanentWriteBackError
-from tools.ticketing.fake_servers import FakeFreshdesk
+from tools.ticketing.testing.freshdesk import FakeFreshdesk
 
 pytestmark = pytest.mark.integration
 

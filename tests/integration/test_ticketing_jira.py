@@ -11,7 +11,7 @@ import pytest
 
 from tools.http import PermanentWriteBackError, WriteBackConfigError
 from tools.ticketing.adf import adf_to_text
-from tools.ticketing.fake_servers import FakeJira
+from tools.ticketing.testing.jira import FakeJira
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,14 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from agent.runtime.writeback import systems_config
+from agent.storage.ledger import Ledger
 from tests.conftest import make_settings
 from tests.netutil import free_port
 from tools.http import TransientWriteBackError, WriteBackConfigError
-from tools.ticketing import Ledger, WriteBackPlan, apply, build_systems
+from tools.ticketing import WriteBackPlan, apply, build_systems
 from tools.ticketing.base import ZendeskConfig
-from tools.ticketing.fake_servers import FAST_RETRY, FakeFreshdesk, FakeJira, FakeYouTrack, FakeZendesk
+from tools.ticketing.testing import FAST_RETRY, FakeFreshdesk, FakeJira, FakeYouTrack, FakeZendesk
 from tools.ticketing.zendesk import Zendesk
 
 pytestmark = pytest.mark.integration
@@ -184,12 +186,12 @@ def test_build_systems_from_settings(tmp_path: Path) -> None:
         youtrack_token="perm:x",
         writeback={"youtrack": {"group_field": "Team", "groups": {"billing": "Payroll"}}},
     )
-    systems = build_systems(settings)
+    systems = build_systems(systems_config(settings))
     assert sorted(systems) == ["youtrack", "zendesk"]
     assert systems["youtrack"].config.group_field == "Team"  # type: ignore[attr-defined]
     half = make_settings(tmp_path, jira_url="https://acme.atlassian.net")
     with pytest.raises(WriteBackConfigError, match="TRIAGE_JIRA_EMAIL"):
-        build_systems(half)
+        build_systems(systems_config(half))
 
 
 def _postgres() -> str | None:

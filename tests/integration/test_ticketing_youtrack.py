@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tools.http import PermanentWriteBackError, WriteBackConfigError
-from tools.ticketing.fake_servers import FakeYouTrack
+from tools.ticketing.testing.youtrack import FakeYouTrack
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tools.http import PermanentWriteBackError, WriteBackConfigError
-from tools.ticketing.fake_servers import FakeZendesk
+from tools.ticketing.testing.zendesk import FakeZendesk
 
 pytestmark = pytest.mark.integration
 

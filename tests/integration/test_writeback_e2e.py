@@ -39,7 +39,7 @@ from tests.unit.test_webhook_providers import (
 )
 from tools.signing import sign_hub, sign_zendesk
 from tools.ticketing import Priority, TicketingSystem
-from tools.ticketing.fake_servers import (
+from tools.ticketing.testing import (
     FAST_RETRY,
     FakeFreshdesk,
     FakeJira,

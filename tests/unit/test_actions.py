@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.testing import ScriptedChatModel
 from tools.actions import (
     REGISTRY,
@@ -28,8 +29,8 @@ from tools.actions import (
     run_action,
     validate_arguments,
 )
-from tools.actions.fake_backend import FakePayFlow
 from tools.actions.schemas import PasswordResetInput, ResendPayslipInput
+from tools.actions.testing import FakePayFlow
 from tools.http import PermanentWriteBackError
 
 TODAY = date(2025, 11, 20)
@@ -203,8 +204,14 @@ def test_dry_run_never_touches_the_backend(payflow: FakePayFlow, name: str) -> N
 def test_dry_run_reports_the_request_a_live_run_would_send() -> None:
     args = {**RESEND, "send_to": "jane.private@gmail.example"}
     result = run_action("resend_payslip", args, dry_run=True, backend=None, context=CTX)
-    assert result.status == "dry_run"
+    # a dry run answers what a live run would do: this one would wait for a human, so the eval sees the
+    # same downgrade to a suggestion that the service makes
+    assert result.status == "needs_approval"
     assert result.approval is not None and result.approval.rule == "needs_approval"
+    approved = run_action(
+        "resend_payslip", args, dry_run=True, backend=None, context=CTX.model_copy(update={"approved_by": "anna"})
+    )
+    assert approved.status == "dry_run" and approved.request == result.request
     assert result.request == PlannedRequest(
         method="POST",
         path="/api/v1/payslips/resend",
@@ -414,7 +421,7 @@ def test_llm_fills_the_input_model_and_metadata_wins() -> None:
 def test_llm_answer_off_schema_is_an_extraction_error() -> None:
     model = ScriptedChatModel(replies=[{"employee_id": "1043", "period": "October"}])
     with pytest.raises(ExtractionError, match="period"):
-        extract_with_llm("resend_payslip", "text", CTX, model)
+        extract_with_llm("resend_payslip", "text", CTX, model, errors=LLM_FALLBACK_ERRORS)
     down = ScriptedChatModel(replies=[TimeoutError("llm timed out")])
     with pytest.raises(ExtractionError, match="timed out"):
         extract_with_llm("resend_payslip", "text", CTX, down)
@@ -434,7 +441,7 @@ def test_rules_first_then_the_llm_only_for_what_is_missing() -> None:
     vague = "Jane Cooper (she is number 1043 on our list) did not get the payslip from two months ago"
     got = extract_arguments("resend_payslip", vague, CTX, llm=model)
     assert got.source == "rules+llm" and got.arguments is not None and got.arguments["period"] == "2025-09"
-    failing = ScriptedChatModel(replies=[RuntimeError("server down")])
+    failing = ScriptedChatModel(replies=[ConnectionError("server down")])  # a bug (RuntimeError) would raise
     fallback = extract_arguments("resend_payslip", vague, CTX, llm=failing)
     assert not fallback.ok and fallback.llm_error is not None and "server down" in fallback.llm_error
     assert {m.field for m in fallback.missing} == {"employee_id", "period"}

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from fastapi import HTTPException
 
-from agent.graph.routing import coverage_gaps, load_team
+from agent.graph.routing import load_team
+from agent.graph.shifts import coverage_gaps
 from agent.graph.sla import EARLIEST, LATEST, at_risk, check_window, clamp_to_window, in_window
 from agent.settings import REPO_ROOT
 from agent.storage.tickets import MAX_DELIVERY_ID, delivery_key

@@ -13,7 +13,7 @@ from agent.graph.classifier.data import read_labelled
 from agent.settings import get_settings
 from agent.storage.reviews import ReviewError, ReviewStore
 from agent.storage.tickets import TicketStore
-from evals.resolve_data import load_cases, load_kb
+from evals.resolve.data import load_cases, load_kb
 from tests.conftest import DEMO_KB
 
 TICKETS = [

@@ -1,16 +1,17 @@
-"""The graph with a scripted chat model (real embedder, real Chroma with the demo KB)."""
+"""The graph with a scripted chat model and the demo KB in memory (`knowledge.testing.InMemoryRetriever`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from agent.domain import Customer, Ticket
-from agent.graph.context import AgentContext
 from agent.graph.llm import LLMConfigError, make_chat_model, register
-from agent.graph.policy import load_policy
+from agent.graph.result import status_of, ticket_result
 from agent.graph.testing import ScriptedChatModel
-from agent.runtime.assembly import Agent, open_knowledge, result_of, status_of
+from agent.runtime.assembly import Agent
 from agent.settings import Settings
+from knowledge.testing import InMemoryRetriever
+from tests.unit.conftest import offline_agent
 
 
 def classification(category: str = "payslips", conf: float = 0.95, risk: list[str] | None = None) -> dict:
@@ -26,12 +27,11 @@ def classification(category: str = "payslips", conf: float = 0.95, risk: list[st
     }
 
 
-def agent_with(settings: Settings, replies: list) -> tuple[Agent, ScriptedChatModel]:
+def agent_with(
+    settings: Settings, replies: list, kb: InMemoryRetriever | None = None
+) -> tuple[Agent, ScriptedChatModel]:
     llm = ScriptedChatModel(replies=replies)
-    ctx = AgentContext(
-        settings=settings, policy=load_policy(settings.policy_file), knowledge=open_knowledge(settings), llm=llm
-    )
-    return Agent(ctx), llm
+    return offline_agent(settings, kb, llm), llm
 
 
 PAYSLIP = Ticket(
@@ -44,9 +44,9 @@ PAYSLIP = Ticket(
 )
 
 
-def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings) -> None:
+def test_llm_path_auto_resolves_with_grounded_citations(settings: Settings) -> None:
     agent, llm = agent_with(
-        demo_settings,
+        settings,
         [
             classification(),
             "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009].",
@@ -57,32 +57,33 @@ def test_llm_path_auto_resolves_with_grounded_citations(demo_settings: Settings)
     assert state["decision"].action == "auto_resolve"
     assert state["draft"].citations == ["KB-009"] and state["draft"].grounded
     assert status_of(state) == "done"
-    result = result_of(state, "v")
-    assert result["reply"]["citations"] == ["KB-009"]
-    assert result["prompts"] == {"classify": "2", "draft": "3"}
+    result = ticket_result(state, "v")
+    assert result.reply is not None and result.reply.citations == ["KB-009"]
+    assert [c.doc_id for c in result.reply.sources] == ["KB-009"] and result.reply.sources[0].title
+    assert result.prompts == {"classify": "2", "draft": "3"}
     # PII never reaches the LLM
     sent = " ".join(m["content"] for call in llm.calls for m in call)
     assert "olena@acme.example" not in sent and "123 4567" not in sent
     assert "[EMAIL]" in sent and "[PHONE]" in sent
 
 
-def test_draft_citing_unretrieved_doc_is_downgraded_to_suggest(demo_settings: Settings) -> None:
-    agent, _ = agent_with(demo_settings, [classification(), "Click Resend [KB-999]."])
+def test_draft_citing_unretrieved_doc_is_downgraded_to_suggest(settings: Settings) -> None:
+    agent, _ = agent_with(settings, [classification(), "Click Resend [KB-999]."])
     state = agent.run(PAYSLIP)
     assert state["decision"].action == "suggest"
     assert "ungrounded_draft" in state["decision"].rules
     assert not state["draft"].grounded
 
 
-def test_draft_without_citation_is_not_auto_sent(demo_settings: Settings) -> None:
-    agent, _ = agent_with(demo_settings, [classification(), "Sure, we resent it."])
+def test_draft_without_citation_is_not_auto_sent(settings: Settings) -> None:
+    agent, _ = agent_with(settings, [classification(), "Sure, we resent it."])
     state = agent.run(PAYSLIP)
     assert state["decision"].action == "suggest"
 
 
 @pytest.mark.parametrize("bad", ["not json at all", {"category": "payslips"}, TimeoutError("llm timed out")])
-def test_unusable_llm_output_falls_back_and_hands_off(demo_settings: Settings, bad: object) -> None:
-    agent, _ = agent_with(demo_settings, [bad])
+def test_unusable_llm_output_falls_back_and_hands_off(settings: Settings, bad: object) -> None:
+    agent, _ = agent_with(settings, [bad])
     state = agent.run(PAYSLIP)
     assert state["triage"].decided_by == "fallback"
     assert state["decision"].action == "handoff" and state["decision"].rules == ["llm_fallback"]
@@ -90,18 +91,18 @@ def test_unusable_llm_output_falls_back_and_hands_off(demo_settings: Settings, b
     assert failed and failed[0].node == "classify"
 
 
-def test_llm_cannot_talk_its_way_past_risk_rules(demo_settings: Settings) -> None:
+def test_llm_cannot_talk_its_way_past_risk_rules(settings: Settings) -> None:
     # The LLM says "payslips, certain, no risk"; the deterministic rule still sees the double payment.
     ticket = PAYSLIP.model_copy(update={"body": "Half our staff were paid twice this month, fix it now!"})
-    agent, _ = agent_with(demo_settings, [classification(conf=1.0)])
+    agent, _ = agent_with(settings, [classification(conf=1.0)])
     state = agent.run(ticket)
     assert "financial" in state["triage"].risk.value
     assert state["decision"].action == "handoff"
     assert state.get("draft") is None and "handoff_note" in state
 
 
-def test_none_provider_replies_extractively_in_ukrainian(demo_settings: Settings) -> None:
-    agent = Agent.from_settings(demo_settings, durable=False, llm="none")
+def test_none_provider_replies_extractively_in_ukrainian(settings: Settings) -> None:
+    agent = offline_agent(settings)
     ticket = Ticket(
         id="t-uk",
         external_id="U-1",
@@ -115,16 +116,16 @@ def test_none_provider_replies_extractively_in_ukrainian(demo_settings: Settings
         assert state["draft"].citations and state["draft"].citations[0] in state["draft"].text
 
 
-def test_factory_errors_say_how_to_fix(demo_settings: Settings) -> None:
+def test_factory_errors_say_how_to_fix(settings: Settings) -> None:
     with pytest.raises(LLMConfigError, match="unknown LLM provider 'gpt'"):
-        make_chat_model("gpt/4", demo_settings)
+        make_chat_model("gpt/4", settings)
     with pytest.raises(LLMConfigError, match="needs a model"):
-        make_chat_model("llamacpp", demo_settings)
+        make_chat_model("llamacpp", settings)
     with pytest.raises(LLMConfigError, match="neither"):
-        make_chat_model("llamacpp/no-such-model", demo_settings)
-    assert make_chat_model("none", demo_settings) is None
+        make_chat_model("llamacpp/no-such-model", settings)
+    assert make_chat_model("none", settings) is None
     register("scripted", lambda _m, _s: ScriptedChatModel(replies=["x"]))
-    assert isinstance(make_chat_model("scripted/any", demo_settings), ScriptedChatModel)
+    assert isinstance(make_chat_model("scripted/any", settings), ScriptedChatModel)
 
 
 UK_TICKET = Ticket(
@@ -135,16 +136,15 @@ UK_TICKET = Ticket(
 )
 
 
-def test_ukrainian_ticket_is_searched_through_an_english_rewrite(demo_settings: Settings) -> None:
+def test_ukrainian_ticket_is_searched_through_an_english_rewrite(settings: Settings, kb: InMemoryRetriever) -> None:
+    rewrite = "An employee did not receive her payslip email for March; please resend the payslip."
     agent, llm = agent_with(
-        demo_settings,
-        [
-            "An employee did not receive her payslip email for March; please resend the payslip.",
-            classification(),
-            "Добрий день! Відкрийте People > Employees і натисніть Resend payslip [KB-009].",
-        ],
+        settings,
+        [rewrite, classification(), "Добрий день! Відкрийте People > Employees і натисніть Resend payslip [KB-009]."],
+        kb,
     )
     state = agent.run(UK_TICKET)
+    assert [(s.query, s.dense_weight) for s in kb.searches] == [(rewrite, 1.0)]
     assert state["query_language"] == "en"
     assert state["hits"][0].doc_id == "KB-009"
     assert state["decision"].action == "auto_resolve"
@@ -152,17 +152,18 @@ def test_ukrainian_ticket_is_searched_through_an_english_rewrite(demo_settings: 
     assert "Працівниця" in llm.calls[0][1]["content"]  # the rewrite prompt got the original text
 
 
-def test_without_a_rewrite_a_ukrainian_search_is_capped_at_suggest(demo_settings: Settings) -> None:
-    agent = Agent.from_settings(demo_settings, durable=False, llm="none")
+def test_without_a_rewrite_a_ukrainian_search_is_capped_at_suggest(settings: Settings) -> None:
+    agent = offline_agent(settings)
     state = agent.run(UK_TICKET)
     assert state["query_language"] == "uk"
     assert state["decision"].action != "auto_resolve"
     assert "unreliable_retrieval_language" in state["decision"].rules or state["decision"].action == "handoff"
 
 
-def test_a_failed_rewrite_searches_the_original_text(demo_settings: Settings) -> None:
-    agent, _ = agent_with(demo_settings, [TimeoutError("down"), classification(), "[KB-009]"])
+def test_a_failed_rewrite_searches_the_original_text(settings: Settings, kb: InMemoryRetriever) -> None:
+    agent, _ = agent_with(settings, [TimeoutError("down"), classification(), "[KB-009]"], kb)
     state = agent.run(UK_TICKET)
+    assert [s.query for s in kb.searches] == [state["text"]]
     assert state["query_language"] == "uk"
     assert any(e.node == "retrieve" and e.event == "llm_failed" for e in state["audit"])
 
@@ -178,9 +179,9 @@ def test_uncited_reply_is_attributed_only_when_built_from_one_document() -> None
     assert attribute("We have refunded your invoice and upgraded your subscription plan today.", texts) is None
 
 
-def test_reply_in_the_wrong_language_is_not_auto_sent(demo_settings: Settings) -> None:
+def test_reply_in_the_wrong_language_is_not_auto_sent(settings: Settings) -> None:
     agent, _ = agent_with(
-        demo_settings,
+        settings,
         [
             "An employee did not receive her payslip email for March; please resend the payslip.",
             classification(),
@@ -193,14 +194,14 @@ def test_reply_in_the_wrong_language_is_not_auto_sent(demo_settings: Settings) -
     assert "reply_language_mismatch" in state["decision"].rules
 
 
-def test_quoted_text_must_come_from_a_cited_doc(demo_settings: Settings) -> None:
+def test_quoted_text_must_come_from_a_cited_doc(settings: Settings) -> None:
     real = 'Open Documents > Payslips and click "⋯ > Resend payslip" [KB-009].'
-    agent, _ = agent_with(demo_settings, [classification(), real])
+    agent, _ = agent_with(settings, [classification(), real])
     state = agent.run(PAYSLIP)
     assert state["decision"].action == "auto_resolve" and state["draft"].grounded
 
     made_up = 'Click "Regenerate and email all payslips now" on the Payslips tab [KB-009].'
-    agent, _ = agent_with(demo_settings, [classification(), made_up])
+    agent, _ = agent_with(settings, [classification(), made_up])
     state = agent.run(PAYSLIP)
     assert state["decision"].action == "suggest" and "unsupported_quote" in state["decision"].rules
     assert not state["draft"].grounded
@@ -215,3 +216,18 @@ def test_unsupported_quotes_ignores_markup_and_knows_quote_styles() -> None:
     assert unsupported_quotes('See "People > Employees" and “PF-3001 Delivery failed”.', [doc]) == []
     assert unsupported_quotes("Натисніть «Видалити все».", [doc]) == ["Видалити все"]
     assert unsupported_quotes('Short "ok" quotes are ignored.', [doc]) == []
+
+
+@pytest.mark.parametrize(
+    ("score", "action", "rule"),
+    [(0.52, "auto_resolve", "auto"), (0.48, "suggest", "retrieval_score"), (0.40, "handoff", "out_of_scope")],
+)
+def test_the_match_score_decides_between_auto_suggest_and_handoff(
+    settings: Settings, kb: InMemoryRetriever, score: float, action: str, rule: str
+) -> None:
+    # scripted hits: the policy's retrieval thresholds (0.46 / 0.50) on exact scores
+    kb.script("Payslip not received", [kb.hit("KB-009", score), kb.hit("KB-010", score - 0.1)])
+    agent, _ = agent_with(settings, [classification(), "Open the profile and click Resend payslip [KB-009]."], kb)
+    state = agent.run(PAYSLIP)
+    assert [h.doc_id for h in state["hits"]] == ["KB-009", "KB-010"] and state["hits"][0].score == score
+    assert state["decision"].action == action and rule in state["decision"].rules

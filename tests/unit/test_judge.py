@@ -1,4 +1,5 @@
-"""The optional LLM judge, driven by a scripted model (the real interface), with the real embedder."""
+"""The optional LLM judge, driven by a scripted model (the real interface). Answer relevancy needs the
+real embedder: tests/integration/test_judge_relevancy.py."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import pytest
 
 from agent.graph.testing import ScriptedChatModel
 from agent.settings import REPO_ROOT
-from evals.judge import answer_relevancy, faithfulness, statements
-from knowledge.embeddings import Embedder
+from evals.judge import faithfulness, statements
 
 PROMPTS = REPO_ROOT / "prompts"
 REPLY = (
@@ -32,16 +32,3 @@ def test_faithfulness_is_the_supported_share_and_missing_verdicts_count_against(
     assert "1. Open Settings" in judge.calls[0][1]["content"]
     assert faithfulness(judge, PROMPTS, REPLY, ["doc"]) == pytest.approx(1 / 3)
     assert faithfulness(ScriptedChatModel(replies=[]), PROMPTS, "Hi!", ["doc"]) is None  # nothing to check
-
-
-def test_answer_relevancy_uses_the_embedder_and_noncommittal_scores_zero(embedder: Embedder) -> None:
-    ticket = "How do I reset two-factor authentication for my account?"
-    on_topic = ScriptedChatModel(
-        replies=[{"questions": ["How can I reset my 2FA?", "How do I reset two-factor authentication?"]}]
-    )
-    off_topic = ScriptedChatModel(replies=[{"questions": ["What is the price of the premium plan?"]}])
-    evasive = ScriptedChatModel(replies=[{"questions": ["?"], "noncommittal": True}])
-    good = answer_relevancy(on_topic, PROMPTS, embedder, ticket, REPLY)
-    bad = answer_relevancy(off_topic, PROMPTS, embedder, ticket, REPLY)
-    assert good > 0.7 > bad
-    assert answer_relevancy(evasive, PROMPTS, embedder, ticket, "A colleague will follow up.") == 0.0

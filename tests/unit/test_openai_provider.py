@@ -1,4 +1,5 @@
-"""`openai/<model>` against a scripted OpenAI-compatible server on loopback (the LLM is the only fake)."""
+"""`openai/<model>` against a scripted OpenAI-compatible server on loopback (the real client; the
+server and the in-memory demo KB are the fakes)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from agent.domain import Ticket
+from agent.graph.llm import make_chat_model
 from agent.runtime.assembly import Agent
 from agent.settings import Settings
 from tests.netutil import free_port
+from tests.unit.conftest import offline_agent
 
 REPLIES = [
     json.dumps(
@@ -32,6 +35,11 @@ REPLIES = [
     ),
     "Use the Forgot password link on the sign-in page [KB-001].",
 ]
+
+
+def agent_for(settings: Settings) -> Agent:
+    """As `Agent.from_settings(settings, durable=False)` builds it, on the in-memory demo KB."""
+    return offline_agent(settings, llm=make_chat_model(settings.llm, settings))
 
 
 @pytest.fixture
@@ -64,12 +72,11 @@ def openai_server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.join(10)
 
 
-def test_openai_compatible_server_drives_the_graph(demo_settings: Settings, openai_server) -> None:  # type: ignore[no-untyped-def]
+def test_openai_compatible_server_drives_the_graph(settings: Settings, openai_server) -> None:  # type: ignore[no-untyped-def]
     url, seen = openai_server
-    settings = demo_settings.model_copy(
-        update={"llm": "openai/local-model", "llm_base_url": url, "llm_api_key": "sk-test"}
+    agent = agent_for(
+        settings.model_copy(update={"llm": "openai/local-model", "llm_base_url": url, "llm_api_key": "sk-test"})
     )
-    agent = Agent.from_settings(settings, durable=False)
     state = agent.run(
         Ticket(id="o-1", external_id="O-1", subject="Forgot password", body="I forgot my password and cannot sign in.")
     )
@@ -83,15 +90,13 @@ def test_openai_compatible_server_drives_the_graph(demo_settings: Settings, open
     assert seen[0]["model"] == "local-model" and seen[0]["auth"] == "Bearer sk-test"
 
 
-def test_the_bundled_model_is_reached_as_llama_cpp_server_expects(demo_settings: Settings, openai_server) -> None:  # type: ignore[no-untyped-def]
+def test_the_bundled_model_is_reached_as_llama_cpp_server_expects(settings: Settings, openai_server) -> None:  # type: ignore[no-untyped-def]
     """llamacpp/... talks to the model process over the same OpenAI API, in llama_cpp.server's dialect:
     `max_tokens` (it ignores `max_completion_tokens`, and a draft would run to the end of the context),
     a json_object `response_format` with the schema (its grammar), and no repetition penalty."""
     url, seen = openai_server
-    settings = demo_settings.model_copy(
-        update={"llm": "llamacpp/smollm2-135m", "model_url": url.removesuffix("/v1"), "llm_max_tokens": 77}
-    )
-    agent = Agent.from_settings(settings, durable=False)
+    llamacpp = {"llm": "llamacpp/smollm2-135m", "model_url": url.removesuffix("/v1"), "llm_max_tokens": 77}
+    agent = agent_for(settings.model_copy(update=llamacpp))
     state = agent.run(
         Ticket(id="o-2", external_id="O-2", subject="Forgot password", body="I forgot my password and cannot sign in.")
     )

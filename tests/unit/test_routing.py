@@ -20,7 +20,8 @@ from agent.domain import Customer, Decision, Scored, Ticket, Triage
 from agent.graph.context import AgentContext
 from agent.graph.nodes.handoff import handoff, handoff_at
 from agent.graph.policy import load_policy
-from agent.graph.routing import Team, TeamError, cached_team, coverage_gaps, load_team, parse_team, routable_targets
+from agent.graph.routing import Team, TeamError, cached_team, load_team, parse_team, routable_targets
+from agent.graph.shifts import coverage_gaps
 from agent.graph.state import TriageState
 from agent.settings import REPO_ROOT
 from api.cli import app
@@ -435,7 +436,7 @@ def test_handoff_names_engineer_tier_and_deadlines() -> None:
     # Monday 1 June 2026, 08:00 UTC = 11:00 in Kyiv: Kyiv's L2 is on shift
     out = handoff_at(handoff_state(), SHIPPED, clock=lambda: utc(2026, 6, 1, 8))
     routing = out["routing"]
-    assert {k: routing[k] for k in ("queue", "tier", "engineer", "client", "client_tier", "rule")} == {
+    assert routing.model_dump(include={"queue", "tier", "engineer", "client", "client_tier", "rule"}) == {
         "queue": "payroll-support",
         "tier": "L2",
         "engineer": "andrii.bondar",
@@ -444,9 +445,9 @@ def test_handoff_names_engineer_tier_and_deadlines() -> None:
         "rule": "urgent-payroll",
     }
     # enterprise urgent: first response 30 min, resolution 4 h, from now (the ticket has no creation time)
-    assert routing["first_response_due"] == "2026-06-01T08:30:00+00:00"
-    assert routing["resolution_due"] == "2026-06-01T12:00:00+00:00"
-    assert "olena.kovalenko" in routing["why"] and "does not take L2" in routing["why"]
+    assert routing.first_response_due == utc(2026, 6, 1, 8, 30)
+    assert routing.resolution_due == utc(2026, 6, 1, 12)
+    assert "olena.kovalenko" in routing.why and "does not take L2" in routing.why
     note = out["handoff_note"]
     assert note.splitlines()[0] == (
         "AI triage handed this ticket to queue 'payroll-support' (L2), assigned to andrii.bondar "
@@ -476,10 +477,10 @@ def test_handoff_clock_starts_at_ticket_creation_and_routes_by_now() -> None:
         handoff_state(stamped, category="billing", priority="low"), SHIPPED, clock=lambda: utc(2026, 6, 6, 14)
     )
     r = out["routing"]
-    assert (r["queue"], r["tier"], r["engineer"]) == ("payroll-support", "L1", "rita.ferreira")  # the decision's queue
-    assert r["sla_started_at"] == "2026-06-06T02:00:00+00:00"
-    assert r["first_response_due"] == "2026-06-06T10:00:00+00:00"  # enterprise low: 8h from creation
-    assert r["resolution_due"] == "2026-06-09T02:00:00+00:00"  # 3 calendar days
+    assert (r.queue, r.tier, r.engineer) == ("payroll-support", "L1", "rita.ferreira")  # the decision's queue
+    assert r.sla_started_at == utc(2026, 6, 6, 2)
+    assert r.first_response_due == utc(2026, 6, 6, 10)  # enterprise low: 8h from creation
+    assert r.resolution_due == utc(2026, 6, 9, 2)  # 3 calendar days
 
 
 def test_handoff_clock_starts_at_receipt_when_the_system_gave_no_creation_time() -> None:
@@ -487,14 +488,14 @@ def test_handoff_clock_starts_at_receipt_when_the_system_gave_no_creation_time()
     out = handoff_at(
         handoff_state(received, category="billing", priority="low"), SHIPPED, clock=lambda: utc(2026, 6, 6, 14)
     )
-    assert out["routing"]["sla_started_at"] == "2026-06-06T03:00:00+00:00"  # not the handoff's 14:00
+    assert out["routing"].sla_started_at == utc(2026, 6, 6, 3)  # not the handoff's 14:00
 
 
 def test_security_ticket_goes_to_l3_security() -> None:
     long = TICKET.model_copy(update={"body": "Someone logged in from abroad. " * 40})
     out = handoff_at(handoff_state(long, risk=["security"], language="uk"), SHIPPED, clock=lambda: utc(2026, 6, 2, 22))
     r = out["routing"]  # Tuesday 22:00 UTC = 18:00 Toronto (EDT)
-    assert (r["queue"], r["tier"], r["engineer"], r["rule"]) == ("security", "L3", "daniel.roy", "security")
+    assert (r.queue, r.tier, r.engineer, r.rule) == ("security", "L3", "daniel.roy", "security")
     summary = next(line for line in out["handoff_note"].splitlines() if line.startswith("Ticket: "))
     assert len(summary) == len("Ticket: ") + 300 and summary.endswith("abroad...")
 
@@ -522,4 +523,4 @@ def test_the_node_reads_the_team_file_from_settings(tmp_path: Path) -> None:
     )
     runtime = Runtime(context=cast(AgentContext, SimpleNamespace(settings=settings)))
     out = handoff(handoff_state(), runtime)  # whenever it runs, only an L1 exists: L2 falls back
-    assert out["routing"]["engineer"] == "pager-42" and out["routing"]["fallback"] is True
+    assert out["routing"].engineer == "pager-42" and out["routing"].fallback is True

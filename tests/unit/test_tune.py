@@ -9,8 +9,9 @@ import pytest
 from agent.domain import Scored, Triage
 from agent.graph.policy import Policy, load_policy
 from agent.settings import REPO_ROOT
-from evals.resolve import Trace, outcome_metrics, permissive
-from evals.resolve_data import Case
+from evals.resolve.data import Case
+from evals.resolve.metrics import outcome_metrics
+from evals.resolve.replay import Trace, permissive
 from evals.tune import render_policy, tune, write_policy
 from knowledge.types import Hit
 
@@ -57,7 +58,8 @@ def _trace(
         query_language=language,
         compound=False,
         draft=Draft(text=f"see [{cited}]", citations=[cited], language=language),
-        draft_problem=None,
+        findings=[],
+        approval=None,
         prompts={},
         seconds=0.1,
         permissive_action="auto_resolve",

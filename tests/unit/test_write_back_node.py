@@ -13,14 +13,17 @@ from typer.testing import CliRunner
 
 from agent.domain import Ticket, WriteBack
 from agent.graph.context import AgentContext
-from agent.graph.nodes.write_back import PLANNERS, plan_auto_resolve, plan_handoff, plan_suggest, skip_reason
+from agent.graph.nodes.write_back import plan_auto_resolve, plan_for, plan_handoff, plan_suggest, skip_reason
+from agent.graph.result import status_of, ticket_result, ticket_status
 from agent.graph.state import TriageState
-from agent.runtime.assembly import Agent, result_of, status_of
-from agent.runtime.writeback import failure_text, ticket_status
+from agent.runtime.assembly import Agent
+from agent.runtime.writeback import failure_text
 from agent.settings import Settings
+from agent.storage.ledger import Ledger
 from api.cli import app
 from tests.conftest import make_settings
-from tools.ticketing import Ledger, Priority
+from tests.unit.conftest import offline_agent
+from tools.ticketing import Priority
 
 PAYSLIP = Ticket(
     id="t-wb-1",
@@ -32,9 +35,14 @@ PAYSLIP = Ticket(
 
 
 @pytest.fixture(scope="module")
-def auto_state(demo_data_dir: Path) -> TriageState:
-    """A dry-run graph state that auto-resolves (llm none, demo KB)."""
-    state = Agent.from_settings(make_settings(demo_data_dir), durable=False, llm="none").run(PAYSLIP)
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("wb-data")
+
+
+@pytest.fixture(scope="module")
+def auto_state(data_dir: Path) -> TriageState:
+    """A dry-run graph state that auto-resolves (llm none, the demo KB in memory)."""
+    state = offline_agent(make_settings(data_dir)).run(PAYSLIP)
     assert state["decision"].action == "auto_resolve"
     return {**state, "ticket": PAYSLIP}  # the graph's output leaves the input ticket out
 
@@ -44,12 +52,12 @@ def ctx_for(settings: Settings, agent: Agent, **over: Any) -> AgentContext:
 
 
 @pytest.fixture(scope="module")
-def agent(demo_data_dir: Path) -> Agent:
-    return Agent.from_settings(make_settings(demo_data_dir), durable=False, llm="none")
+def agent(data_dir: Path) -> Agent:
+    return offline_agent(make_settings(data_dir))
 
 
-def mapped(demo_data_dir: Path, **zendesk: Any) -> Settings:
-    return make_settings(demo_data_dir, writeback={"zendesk": zendesk})
+def mapped(data_dir: Path, **zendesk: Any) -> Settings:
+    return make_settings(data_dir, writeback={"zendesk": zendesk})
 
 
 def test_dry_run_writes_nothing_and_says_so(auto_state: TriageState) -> None:
@@ -59,11 +67,12 @@ def test_dry_run_writes_nothing_and_says_so(auto_state: TriageState) -> None:
     skipped = [e for e in auto_state["audit"] if e.node == "write_back"]
     assert [e.event for e in skipped] == ["skipped"] and "dry run" in skipped[0].detail["reason"]
     assert status_of(auto_state) == "done"
-    assert result_of(auto_state, "v")["writeback"]["status"] == "skipped"
+    stored = ticket_result(auto_state, "v").writeback
+    assert stored is not None and stored.status == "skipped"
 
 
-def test_auto_resolve_plan(auto_state: TriageState, agent: Agent, demo_data_dir: Path) -> None:
-    ctx = ctx_for(mapped(demo_data_dir, groups={"payroll-support": "360001"}), agent)
+def test_auto_resolve_plan(auto_state: TriageState, agent: Agent, data_dir: Path) -> None:
+    ctx = ctx_for(mapped(data_dir, groups={"payroll-support": "360001"}), agent)
     plan = plan_auto_resolve(auto_state, ctx, "zendesk")
     assert plan.action == "auto_resolve" and plan.should_resolve
     assert plan.ticket_id == "t-wb-1" and plan.external_id == "5158"
@@ -77,20 +86,19 @@ def test_auto_resolve_plan(auto_state: TriageState, agent: Agent, demo_data_dir:
     assert plan.assignee is None
 
 
-def test_an_unmapped_queue_sets_no_group(auto_state: TriageState, agent: Agent, demo_data_dir: Path) -> None:
-    ctx = ctx_for(mapped(demo_data_dir, groups={"billing": "1"}), agent)
+def test_an_unmapped_queue_sets_no_group(auto_state: TriageState, agent: Agent, data_dir: Path) -> None:
+    ctx = ctx_for(mapped(data_dir, groups={"billing": "1"}), agent)
     assert plan_auto_resolve(auto_state, ctx, "zendesk").group is None
     assert plan_auto_resolve(auto_state, ctx, "jira").group is None  # other systems' maps do not count
 
 
 def test_suggest_plan_parks_the_draft_in_an_internal_note(
-    auto_state: TriageState, agent: Agent, demo_data_dir: Path
+    auto_state: TriageState, agent: Agent, data_dir: Path
 ) -> None:
     decision = auto_state["decision"].model_copy(update={"action": "suggest", "reason": "a human should check"})
     state: TriageState = {**auto_state, "decision": decision}
-    ctx = ctx_for(mapped(demo_data_dir), agent)
-    plan = PLANNERS["suggest"](state, ctx, "zendesk")
-    assert plan == plan_suggest(state, ctx, "zendesk")
+    ctx = ctx_for(mapped(data_dir), agent)
+    plan = plan_suggest(state, ctx, "zendesk")
     assert plan.action == "suggest" and plan.reply is None and not plan.should_resolve
     assert plan.note is not None and "NOT sent" in plan.note and auto_state["draft"].text in plan.note
     assert "a human should check" in plan.note
@@ -98,25 +106,43 @@ def test_suggest_plan_parks_the_draft_in_an_internal_note(
     assert [step for step, _ in plan.calls(_NoSystem())] == ["note", "priority", "tags"]
 
 
-def test_handoff_plan(auto_state: TriageState, agent: Agent, demo_data_dir: Path) -> None:
+def test_handoff_plan(auto_state: TriageState, agent: Agent, data_dir: Path) -> None:
     decision = auto_state["decision"].model_copy(update={"action": "handoff", "queue": "compliance"})
     state: TriageState = {**auto_state, "decision": decision, "handoff_note": "AI triage handed this over."}
-    ctx = ctx_for(mapped(demo_data_dir, groups={"compliance": "7"}, assignees={"compliance": "42"}), agent)
+    ctx = ctx_for(mapped(data_dir, groups={"compliance": "7"}, assignees={"compliance": "42"}), agent)
     plan = plan_handoff(state, ctx, "zendesk")
     assert plan.action == "handoff" and plan.reply is None and not plan.should_resolve
     assert plan.note == f"AI triage handed this over.\nPolicy {ctx.policy.version}; ticket t-wb-1"
     assert plan.group == "compliance" and plan.assignee == "compliance"
     assert plan.tags == ["ai-triage", "ai-handoff", "payslips"]
-    assert plan_handoff(state, ctx_for(mapped(demo_data_dir), agent), "zendesk").assignee is None
+    assert plan_handoff(state, ctx_for(mapped(data_dir), agent), "zendesk").assignee is None
 
 
-def test_why_nothing_is_written_back(agent: Agent, demo_data_dir: Path, tmp_path: Path) -> None:
+def test_the_final_write_back_follows_how_the_ticket_ended(
+    auto_state: TriageState, agent: Agent, data_dir: Path
+) -> None:
+    """`write_back` runs once, at the end of every path; which plan it writes is a function of the state."""
+    from agent.domain import Review
+
+    ctx = ctx_for(mapped(data_dir), agent)
+    handed = {**auto_state, "decision": auto_state["decision"].model_copy(update={"action": "handoff"})}
+    suggested = {**auto_state, "decision": auto_state["decision"].model_copy(update={"action": "suggest"})}
+    assert plan_for(auto_state, ctx, "zendesk").action == "auto_resolve"
+    assert plan_for(handed, ctx, "zendesk").action == "handoff"  # type: ignore[arg-type]
+    approved = {**suggested, "review": Review(action="approve", by="anna")}
+    rejected = {**suggested, "review": Review(action="reject", by="anna", reason="wrong doc")}
+    assert plan_for(approved, ctx, "zendesk").action == "suggest_approved"  # type: ignore[arg-type]
+    plan = plan_for(rejected, ctx, "zendesk")  # type: ignore[arg-type]
+    assert plan.action == "handoff" and plan.ticket_id.endswith(":rejected")
+
+
+def test_why_nothing_is_written_back(agent: Agent, data_dir: Path, tmp_path: Path) -> None:
     ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'wb.db'}")
-    live = ctx_for(make_settings(demo_data_dir), agent, ledger=ledger)
-    assert "dry run" in skip_reason(ctx_for(make_settings(demo_data_dir), agent), "zendesk")
+    live = ctx_for(make_settings(data_dir), agent, ledger=ledger)
+    assert "dry run" in skip_reason(ctx_for(make_settings(data_dir), agent), "zendesk")
     assert "TRIAGE_JIRA_URL" in skip_reason(live, "jira")
     assert "'generic' is not a ticketing system" in skip_reason(live, "generic")
-    off = ctx_for(make_settings(demo_data_dir, writeback_enabled=False), agent, ledger=ledger)
+    off = ctx_for(make_settings(data_dir, writeback_enabled=False), agent, ledger=ledger)
     assert "TRIAGE_WRITEBACK_ENABLED=false" in skip_reason(off, "zendesk")
 
 

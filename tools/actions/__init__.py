@@ -11,7 +11,7 @@
 
 The allowlist (names as the KB/RCA docs' `action:` front matter): password_reset, resend_payslip,
 payroll_run_status, open_problem_record. Approval rules: `tools.actions.registry`. The fake
-backend for tests: `tools.actions.fake_backend.FakePayFlow`.
+backend for tests: `tools.actions.testing.FakePayFlow`.
 """
 
 from __future__ import annotations

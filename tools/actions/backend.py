@@ -13,7 +13,7 @@ is refused 422):
 
 Errors: 401 bad token, 404 unknown user/employee/run, 409 refused by a business rule (SSO-managed
 account, payslip not published yet, 5 resends a day), 422 invalid body, 429/503 transient. Fakes:
-`tools.actions.fake_backend.FakePayFlow` (a real app on loopback).
+`tools.actions.testing.FakePayFlow` (a real app on loopback).
 """
 
 from __future__ import annotations

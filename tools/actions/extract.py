@@ -225,17 +225,27 @@ def extract_rules(name: str, text: str, context: ActionContext) -> Extraction:
 
 # ---- the LLM path --------------------------------------------------------------------------------
 def _llm_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [ValueError, TimeoutError, OSError, RuntimeError]
+    from pydantic import ValidationError
+
+    errors: list[type[BaseException]] = [ValidationError, TimeoutError, ConnectionError]
     try:
         import openai
 
-        errors.append(openai.APIError)
+        errors += [
+            openai.APIConnectionError,
+            openai.InternalServerError,
+            openai.RateLimitError,
+            openai.BadRequestError,
+            openai.LengthFinishReasonError,
+        ]
     except ImportError:  # pragma: no cover - langchain-openai brings it
         pass
     return tuple(errors)
 
 
-# What a model call may raise at run time (down, timed out, off-schema output); anything else is a bug.
+# What a model call may raise at run time that makes an extraction fail rather than the ticket: the
+# server down, slow or refusing the prompt, an answer off the schema. A caller whose chat models raise
+# errors of their own (the agent's LLMOutputError) passes them as `errors=`; anything else is a bug.
 LLM_ERRORS = _llm_errors()
 
 PROMPT = """You fill in the arguments of one support action for the PayFlow payroll product.
@@ -254,7 +264,14 @@ def _known(name: str, context: ActionContext) -> dict[str, Any]:
     return {k: v for k, v in known.items() if v}
 
 
-def extract_with_llm(name: str, text: str, context: ActionContext, model: BaseChatModel) -> Extraction:
+def extract_with_llm(
+    name: str,
+    text: str,
+    context: ActionContext,
+    model: BaseChatModel,
+    *,
+    errors: tuple[type[BaseException], ...] = LLM_ERRORS,
+) -> Extraction:
     """Ask `model` for the input of allowlisted action `name` (structured output), then validate.
 
     Raises NotAllowlistedError before any model call for a name off the allowlist, and
@@ -272,7 +289,7 @@ def extract_with_llm(name: str, text: str, context: ActionContext, model: BaseCh
     ]
     try:
         answer: Any = runnable.invoke(messages)
-    except LLM_ERRORS as exc:
+    except errors as exc:
         raise ExtractionError(f"the model could not fill the arguments of {name!r}: {exc}") from exc
     if isinstance(answer, BaseModel):
         values: dict[str, Any] = answer.model_dump()
@@ -283,13 +300,20 @@ def extract_with_llm(name: str, text: str, context: ActionContext, model: BaseCh
     return _finish(name, {**values, **known}, [], "llm")
 
 
-def extract_arguments(name: str, text: str, context: ActionContext, *, llm: BaseChatModel | None = None) -> Extraction:
+def extract_arguments(
+    name: str,
+    text: str,
+    context: ActionContext,
+    *,
+    llm: BaseChatModel | None = None,
+    llm_errors: tuple[type[BaseException], ...] = LLM_ERRORS,
+) -> Extraction:
     """Rules first; the model only for what the rules could not find (when one is given)."""
     rules = extract_rules(name, text, context)
     if rules.ok or llm is None:
         return rules
     try:
-        by_llm = extract_with_llm(name, text, context, llm)
+        by_llm = extract_with_llm(name, text, context, llm, errors=llm_errors)
     except ExtractionError as exc:
         return rules.model_copy(update={"llm_error": str(exc)})
     if not by_llm.ok:

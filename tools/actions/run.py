@@ -7,9 +7,10 @@ Statuses:
 - `rejected`: refused before anything ran: not allowlisted, or invalid arguments (`error.field`
   names the argument).
 - `needs_approval`: valid, but the approval rule says a human must confirm; nothing was sent. Run
-  again with `context.approved_by` set once a human approved.
-- `dry_run`: valid; `approval` says what a live run would need, `request` what it would send; the
-  backend is never touched (evals run the whole graph this way).
+  again with `context.approved_by` set once a human approved. Said in a dry run too: a dry run
+  answers what a live run would do, so evals see the same downgrade the service makes.
+- `dry_run`: valid and allowed; `request` is what a live run would send; the backend is never
+  touched (evals run the whole graph this way).
 - `executed`: the backend accepted; `output` is the action's output model.
 - `failed`: the backend failed: `error.retryable` says whether running again later can help.
 
@@ -131,10 +132,11 @@ def run_action(
         "request": request,
         "idempotency_key": key,
     }
-    if dry_run:
-        return ActionResult(status="dry_run", **base)
+    # approval before the dry run: a dry run says what a live run would do, and a live run would wait
     if approval.rule == "needs_approval" and not context.approved_by:
         return ActionResult(status="needs_approval", note=approval.reason, **base)
+    if dry_run:
+        return ActionResult(status="dry_run", **base)
     if ledger is not None:
         done = ledger.get(key)
         if done is not None and done.status == "executed":

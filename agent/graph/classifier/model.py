@@ -27,7 +27,10 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +44,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from agent.errors import ConfigError
 from agent.graph.classifier.data import LabelledSet
 from agent.graph.classifier.encoder import OnnxEncoder, build_encoder
 from agent.graph.classifier.metrics import (
@@ -59,7 +63,27 @@ ENCODER_DIR = "encoder"
 MIN_FINE_TUNE_ROWS = 500
 
 
-class ArtefactError(RuntimeError):
+@contextmanager
+def _artefact_module_names() -> Iterator[None]:
+    """Artefacts trained before the classifier moved under agent/graph/ pickled its classes as
+    `agent.classifier.*`: while one loads, those names resolve to the modules' new home (the sha256
+    check has already passed, so this only renames our own classes)."""
+    from agent.graph import classifier as package
+    from agent.graph.classifier import data, encoder, metrics
+
+    old = {"agent.classifier": package, "agent.classifier.data": data, "agent.classifier.encoder": encoder,
+           "agent.classifier.metrics": metrics, "agent.classifier.model": sys.modules[__name__]}  # fmt: skip
+    added = [name for name in old if name not in sys.modules]
+    for name in added:
+        sys.modules[name] = old[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
+
+
+class ArtefactError(ConfigError):
     """The classifier artefact is missing, corrupt or was built for something else."""
 
 
@@ -277,7 +301,8 @@ class TriageClassifier:
             )
         if hashlib.sha256(ppath.read_bytes()).hexdigest() != manifest.get("model_sha256"):
             raise ArtefactError(f"{ppath}: sha256 does not match the manifest; the file is corrupt or was replaced")
-        blob: dict[str, Any] = joblib.load(ppath)  # pyright: ignore[reportUnknownMemberType]
+        with _artefact_module_names():
+            blob: dict[str, Any] = joblib.load(ppath)  # pyright: ignore[reportUnknownMemberType]
         try:
             encoder = OnnxEncoder(directory / ENCODER_DIR)
         except Exception as exc:  # onnxruntime/tokenizers raise their own types
@@ -385,3 +410,35 @@ def train(
         },
     }
     return TriageClassifier(models, encoder, manifest)
+
+
+def is_trained(directory: Path) -> bool:
+    """Whether `directory` holds an artefact (its manifest; `TriageClassifier.load` checks the rest)."""
+    return (directory / MANIFEST).exists()
+
+
+def train_in_place(
+    data: LabelledSet,
+    embedder_spec: str,
+    target: Path,
+    params: TrainParams | None = None,
+    progress: Any = None,
+) -> TriageClassifier:
+    """Train (as `train`) into `<target>.new`, save, and swap it in for `target` in one rename, so a
+    running service never sees half an artefact. A ValueError from training leaves `target` as it
+    was (the staging directory is removed). The returned classifier predicts and has its manifest; its
+    files are at `target` now (load it from there to save it again)."""
+    staging = target.with_name(target.name + ".new")
+    try:
+        clf = train(data, embedder_spec, staging, params, progress=progress)
+    except ValueError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    clf.save()
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return clf

@@ -5,49 +5,40 @@ from langgraph.runtime import Runtime
 from agent.domain import AuditEvent
 from agent.graph.context import AgentContext
 from agent.graph.state import TriageState
-from tools.actions import ActionContext, extract_arguments, idempotency_key_for, run_action
+from tools.actions import ActionContext, idempotency_key_for, run_action
 
 
 def act(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
-    """Run the business action the answering document names (`action:` in its front matter).
+    """Run the business action the gate planned (`action`: the answering document's `action:`).
 
-    - Only allowlisted actions with validated arguments run; the arguments come from deterministic
-      extractors over the redacted text and the ticket's metadata (the LLM never picks an action).
-    - Auto-resolution: an action whose approval rule says `auto` runs; one that needs approval turns
-      the ticket into a suggestion (rule `action_needs_approval`), and runs when a human approves
-      the reply (`approved_by` = the reviewer). Missing arguments or a failed call leave the reply
-      (the document's self-service steps) as it is and are recorded in the audit trail.
-    - Without a PayFlow backend (evals, or TRIAGE_PAYFLOW_URL unset) it is a dry run: validated and
-      recorded, not executed. Idempotent: the backend dedupes on the Idempotency-Key (ticket+action),
-      so a re-run node (resume) never acts twice.
+    Reached on two paths, once per ticket: an auto-resolution (the action needs no approval, or the
+    gate would have made it a suggestion), or a suggestion a human approved, whose action waited for
+    that approval (`approved_by` = the reviewer). Only allowlisted actions with validated arguments
+    run; the arguments come from deterministic extractors (the LLM never picks an action). Missing
+    arguments or a failed call leave the reply (the document's self-service steps) as it is and are
+    recorded. Without a PayFlow backend (evals, TRIAGE_PAYFLOW_URL unset) it is a dry run. Idempotent:
+    the backend dedupes on the Idempotency-Key (ticket+action), so a re-run never acts twice.
     """
+    plan = state.get("action")
     decision = state["decision"]
-    draft = state.get("draft")
     verdict = state.get("review")
     approved = verdict is not None and verdict.action != "reject" and "action_needs_approval" in decision.rules
-    if (decision.action != "auto_resolve" and not approved) or draft is None or not draft.citations:
-        return {}
-    by_id = {h.doc_id: h for h in state.get("hits", [])}
-    doc = by_id.get(draft.citations[0])
-    name = doc.action if doc is not None else None
-    if not name or name == "none":
+    if plan is None or (decision.action != "auto_resolve" and not approved):
         return {}
     ctx = runtime.context
-    ticket = state["ticket"]
     extra = {"approved_by": verdict.by} if approved and verdict is not None else {}
-    action_ctx = ActionContext.from_ticket(ticket, linked_rca=decision.linked_issue, **extra)
-    got = extract_arguments(name, state["text"], action_ctx)
-    detail: dict[str, object] = {"action": name, "doc": doc.doc_id if doc else None, **extra}
-    if not got.ok:
-        detail["missing"] = [m.model_dump() for m in got.missing]
+    detail: dict[str, object] = {"action": plan.name, "doc": plan.doc_id, **extra}
+    if plan.arguments is None:
+        detail["missing"] = plan.missing
         return {"audit": [AuditEvent(node="act", event="missing_arguments", detail=detail)]}
+    action_ctx = ActionContext.from_ticket(state["ticket"], linked_rca=decision.linked_issue, **extra)
     result = run_action(
-        name,
-        got.arguments or {},
+        plan.name,
+        plan.arguments,
         dry_run=ctx.actions is None,
         backend=ctx.actions,
         context=action_ctx,
-        idempotency_key=idempotency_key_for(action_ctx, name),
+        idempotency_key=idempotency_key_for(action_ctx, plan.name),
     )
     detail.update(
         {
@@ -57,14 +48,4 @@ def act(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             "output": result.output.model_dump(mode="json") if result.output else None,
         }
     )
-    update: TriageState = {"audit": [AuditEvent(node="act", event=result.status, detail=detail)]}
-    if result.status == "needs_approval" and decision.action == "auto_resolve":
-        why = result.approval.reason if result.approval else "its approval rule"
-        update["decision"] = decision.model_copy(
-            update={
-                "action": "suggest",
-                "reason": f"action {name} needs a human's approval ({why}); approving the reply runs it",
-                "rules": [*decision.rules, "action_needs_approval"],
-            }
-        )
-    return update
+    return {"audit": [AuditEvent(node="act", event=result.status, detail=detail)]}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from agent.domain import PRIORITIES, RISK_FLAGS, SENTIMENTS, AuditEvent, Scored, Triage
 from agent.graph.classifier.model import Prediction
 from agent.graph.context import AgentContext
-from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.policy import Policy
 from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
@@ -160,7 +160,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     schema = classification_schema(tuple(policy.category_names))
     try:
         out: Any = ctx.llm.with_structured_output(schema).invoke([SystemMessage(system), HumanMessage(user)])
-    except LLM_RUNTIME_ERRORS as exc:
+    except LLM_FALLBACK_ERRORS as exc:
         # a confident classifier category still stands; otherwise this is a fallback (handed off)
         category_ok = "category" in preds and "category" not in unsure
         fallback = base.model_copy(update={"decided_by": "classifier" if category_ok else "fallback"})

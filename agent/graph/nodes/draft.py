@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent, Draft
 from agent.graph.context import AgentContext
-from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
 from knowledge.types import Hit
@@ -88,7 +88,7 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     try:
         # Plain text, not JSON: small models end a JSON string early when they copy a quote from a doc.
         out: Any = ctx.llm.invoke([SystemMessage(system), HumanMessage(user)])
-    except LLM_RUNTIME_ERRORS as exc:
+    except LLM_FALLBACK_ERRORS as exc:
         d = extractive_draft(top, texts[top.doc_id], language)
         return {
             "draft": d,

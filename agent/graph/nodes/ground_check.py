@@ -4,7 +4,7 @@ import re
 
 from langgraph.runtime import Runtime
 
-from agent.domain import AuditEvent
+from agent.domain import AuditEvent, Finding
 from agent.graph.context import AgentContext
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
@@ -35,7 +35,8 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     every span it puts in quotes appears in a cited document; and it is written in the ticket's
     language.
 
-    An ungrounded draft is kept for a human but can never be auto-sent: auto_resolve -> suggest.
+    It only records what it found (`findings`); the gate decides what that means for the outcome (an
+    ungrounded draft is kept for a human but never auto-sent).
     """
     draft = state["draft"]
     retrieved = {h.doc_id for h in state.get("hits", [])}
@@ -70,14 +71,5 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
             )
         ],
     }
-    decision = state["decision"]
-    if problem is not None and decision.action == "auto_resolve":
-        rule, why = problem
-        update["decision"] = decision.model_copy(
-            update={
-                "action": "suggest",
-                "reason": f"draft {why}; a human must check it",
-                "rules": [*decision.rules, rule],
-            }
-        )
+    update["findings"] = [Finding(rule=problem[0], why=f"draft {problem[1]}")] if problem else []
     return update

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from langgraph.runtime import Runtime
 
-from agent.domain import AuditEvent, utcnow
+from agent.domain import AuditEvent, HandoffRouting, utcnow
 from agent.graph.context import AgentContext
 from agent.graph.routing import Routing, Team, TeamError, cached_team
 from agent.graph.sla import Deadlines, as_utc
@@ -106,9 +106,9 @@ def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow
             AuditEvent(
                 node="handoff",
                 event="routed",
-                detail={
-                    k: record[k]
-                    for k in (
+                detail=record.model_dump(
+                    mode="json",
+                    include={
                         "queue",
                         "tier",
                         "engineer",
@@ -116,22 +116,25 @@ def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow
                         "client_tier",
                         "first_response_due",
                         "resolution_due",
-                    )
-                },
+                    },
+                ),
             )
         ],
     }
 
 
-def routing_record(routing: Routing, due: Deadlines) -> dict[str, Any]:
-    """The `routing` result of a handoff (JSON-ready): where it went, why, and its SLA deadlines."""
-    return {
-        **routing.model_dump(mode="json"),
-        "priority": due.priority,
-        "sla_started_at": due.started_at.isoformat(),
-        "first_response_due": due.first_response_due.isoformat(),
-        "resolution_due": due.resolution_due.isoformat(),
-    }
+AUDITED = {"queue", "tier", "engineer", "rule", "client_tier", "first_response_due", "resolution_due"}
+
+
+def routing_record(routing: Routing, due: Deadlines) -> HandoffRouting:
+    """The `routing` result of a handoff: where it went, why, and its SLA deadlines."""
+    return HandoffRouting(
+        **routing.model_dump(),
+        priority=due.priority,
+        sla_started_at=due.started_at,
+        first_response_due=due.first_response_due,
+        resolution_due=due.resolution_due,
+    )
 
 
 def _found(state: TriageState) -> list[str]:

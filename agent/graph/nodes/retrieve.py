@@ -5,7 +5,7 @@ from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent
 from agent.graph.context import AgentContext
-from agent.graph.llm import LLM_RUNTIME_ERRORS
+from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
@@ -35,7 +35,7 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         update["prompts"] = {prompt.name: prompt.version}
         try:
             rewritten = str(ctx.llm.invoke([SystemMessage(system), HumanMessage(user)]).content).strip()
-        except LLM_RUNTIME_ERRORS as exc:
+        except LLM_FALLBACK_ERRORS as exc:
             rewritten = ""
             events.append(AuditEvent(node="retrieve", event="llm_failed", detail={"error": str(exc)[:300]}))
         if rewritten and detect_language(rewritten)[0] == "en":

@@ -25,9 +25,9 @@ def review(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
 
     `interrupt()` pauses the graph; the worker resumes it with the agent's `Review` when one is
     submitted (POST /reviews/{id}). LangGraph re-runs this node from its start on resume, so it has
-    no side effects: the reply is written back by `write_back` after it.
+    no side effects: the suggestion was written by `park` before it, the outcome is written after it.
     """
-    if "review" in state or state["decision"].action != "suggest" or not runtime.context.review:
+    if not runtime.context.review:  # a dry run (evals, run-ticket): nobody to wait for, the run ends here
         return {}
     answer = interrupt(review_request(state))
     verdict = answer if isinstance(answer, Review) else Review.model_validate(answer)

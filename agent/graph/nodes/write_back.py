@@ -1,9 +1,10 @@
 """write_back: the outcome, written into the ticket's own system (Zendesk, Jira, Freshdesk, YouTrack).
 
-One plan builder per outcome (`PLANNERS`), each a pure function of the state:
+One plan builder per outcome, each a pure function of the state (`park` writes the suggestion before
+the review pause; `write_back` writes how the ticket ended, `plan_for` choosing the builder):
 - auto_resolve: the grounded reply (public), a triage note (internal), priority, group, tags, resolve;
 - suggest: the draft as an internal note for an agent to review (no public reply), priority, group,
-  tags; not resolved (issue 6 adds the review interrupt and posts the approved reply afterwards);
+  tags; not resolved; after review, the approved reply and resolve (approve/edit) or a handoff (reject);
 - handoff: the handoff note (internal), priority, group (and the queue's assignee, if mapped), tags.
 
 Idempotent: every step goes through the ledger keyed by (ticket id, step), and LangGraph re-runs a
@@ -20,7 +21,7 @@ from typing import Any, get_args
 
 from langgraph.runtime import Runtime
 
-from agent.domain import PRIORITIES, Action, Priority, WriteBack
+from agent.domain import PRIORITIES, Priority, WriteBack
 from agent.graph.context import AgentContext
 from agent.graph.state import TriageState
 from agent.runtime.writeback import run_plan, writeback_event
@@ -129,9 +130,9 @@ def plan_suggest(state: TriageState, ctx: AgentContext, system: str) -> WriteBac
 
 def plan_handoff(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
     ticket = state["ticket"]
-    routing = state.get("routing") or {}
-    queue = routing.get("queue") or state["decision"].queue
-    engineer = routing.get("engineer")
+    routing = state.get("routing")
+    queue = routing.queue if routing is not None else state["decision"].queue
+    engineer = routing.engineer if routing is not None else None
     assignees = _mapping(ctx, system, "assignees")
     note = state.get("handoff_note")
     if note:
@@ -183,13 +184,6 @@ def plan_rejected(state: TriageState, ctx: AgentContext, system: str) -> WriteBa
     )
 
 
-PLANNERS: dict[Action, Planner] = {
-    "auto_resolve": plan_auto_resolve,
-    "suggest": plan_suggest,
-    "handoff": plan_handoff,
-}
-
-
 def skip_reason(ctx: AgentContext, source: str) -> str:
     if ctx.ledger is None:
         return "dry run: this run writes nothing back (evals, run-ticket)"
@@ -200,23 +194,37 @@ def skip_reason(ctx: AgentContext, source: str) -> str:
     return f"source {source!r} is not a ticketing system we write back to ({', '.join(SYSTEMS)})"
 
 
-def write_back(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
-    """Write the outcome back to the ticket's system, each step exactly once (see the module doc)."""
-    ctx = runtime.context
+def plan_for(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
+    """The final write-back of a ticket, by how it ended: auto-resolved, handed off, or a suggestion a
+    human approved (or edited) or rejected. (The suggestion itself was written by `park`.)"""
+    verdict = state.get("review")
+    if verdict is not None:
+        return plan_rejected(state, ctx, system) if verdict.action == "reject" else plan_reviewed(state, ctx, system)
+    if state["decision"].action == "auto_resolve":
+        return plan_auto_resolve(state, ctx, system)
+    return plan_handoff(state, ctx, system)
+
+
+def _write(state: TriageState, ctx: AgentContext, planner: Planner) -> TriageState:
     ticket = state["ticket"]
     system = ctx.ticketing.get(ticket.source)
     if system is None or ctx.ledger is None:
         skipped = WriteBack(status="skipped", reason=skip_reason(ctx, ticket.source), external_id=ticket.external_id)
         return {"writeback": skipped, "audit": [writeback_event(skipped, source=ticket.source)]}
-    verdict = state.get("review")
-    if verdict is None:
-        plan = PLANNERS[state["decision"].action](state, ctx, system.name)
-    elif verdict.action == "reject":
-        plan = plan_rejected(state, ctx, system.name)
-    else:
-        plan = plan_reviewed(state, ctx, system.name)
+    plan = planner(state, ctx, system.name)
     result = run_plan(plan, system, ctx.ledger)
     extra: dict[str, Any] = {"action": plan.action}
     if plan.group is None and state["decision"].queue:
         extra["group_not_set"] = f"queue {state['decision'].queue!r} has no entry in [writeback.{system.name}] groups"
     return {"writeback": result, "audit": [writeback_event(result, **extra)]}
+
+
+def park(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """A suggestion, written into the ticket before it waits for review: the draft as an internal note,
+    priority, group, tags (nothing public). Its own node, so the review's resume never re-runs it."""
+    return _write(state, runtime.context, plan_suggest)
+
+
+def write_back(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
+    """Write how the ticket ended back to its system, each step exactly once (see the module doc)."""
+    return _write(state, runtime.context, plan_for)

@@ -1,12 +1,12 @@
-"""Write-back exactly once per (ticket, step): a durable ledger and the ordered write-back plan.
+"""The ordered write-back plan and its exactly-once execution through a ledger.
 
 LangGraph re-runs a node from its start on resume, and a worker may retry a whole ticket, so every
 side effect goes through `Ledger.run_step`: a step already `done` is skipped, a step that fails is
 recorded `failed` with its error (and whether a later retry can help) and shows in `failed()`.
-Running the same plan again re-runs only what is not done.
+Running the same plan again (`apply`) re-runs only what is not done.
 
-Table `writebacks` has its own SQLAlchemy metadata and lives on the ticket store's engine
-(`Ledger(store.engine)`): SQLite or PostgreSQL.
+`Ledger` is a Protocol: this layer says what a ledger must do, the application stores it (the
+SQL implementation on the service's database is `agent.storage.ledger.Ledger`, table `writebacks`).
 
 What "exactly once" cannot cover: if the process dies after the system accepted a call but before
 the ledger recorded it, the step stays `pending` and runs again (at-least-once for that window);
@@ -16,14 +16,10 @@ the same holds for a timeout after the system received the request.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import datetime
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, UniqueConstraint, create_engine, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from tools.http import WriteBackError
 from tools.ticketing.base import Priority, TicketingSystem
@@ -31,32 +27,6 @@ from tools.ticketing.base import Priority, TicketingSystem
 Step = Literal["reply", "note", "priority", "group", "tags", "assign", "resolve"]
 STEP_ORDER: tuple[Step, ...] = ("reply", "note", "priority", "group", "tags", "assign", "resolve")
 StepStatus = Literal["pending", "done", "failed"]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class WritebackRow(_Base):
-    __tablename__ = "writebacks"
-    __table_args__ = (UniqueConstraint("ticket_id", "step", name="uq_writeback_step"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ticket_id: Mapped[str] = mapped_column(String(64), index=True)
-    step: Mapped[str] = mapped_column(String(32))
-    system: Mapped[str] = mapped_column(String(32))
-    external_id: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    retryable: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    response: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class StepRecord(BaseModel):
@@ -74,22 +44,6 @@ class StepRecord(BaseModel):
     updated_at: datetime
 
 
-def _record(row: WritebackRow) -> StepRecord:
-    updated = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
-    return StepRecord(
-        ticket_id=row.ticket_id,
-        step=row.step,
-        system=row.system,
-        external_id=row.external_id,
-        status=row.status,  # type: ignore[arg-type]
-        attempts=row.attempts,
-        retryable=row.retryable,
-        last_error=row.last_error,
-        response=row.response,
-        updated_at=updated,
-    )
-
-
 class StepOutcome(BaseModel):
     step: Step
     status: Literal["done", "skipped", "failed", "not_run"]  # skipped: done by an earlier run
@@ -98,95 +52,36 @@ class StepOutcome(BaseModel):
     retryable: bool | None = None
 
 
-class Ledger:
-    """Idempotency per (ticket_id, step) on a SQLAlchemy engine (share the ticket store's)."""
+class Ledger(Protocol):
+    """Idempotency per (ticket_id, step), durable across processes: what `apply` and its callers need.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        _Base.metadata.create_all(engine)
-
-    @classmethod
-    def from_url(cls, url: str) -> Ledger:
-        args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
-        return cls(create_engine(url, connect_args=args))
-
-    def _row(self, s: Session, ticket_id: str, step: str) -> WritebackRow | None:
-        return s.scalar(select(WritebackRow).where(WritebackRow.ticket_id == ticket_id, WritebackRow.step == step))
+    The contract an implementation keeps (the SQL one: `agent.storage.ledger.Ledger`):
+    - `run_step` marks the step pending (attempts + 1) and runs `fn`, unless the step is `done`
+      already: then it returns None without calling `fn`. Two runs racing for one step never both
+      call `fn` after one recorded it done.
+    - `fn` returning: the step is `done` with the response (its first 2000 characters) and the
+      outcome is returned. `fn` raising `WriteBackError`: the step is `failed` with the error and the
+      exception's `retryable`, and the exception is re-raised; any other exception: `failed`, not
+      retryable (a bug or an unexpected answer is not silently retried), re-raised.
+    """
 
     def get(self, ticket_id: str, step: str) -> StepRecord | None:
-        with Session(self.engine) as s:
-            row = self._row(s, ticket_id, step)
-            return _record(row) if row else None
+        """The record of one step, None if it never ran."""
+        ...
 
     def steps(self, ticket_id: str) -> list[StepRecord]:
-        with Session(self.engine) as s:
-            rows = s.scalars(select(WritebackRow).where(WritebackRow.ticket_id == ticket_id).order_by(WritebackRow.id))
-            return [_record(r) for r in rows]
+        """Every step of a ticket, in the order they first ran."""
+        ...
 
     def failed(self, ticket_id: str | None = None) -> list[StepRecord]:
         """Failed steps (all tickets, or one), oldest first: what a retry job or an operator looks at."""
-        query = select(WritebackRow).where(WritebackRow.status == "failed")
-        if ticket_id is not None:
-            query = query.where(WritebackRow.ticket_id == ticket_id)
-        with Session(self.engine) as s:
-            return [_record(r) for r in s.scalars(query.order_by(WritebackRow.updated_at, WritebackRow.id))]
-
-    def _begin(self, ticket_id: str, step: str, system: str, external_id: str) -> bool:
-        """Mark the step pending (attempts + 1); False if it is already done."""
-        for _ in range(2):
-            with Session(self.engine) as s, s.begin():
-                row = self._row(s, ticket_id, step)
-                if row is not None:
-                    if row.status == "done":
-                        return False
-                    row.status, row.attempts, row.updated_at = "pending", row.attempts + 1, _now()
-                    row.system, row.external_id = system, external_id
-                    return True
-            try:
-                with Session(self.engine) as s, s.begin():
-                    s.add(
-                        WritebackRow(
-                            ticket_id=ticket_id,
-                            step=step,
-                            system=system,
-                            external_id=external_id,
-                            status="pending",
-                            attempts=1,
-                            retryable=True,
-                        )
-                    )
-                return True
-            except IntegrityError:  # another run inserted it first: read it again
-                continue
-        raise RuntimeError(f"write-back ledger: could not claim step {step!r} of ticket {ticket_id}")
-
-    def _finish(self, ticket_id: str, step: str, *, status: StepStatus, **values: object) -> None:
-        with Session(self.engine) as s, s.begin():
-            row = self._row(s, ticket_id, step)
-            assert row is not None
-            row.status, row.updated_at = status, _now()
-            for key, value in values.items():
-                setattr(row, key, value)
+        ...
 
     def run_step(
         self, ticket_id: str, step: str, fn: Callable[[], str], *, system: str = "", external_id: str = ""
     ) -> StepOutcome | None:
-        """Run `fn` unless this step of this ticket is done already.
-
-        Returns None when skipped, else the outcome; a failure is recorded and re-raised.
-        """
-        if not self._begin(ticket_id, step, system, external_id):
-            return None
-        try:
-            response = fn()
-        except WriteBackError as exc:
-            self._finish(ticket_id, step, status="failed", last_error=str(exc), retryable=exc.retryable)
-            raise
-        except Exception as exc:  # a bug or an unexpected answer: visible, not silently retried
-            self._finish(ticket_id, step, status="failed", last_error=f"{type(exc).__name__}: {exc}", retryable=False)
-            raise
-        self._finish(ticket_id, step, status="done", response=response[:2000], last_error=None)
-        return StepOutcome(step=step, status="done", response=response)  # type: ignore[arg-type]
+        """Run `fn` unless this step of this ticket is done already (None when skipped); see the class doc."""
+        ...
 
 
 # ---- the plan ---------------------------------------------------------------------------------

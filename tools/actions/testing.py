@@ -1,6 +1,6 @@
 """A fake PayFlow admin API: a real Starlette app on loopback, for tests, evals and demos.
 
-Same machinery as the ticketing fakes (`tools.ticketing.fake_servers.FakeServer`): random port,
+Same machinery as the ticketing fakes (`tools.ticketing.testing.common.FakeServer`): random port,
 every request recorded (`requests`; `calls` = the accepted ones), injected faults (429 with
 Retry-After, 503, slow answers). It checks the bearer token and the bodies, keeps seeded users,
 employees, pay runs and problem records, records the effects (`emails_sent`, problem links) and
@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from tools.actions.backend import IDEMPOTENCY_HEADER, PayFlowClient, PayFlowConfig
 from tools.actions.schemas import mask_email
-from tools.ticketing.fake_servers import FAST_RETRY, FakeServer
+from tools.ticketing.testing.common import FAST_RETRY, FakeServer
 
 JSON = Any
 

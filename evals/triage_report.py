@@ -1,4 +1,5 @@
-"""Reports an operations lead can read: markdown + a self-contained HTML page with plots.
+"""Report of a `triage eval triage` run (the trained classifier): markdown + a self-contained HTML
+page with plots.
 
 Plots (PNG, matplotlib's Agg backend, no screen needed):
 - the most-confused classes as a confusion matrix;
@@ -8,8 +9,6 @@ Plots (PNG, matplotlib's Agg backend, no screen needed):
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -20,59 +19,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-SCALARS = (
-    ("accuracy", "Accuracy", True),
-    ("macro_f1", "Macro-F1", True),
-    ("ece", "Expected calibration error (lower is better)", False),
-    ("in_scope_accuracy", "In-scope accuracy", True),
-    ("oos_recall", "Out-of-scope recall", True),
-    ("oos_precision", "Out-of-scope precision", True),
-    ("tickets_per_s", "Tickets per second (classify, batch)", True),
-    # `triage eval resolve` runs
-    ("auto_resolution_rate", "Auto-resolution rate", True),
-    ("auto_resolution_rate_answerable", "Auto-resolved among answerable", True),
-    ("correct_auto_rate_answerable", "Right auto-resolutions among answerable", True),
-    ("wrong_resolution_rate", "Wrong-resolution rate (lower is better)", False),
-    ("handoff_recall", "Handoff recall", True),
-    ("handoff_precision", "Handoff precision", True),
-    ("recall_at_1", "Retrieval recall@1", True),
-    ("recall_at_5", "Retrieval recall@5", True),
-    ("mrr", "MRR", True),
-    ("context_precision", "ragas ID context precision", True),
-    ("context_recall", "ragas ID context recall", True),
-    ("faithfulness", "Faithfulness (LLM judge)", True),
-    ("answer_relevancy", "Answer relevancy (LLM judge)", True),
-    ("seconds_p50", "Seconds per ticket p50 (lower is better)", False),
-    ("seconds_p95", "Seconds per ticket p95 (lower is better)", False),
-)
-RUN_FACTS = (
-    "train",
-    "test",
-    "shots",
-    "model_version",
-    "train_rows",
-    "kb",
-    "llm",
-    "embedder",
-    "classifier",
-    "policy_version",
-    "prompts",
-    "commit",
-)
+from evals.compare import SCALARS, format_scalar
+from evals.report_page import html_img, html_page, html_table
 
 
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}%"
-
-
-def _fmt(key: str, v: float) -> str:
-    if key == "tickets_per_s":
-        return f"{v:.0f}"
-    if key in ("ece", "mrr"):
-        return f"{v:.4f}"
-    if key.startswith("seconds"):
-        return f"{v:.2f} s"
-    return _pct(v)
 
 
 def plot_confusion(metrics: dict[str, Any], path: Path, max_classes: int = 12) -> Path:
@@ -155,39 +107,7 @@ def _worst_classes(metrics: dict[str, Any], n: int = 10) -> list[tuple[str, dict
     return sorted(per.items(), key=lambda kv: (kv[1]["f1"], -kv[1]["support"]))[:n]
 
 
-def html_img(path: Path) -> str:
-    """A PNG inlined into the page, so the report is one self-contained file."""
-    return f'<img alt="{path.stem}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
-
-
-def html_table(head: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def html_page(
-    title: str, facts: list[tuple[str, str]], summary: list[tuple[str, str]], body: str, extra_css: str = ""
-) -> str:
-    """The report page every eval writes: title, run facts, the metric table, then `body`."""
-    css = (
-        "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-        f"{extra_css}.plots img{{max-width:100%;margin:0.5em;border:1px solid #eee}}"
-    )
-    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in facts)
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>{css}</style>
-</head><body>
-<h1>{html.escape(title)}</h1>
-<ul>{items}</ul>
-{html_table(["metric", "value"], [[k, v] for k, v in summary])}
-{body}
-</body></html>
-"""
-
-
-def write_report(result: dict[str, Any], directory: Path, title: str = "Triage evaluation") -> dict[str, Path]:
+def write_triage_report(result: dict[str, Any], directory: Path, title: str = "Triage evaluation") -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     metrics = result["metrics"]
     run = result["run"]
@@ -198,7 +118,7 @@ def write_report(result: dict[str, Any], directory: Path, title: str = "Triage e
     }
     (directory / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
-    summary = [(label, _fmt(key, float(metrics[key]))) for key, label, _ in SCALARS if key in metrics]
+    summary = [(label, format_scalar(key, float(metrics[key]))) for key, label, _ in SCALARS if key in metrics]
     at = metrics.get("at_threshold", {})
     shots_txt = f", {run['shots']} per label" if run["shots"] else ""
     facts = [
@@ -257,53 +177,3 @@ def write_report(result: dict[str, Any], directory: Path, title: str = "Triage e
     html_path = directory / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return {"markdown": md_path, "html": html_path, **plots}
-
-
-def load_run(path: Path) -> dict[str, Any]:
-    """A run is a `--json` file or a `--report` directory (its metrics.json)."""
-    target = path / "metrics.json" if path.is_dir() else path
-    if not target.exists():
-        raise FileNotFoundError(f"{path}: no run here (expected a --json file or a --report directory)")
-    return json.loads(target.read_text(encoding="utf-8"))
-
-
-def compare_runs(a: dict[str, Any], b: dict[str, Any], name_a: str = "A", name_b: str = "B") -> str:
-    """Side-by-side scalars with differences, then the classes whose F1 moved most."""
-    lines = [f"| metric | {name_a} | {name_b} | change |", "|---|---:|---:|---:|"]
-    for key, label, higher_better in SCALARS:
-        va, vb = a.get(key), b.get(key)
-        if va is None and vb is None:
-            continue
-        if va is None or vb is None:
-            lines.append(
-                f"| {label} | {'—' if va is None else _fmt(key, va)} | {'—' if vb is None else _fmt(key, vb)} | |"
-            )
-            continue
-        diff = float(vb) - float(va)
-        better = (diff > 0) == higher_better if abs(diff) > 1e-12 else None
-        mark = "" if better is None else (" better" if better else " worse")
-        dtxt = (
-            f"{diff:+.0f}"
-            if key == "tickets_per_s"
-            else (
-                f"{diff:+.4f}"
-                if key in ("ece", "mrr")
-                else (f"{diff:+.2f} s" if key.startswith("seconds") else f"{100 * diff:+.2f} pts")
-            )
-        )
-        lines.append(f"| {label} | {_fmt(key, va)} | {_fmt(key, vb)} | {dtxt}{mark} |")
-    ra, rb = a.get("run", {}), b.get("run", {})
-    for key in RUN_FACTS:
-        if ra.get(key) != rb.get(key):
-            lines.append(f"| run.{key} | {ra.get(key)} | {rb.get(key)} | differs |")
-    pa: dict[str, Any] = a.get("metrics", {}).get("per_class", {})
-    pb: dict[str, Any] = b.get("metrics", {}).get("per_class", {})
-    moved = sorted(
-        ((c, pb[c]["f1"] - pa[c]["f1"]) for c in set(pa) & set(pb)),
-        key=lambda kv: -abs(kv[1]),
-    )[:10]
-    moved = [m for m in moved if abs(m[1]) > 1e-9]
-    if moved:
-        lines += ["", f"| class | F1 {name_a} | F1 {name_b} | change |", "|---|---:|---:|---:|"]
-        lines += [f"| {c} | {_pct(pa[c]['f1'])} | {_pct(pb[c]['f1'])} | {100 * d:+.2f} pts |" for c, d in moved]
-    return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Report of a `triage eval resolve` run: markdown + self-contained HTML + two plots.
+"""Report of a `triage eval resolve` run: the terminal summary, and markdown + self-contained HTML +
+two plots.
 
 - outcome breakdown: for answerable tickets and for tickets that should reach a human, how many
   were auto-resolved (right / wrong), suggested or handed off;
@@ -17,11 +18,33 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from evals.report import html_img, html_page, html_table
+from evals.report_page import html_img, html_page, html_table
 
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def format_summary(m: dict[str, Any]) -> str:
+    """The run in a few lines, for the terminal."""
+    run = m["run"]
+    lines = [
+        f"{m['tickets']} tickets ({m['answerable']} answerable, {m['should_handoff']} should go to a human); "
+        f"KB {run['kb']} ({run['kb_docs']} docs); llm={run['llm']}; policy {run['policy_version']}",
+        f"outcomes {m['outcomes']}",
+        f"auto-resolution {_pct(m['auto_resolution_rate'])} of all tickets, "
+        f"{_pct(m['auto_resolution_rate_answerable'])} of answerable ones "
+        f"(right: {_pct(m['correct_auto_rate_answerable'])})",
+        f"wrong resolutions {m['wrong_resolutions']} = {_pct(m['wrong_resolution_rate'])} of auto-resolved "
+        f"(95% upper bound {_pct(m['wrong_resolution_upper95'])}) {m['wrong_ids'][:10]}",
+        f"handoff recall {_pct(m['handoff_recall'])}, precision {_pct(m['handoff_precision'])}",
+        f"retrieval over {m['retrieval_cases']} cases: recall@1 {m['recall_at_1']}, recall@5 {m['recall_at_5']}, "
+        f"MRR {m['mrr']}; ragas ID-based context precision {m['context_precision']}, recall {m['context_recall']}",
+        f"seconds per ticket p50 {m['seconds_p50']} p95 {m['seconds_p95']}",
+    ]
+    if m.get("judge"):
+        lines.append(f"judge {m['judge']}")
+    return "\n".join(lines)
 
 
 def plot_outcomes(result: dict[str, Any], path: Path) -> Path:

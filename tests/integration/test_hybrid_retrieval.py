@@ -1,11 +1,12 @@
-"""Hybrid retrieval: BM25 + dense fused by reciprocal rank (real Chroma, real embedder, real bm25s)."""
+"""Hybrid retrieval: BM25 + dense fused by reciprocal rank (real Chroma, real embedder, real bm25s).
+
+The same checks run on `knowledge.testing.InMemoryRetriever` in tests/unit/test_in_memory_retriever.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from knowledge.embeddings import Embedder
-from knowledge.lexical import tokens
 from knowledge.store import RRF_K, KnowledgeStore
 
 DOCS = {
@@ -36,11 +37,6 @@ def write_kb(root: Path, docs: dict[str, tuple[str, str, str, str]]) -> Path:
             encoding="utf-8",
         )
     return root
-
-
-def test_tokens_stem_english_and_ukrainian_alike() -> None:
-    assert tokens("Зарплати, зарплату й ЗАРПЛАТОЮ") == ["зарпла", "зарпла", "зарпла"]
-    assert tokens("Payslips resent 2024 a") == ["paysli", "resent"]
 
 
 def test_exact_code_found_by_bm25_is_fused_with_dense(tmp_path: Path, embedder: Embedder) -> None:

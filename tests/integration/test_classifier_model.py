@@ -198,7 +198,7 @@ def _write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 def test_eval_triage_cli_writes_json_report_and_compare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.cli import app
-    from evals.report import load_run
+    from evals.compare import load_run
 
     monkeypatch.chdir(tmp_path)  # no .env / triage.toml of the developer's
     train_rows, test_rows = split()

@@ -1,0 +1,43 @@
+"""`triage` command line: a thin shell over the packages, one module per command group.
+
+Each command parses its options, calls the owner of the work and prints; this file is the table of
+contents (the order here is the order of `triage --help`: top-level commands first, then groups).
+
+    setup      init                                      .env with fresh secrets (agent/settings.py)
+    tickets    run-ticket, demo                          one ticket offline; demo tickets to a server
+    serve      serve, worker, model serve                the long-running processes (agent/runtime/)
+    train      train                                     the classifier artefact (agent/graph/classifier/)
+    evaluate   eval smoke|triage|resolve|compare, tune   offline evaluation (evals/)
+    feedback   export-feedback                           review verdicts as data (evals/feedback.py)
+    bench      bench                                     figures measured on this machine (evals/bench.py)
+    kb         kb ingest|search                          the knowledge base (knowledge/)
+    writeback  writeback retry                           failed write-backs (agent/runtime/writeback.py)
+    coverage   coverage check                            24/7 shifts (agent/graph/routing.py, shifts.py)
+    keys       keys create|list|revoke                   API keys (agent/storage/keys.py)
+    common     fail(), model_for() (the bundled model's process for a command), shared options
+"""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import bench, coverage, evaluate, feedback, kb, keys, serve, setup, tickets, train, writeback
+
+app = typer.Typer(help="Support ticket triage and auto-resolution service.", no_args_is_help=True)
+
+app.command()(setup.init)
+app.command("run-ticket")(tickets.run_ticket)
+app.command()(serve.serve)
+app.command()(serve.worker)
+app.command()(tickets.demo)
+app.command()(train.train)
+app.command()(evaluate.tune)
+app.command("export-feedback")(feedback.export_feedback_cmd)
+app.command()(bench.bench)
+
+app.add_typer(kb.app, name="kb")
+app.add_typer(evaluate.app, name="eval")
+app.add_typer(writeback.app, name="writeback")
+app.add_typer(serve.model_app, name="model")
+app.add_typer(coverage.app, name="coverage")
+app.add_typer(keys.app, name="keys")

@@ -1,0 +1,21 @@
+"""`triage bench`: throughput and latency figures measured on this machine."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agent.settings import get_settings
+
+
+def bench(
+    tickets: Annotated[int, typer.Option(help="tickets for the throughput run")] = 300,
+    llm_tickets: Annotated[int, typer.Option(help="tickets for the local-LLM latency run (0 skips)")] = 20,
+    requests: Annotated[int, typer.Option(help="webhook requests for the intake load")] = 1000,
+    concurrency: Annotated[int, typer.Option()] = 16,
+) -> None:
+    """Print throughput and latency figures measured on this machine."""
+    from evals.bench import run_bench
+
+    run_bench(get_settings(), tickets=tickets, llm_tickets=llm_tickets, requests=requests, concurrency=concurrency)

@@ -1,0 +1,41 @@
+"""`triage kb ingest | search`: the knowledge base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.settings import get_settings
+from api.cli.common import fail
+
+app = typer.Typer(help="Knowledge base: ingest and search.", no_args_is_help=True)
+
+
+@app.command("ingest")
+def kb_ingest(
+    path: Annotated[Path, typer.Argument(help="a markdown file or a folder of them")],
+    prune: Annotated[bool, typer.Option(help="remove stored docs that are no longer in PATH")] = False,
+) -> None:
+    """Ingest markdown docs with front matter; unchanged docs are skipped, changed ones replaced."""
+    from agent.runtime.assembly import open_knowledge
+
+    if not path.exists():
+        fail(f"{path} does not exist")
+    store = open_knowledge(get_settings())
+    report = store.ingest(path, prune=prune)
+    typer.echo(f"{path}: {report.summary()} (collection now {store.count()} chunks)")
+    for err in report.errors:
+        typer.secho(f"  rejected {err}", fg=typer.colors.YELLOW, err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("search")
+def kb_search(query: str, k: int = 5) -> None:
+    """Show the top-k documents for a query."""
+    from agent.runtime.assembly import open_knowledge
+
+    for hit in open_knowledge(get_settings()).search(query, k=k):
+        typer.echo(f"{hit.score:.3f}  {hit.doc_id:10} [{hit.doc_type}/{hit.category}/{hit.language}] {hit.title}")

@@ -1,0 +1,95 @@
+"""`triage serve`, `triage worker` and `triage model serve`: the long-running processes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agent.settings import Settings, get_settings
+from api.cli.common import fail, model_for
+from api.cli.kb import kb_ingest
+
+model_app = typer.Typer(help="The bundled local model, served in its own process.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    ingest: Annotated[bool, typer.Option(help="ingest TRIAGE_KB_PATH before serving")] = True,
+) -> None:
+    """Serve the API and the in-process worker."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    _preflight(settings)
+    if ingest:
+        kb_ingest(settings.kb_path, prune=False)
+    h, p = host or settings.host, port or settings.port
+    typer.echo(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs)  LLM: {settings.llm}")
+    if settings.llm.startswith("llamacpp/"):
+        typer.echo(
+            f"model process: {settings.model_server_url} (started and watched by this server; log in "
+            f"{settings.data_dir / 'logs' / 'model-server.log'})"
+        )
+    typer.echo("send the demo tickets with:  make demo   (or: .venv/bin/triage demo)")
+    with model_for() as (run_settings, model):  # a broken model stops the start here, with how to fix it
+        uvicorn.run(
+            create_app(run_settings, model=model),
+            host=h,
+            port=p,
+            log_level="info",
+            # above our own limit, so an oversized request gets the app's 431 with how to fix it
+            h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
+        )
+
+
+def _preflight(settings: Settings) -> None:
+    """Configuration errors stop the start with how to fix them (not a per-ticket fallback later)."""
+    from agent.graph.llm import LLMConfigError, make_chat_model
+    from agent.runtime.model_server import ModelServerError, config_from_settings
+
+    try:
+        make_chat_model(settings.llm, settings)
+        if settings.llm.startswith("llamacpp/") and settings.model_serve:
+            config_from_settings(settings)  # the model file exists and is whole, before the KB ingest
+    except (LLMConfigError, ModelServerError) as exc:
+        fail(str(exc))
+
+
+def worker() -> None:
+    """Run a worker process without the API (scaled mode; needs a shared database such as PostgreSQL)."""
+    from agent.runtime.process import open_worker
+    from agent.storage import open_database
+
+    # a worker shares the model process of `triage serve` / `triage model serve`; it never starts one
+    with model_for(serve=False) as (s, _model), open_worker(s, open_database(s.db_url)) as w:
+        typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")
+        w.loop()
+
+
+@model_app.command("serve")
+def model_serve(
+    port: Annotated[int | None, typer.Option(help="default TRIAGE_MODEL_PORT")] = None,
+) -> None:
+    """Serve TRIAGE_LLM (llamacpp/...) on its own, for workers on this machine to share (they reach it at
+    TRIAGE_MODEL_URL; set TRIAGE_MODEL_SERVE=false for `triage serve` then). Restarts it when it dies."""
+    import time
+
+    from agent.runtime.model_server import ModelServerError, ModelSupervisor, config_from_settings
+
+    s = get_settings()
+    try:
+        sup = ModelSupervisor(config_from_settings(s, port=port)).start()
+    except ModelServerError as exc:
+        fail(str(exc))
+    typer.echo(f"model {sup.config.alias} at {sup.url}/v1 (pid {sup.pid}); Ctrl+C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sup.stop()
