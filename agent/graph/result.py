@@ -58,3 +58,11 @@ def ticket_status(action: Action, writeback: WriteBack | None, review: str | Non
 def status_of(state: TriageState) -> TicketStatus:
     verdict = state.get("review")
     return ticket_status(state["decision"].action, state.get("writeback"), verdict.action if verdict else None)
+
+
+def failure_text(writeback: WriteBack | None) -> str | None:
+    """The ticket's `error` for a failed write-back (None when it did not fail)."""
+    if writeback is None or writeback.ok:
+        return None
+    kind = "transient, retry later" if writeback.retryable else "permanent, fix the cause then retry"
+    return f"write-back to {writeback.system} failed at step {writeback.failed_step} ({kind}): {writeback.error}"[:2000]

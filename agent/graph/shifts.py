@@ -14,18 +14,15 @@ exactly to the minute.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from agent.graph.sla import EARLIEST, LATEST, as_utc, check_window
-
-if TYPE_CHECKING:
-    from agent.graph.routing import Team
 
 Tier = Literal["L1", "L2", "L3"]
 TIERS: tuple[Tier, ...] = ("L1", "L2", "L3")
@@ -188,8 +185,8 @@ def _label(start: datetime, end: datetime) -> str:
     return f"{first}-{'' if same_day else DAY_NAMES[end.weekday()] + ' '}{end:%H:%M} UTC"
 
 
-def coverage_gaps(team: Team, targets: Iterable[tuple[str, str]], year: int) -> list[CoverageGap]:
-    """Gaps in round-the-clock coverage of each (queue, tier), over every ISO week of `year`
+def coverage_gaps(engineers: Sequence[Engineer], targets: Iterable[tuple[str, str]], year: int) -> list[CoverageGap]:
+    """Gaps in round-the-clock coverage of each (queue, tier) by `engineers` (a team's), over every ISO week of `year`
     (Monday 00:00 UTC of week 1 to the Monday after the last week), so every DST change of every
     configured zone is checked. Exact to the minute: on-duty intervals are computed, not sampled.
     A recurring gap is named once with its weekday times; one that happens only in some weeks
@@ -200,10 +197,10 @@ def coverage_gaps(team: Team, targets: Iterable[tuple[str, str]], year: int) -> 
     weeks = date(year, 12, 28).isocalendar().week
     last = first + timedelta(weeks=weeks)
     pad = timedelta(days=8)  # so a gap running over the window's edge is seen (and labelled) whole
-    on_duty = {e.name: list(e.intervals(first - pad, last + pad)) for e in team.engineers}
+    on_duty = {e.name: list(e.intervals(first - pad, last + pad)) for e in engineers}
     found: dict[tuple[str, str, str], CoverageGap] = {}
     for queue, tier in sorted(set(targets), key=lambda t: (t[0], t[1])):
-        covered = _union(iv for e in team.engineers if e.takes(queue, tier) for iv in on_duty[e.name])
+        covered = _union(iv for e in engineers if e.takes(queue, tier) for iv in on_duty[e.name])
         cursor = first - pad
         holes: list[tuple[datetime, datetime]] = []
         for s, e in [*covered, (last + pad, last + pad)]:

@@ -15,9 +15,8 @@ import uuid
 
 from agent.domain import AuditEvent, Ticket
 from agent.errors import is_transient
-from agent.graph.result import status_of, ticket_result
+from agent.graph.result import failure_text, status_of, ticket_result
 from agent.runtime.assembly import Agent
-from agent.runtime.writeback import failure_text
 from agent.storage.reviews import ReviewStore
 from agent.storage.tickets import TicketStore
 

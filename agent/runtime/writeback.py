@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy.engine import Engine
 
-from agent.domain import AuditEvent, TicketResult, TicketStatus, WriteBack, WriteBackStep
-from agent.graph.result import ticket_status
+from agent.domain import TicketResult, TicketStatus, WriteBack
+from agent.graph.nodes.write_back import run_plan, writeback_event
+from agent.graph.result import failure_text, ticket_status
 from agent.storage import ledger as stored_ledger
 from agent.storage.db import make_engine
 from tools.ticketing import (
@@ -26,22 +27,12 @@ from tools.ticketing import (
     SystemsConfig,
     SystemSettings,
     TicketingSystem,
-    WriteBackPlan,
-    apply,
     build_systems,
 )
 
 if TYPE_CHECKING:
     from agent.settings import Settings
     from agent.storage.tickets import TicketStore
-
-
-def failure_text(writeback: WriteBack | None) -> str | None:
-    """The ticket's `error` for a failed write-back (None when it did not fail)."""
-    if writeback is None or writeback.ok:
-        return None
-    kind = "transient, retry later" if writeback.retryable else "permanent, fix the cause then retry"
-    return f"write-back to {writeback.system} failed at step {writeback.failed_step} ({kind}): {writeback.error}"[:2000]
 
 
 # settings field -> the adapter's config key, per system (the URL field comes first: it switches the system on)
@@ -84,38 +75,6 @@ def open_writeback(settings: Settings, engine: Engine | None = None) -> tuple[di
     """
     systems = build_systems(systems_config(settings))
     return systems, stored_ledger.Ledger(engine if engine is not None else make_engine(settings.db_url))
-
-
-def run_plan(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger, runs: int = 1) -> WriteBack:
-    """Apply the plan (never raises for a write-back failure) and describe the outcome."""
-    report = apply(plan, system, ledger)
-    failed = report.failed
-    return WriteBack(
-        status="done" if report.ok else "failed",
-        system=system.name,
-        external_id=plan.external_id,
-        failed_step=failed.step if failed else None,
-        retryable=failed.retryable if failed else None,
-        error=failed.error if failed else None,
-        steps=[WriteBackStep(step=o.step, status=o.status, error=o.error) for o in report.outcomes],
-        runs=runs,
-        plan=plan,
-    )
-
-
-def writeback_event(writeback: WriteBack, node: str = "write_back", **extra: Any) -> AuditEvent:
-    detail: dict[str, Any] = {
-        "system": writeback.system,
-        "external_id": writeback.external_id,
-        "steps": {s.step: s.status for s in writeback.steps},
-        **extra,
-    }
-    if writeback.status == "skipped":
-        detail["reason"] = writeback.reason
-    if writeback.status == "failed":
-        detail.update(failed_step=writeback.failed_step, retryable=writeback.retryable, error=writeback.error)
-    event = {"done": "written", "failed": "failed", "skipped": "skipped"}[writeback.status]
-    return AuditEvent(node=node, event=event, detail=detail)
 
 
 # ---- retry ----------------------------------------------------------------------------------------

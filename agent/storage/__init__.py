@@ -3,6 +3,7 @@ the write-back ledger; Alembic migrations in migrations/. SQLite by default, Pos
 
 `open_database(url)` is how a process opens it: the engine, `migrate` to head, the `TicketStore`."""
 
-from agent.storage.db import Base, MigrationError, make_engine, migrate, open_database
+from agent.storage.db import Base, MigrationError, make_engine, migrate
+from agent.storage.tickets import open_database
 
 __all__ = ["Base", "MigrationError", "make_engine", "migrate", "open_database"]

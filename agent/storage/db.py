@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from agent.storage.tickets import TicketStore
 
 log = logging.getLogger("triage.storage")
 
@@ -83,13 +82,6 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-def metadata() -> MetaData:
-    """`Base.metadata` with every table of the service registered (imports each module that declares one)."""
-    from agent.storage import keys, ledger, reviews, tickets  # noqa: F401  (they register their tables)
-
-    return Base.metadata
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -202,15 +194,3 @@ def ensure_migrated(engine: Engine) -> None:
     """`migrate(engine)` unless it already ran on this engine in this process (what the stores call)."""
     if engine not in _MIGRATED:
         migrate(engine)
-
-
-def open_database(url: str) -> TicketStore:
-    """The ticket store on `url`, its database migrated to head first (the one way serve, worker and
-    the CLI open the database). `KeyStore(store.engine, store.writing)`, `ReviewStore(store)` and
-    `Ledger(store.engine)` share it without migrating again."""
-    from agent.storage.tickets import TicketStore
-
-    engine = make_engine(url)
-    revision = migrate(engine)
-    log.info("database %s at schema revision %s", engine.url.render_as_string(hide_password=True), revision)
-    return TicketStore(engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
 import uuid
@@ -37,9 +38,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from agent.domain import AuditEvent, Ticket, TicketStatus, utcnow
-from agent.storage.db import Base, ensure_migrated, make_engine
+from agent.storage.db import Base, ensure_migrated, make_engine, migrate
 
 UNFINISHED: tuple[TicketStatus, ...] = ("received", "processing")
+
+
+log = logging.getLogger("triage.storage")
 
 
 class TicketRow(Base):
@@ -342,3 +346,13 @@ class TicketStore:
         with self.session() as s:
             rows = s.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all()
             return {str(k): int(v) for k, v in rows}
+
+
+def open_database(url: str) -> TicketStore:
+    """The ticket store on `url`, its database migrated to head first (the one way serve, worker and
+    the CLI open the database). `KeyStore(store.engine, store.writing)`, `ReviewStore(store)` and
+    `Ledger(store.engine)` share it without migrating again."""
+    engine = make_engine(url)
+    revision = migrate(engine)
+    log.info("database %s at schema revision %s", engine.url.render_as_string(hide_password=True), revision)
+    return TicketStore(engine)

@@ -40,7 +40,7 @@ def coverage_check(
     check_year = year or datetime.now(UTC).year
     targets = routable_targets(team, {c: r.queue for c, r in pol.categories.items()}, pol.categories["other"].queue)
     try:
-        gaps = coverage_gaps(team, targets, check_year)
+        gaps = coverage_gaps(team.engineers, targets, check_year)
     except ValueError as exc:  # a year outside the window shift times can be computed in
         fail(str(exc))
     if gaps:

@@ -43,10 +43,11 @@ from sqlalchemy.exc import OperationalError
 from agent.domain import Review
 from agent.settings import REPO_ROOT
 from agent.storage import MigrationError, make_engine, migrate, open_database
-from agent.storage.db import BASELINE_TABLES, MIGRATION_LOCK_KEY, head_revision, metadata
+from agent.storage.db import BASELINE_TABLES, MIGRATION_LOCK_KEY, head_revision
 from agent.storage.keys import KeyStore
 from agent.storage.ledger import Ledger
 from agent.storage.reviews import ReviewStore
+from agent.storage.schema import metadata
 from agent.storage.tickets import TicketStore
 
 pytestmark = pytest.mark.integration

@@ -211,7 +211,7 @@ def test_deadlines_from_an_absurd_creation_time_are_clamped_into_the_window() ->
 @pytest.mark.parametrize("year", [1, 1970, 2199, 9999])
 def test_coverage_check_refuses_years_it_cannot_compute(year: int) -> None:
     with pytest.raises(ValueError, match=f"year {year} is out of range"):
-        coverage_gaps(TEAM, [("billing", "L1")], year)
+        coverage_gaps(TEAM.engineers, [("billing", "L1")], year)
 
 
 # ---- signature timestamps (checked before anything else, on unauthenticated requests) -------------

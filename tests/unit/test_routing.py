@@ -248,7 +248,7 @@ def test_shipped_team_covers_every_routed_queue_and_tier_all_year() -> None:
     targets = routable_targets(t, CATEGORY_QUEUES, POLICY.categories["other"].queue)
     assert {("security", "L3"), ("payroll-escalations", "L3"), ("compliance", "L2"), ("triage", "L1")} <= targets
     for year in (2026, 2027):
-        assert [str(g) for g in coverage_gaps(t, targets, year)] == []
+        assert [str(g) for g in coverage_gaps(t.engineers, targets, year)] == []
 
 
 GAP_SHIFTS = [
@@ -260,7 +260,7 @@ GAP_SHIFTS = [
 
 def test_a_weekly_gap_is_named_exactly() -> None:
     t = team(engineers=[eng("a", ["payroll-support"], ["L2"], GAP_SHIFTS)])
-    gaps = coverage_gaps(t, [("payroll-support", "L2"), ("security", "L3")], 2026)
+    gaps = coverage_gaps(t.engineers, [("payroll-support", "L2"), ("security", "L3")], 2026)
     assert [str(g) for g in gaps] == [
         "payroll-support L2: Sat 22:00-Sun 06:00 UTC (no one on duty)",
         "security L3: all week (no one on duty)",
@@ -271,12 +271,14 @@ def test_a_gap_across_the_week_boundary_and_one_only_in_summer() -> None:
     shifts = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat"], "start": "06:00", "end": "24:00"}]
     night = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat"], "start": "00:00", "end": "06:00"}]
     t = team(engineers=[eng("a", ["q"], ["L1"], shifts), eng("b", ["q"], ["L1"], night)])
-    assert [str(g) for g in coverage_gaps(t, [("q", "L1")], 2026)] == ["q L1: Sun 00:00-Mon 00:00 UTC (no one on duty)"]
+    assert [str(g) for g in coverage_gaps(t.engineers, [("q", "L1")], 2026)] == [
+        "q L1: Sun 00:00-Mon 00:00 UTC (no one on duty)"
+    ]
     # Kyiv 08:00-20:00 is 06:00-18:00 UTC in winter, 05:00-17:00 UTC in summer; the UTC shift starts 18:00
     kyiv = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "08:00", "end": "20:00"}]
     utc_night = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "18:00", "end": "06:00"}]
     t = team(engineers=[eng("k", ["q"], ["L1"], kyiv, timezone="Europe/Kyiv"), eng("u", ["q"], ["L1"], utc_night)])
-    gaps = {g.label: g for g in coverage_gaps(t, [("q", "L1")], 2026)}
+    gaps = {g.label: g for g in coverage_gaps(t.engineers, [("q", "L1")], 2026)}
     assert sorted(gaps) == sorted(f"{d} 17:00-18:00 UTC" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
     sunday = gaps["Sun 17:00-18:00 UTC"]
     assert sunday.dates[0].isoformat() == "2026-03-29" and sunday.dates[-1].isoformat() == "2026-10-18"

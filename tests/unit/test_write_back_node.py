@@ -14,10 +14,9 @@ from typer.testing import CliRunner
 from agent.domain import Ticket, WriteBack
 from agent.graph.context import AgentContext
 from agent.graph.nodes.write_back import plan_auto_resolve, plan_for, plan_handoff, plan_suggest, skip_reason
-from agent.graph.result import status_of, ticket_result, ticket_status
+from agent.graph.result import failure_text, status_of, ticket_result, ticket_status
 from agent.graph.state import TriageState
 from agent.runtime.assembly import Agent
-from agent.runtime.writeback import failure_text
 from agent.settings import Settings
 from agent.storage.ledger import Ledger
 from api.cli import app

@@ -21,11 +21,10 @@ from typing import Any, get_args
 
 from langgraph.runtime import Runtime
 
-from agent.domain import PRIORITIES, Priority, WriteBack
+from agent.domain import PRIORITIES, AuditEvent, Priority, WriteBack, WriteBackStep
 from agent.graph.context import AgentContext
 from agent.graph.state import TriageState
-from agent.runtime.writeback import run_plan, writeback_event
-from tools.ticketing import SystemName, WriteBackPlan
+from tools.ticketing import Ledger, SystemName, TicketingSystem, WriteBackPlan, apply
 
 SYSTEMS: tuple[str, ...] = get_args(SystemName)
 TAG_PREFIX = "ai-"
@@ -182,6 +181,38 @@ def plan_rejected(state: TriageState, ctx: AgentContext, system: str) -> WriteBa
     return plan.model_copy(
         update={"ticket_id": f"{state['ticket'].id}:rejected", "tags": [*plan.tags, f"{TAG_PREFIX}rejected"]}
     )
+
+
+def run_plan(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger, runs: int = 1) -> WriteBack:
+    """Apply the plan (never raises for a write-back failure) and describe the outcome."""
+    report = apply(plan, system, ledger)
+    failed = report.failed
+    return WriteBack(
+        status="done" if report.ok else "failed",
+        system=system.name,
+        external_id=plan.external_id,
+        failed_step=failed.step if failed else None,
+        retryable=failed.retryable if failed else None,
+        error=failed.error if failed else None,
+        steps=[WriteBackStep(step=o.step, status=o.status, error=o.error) for o in report.outcomes],
+        runs=runs,
+        plan=plan,
+    )
+
+
+def writeback_event(writeback: WriteBack, node: str = "write_back", **extra: Any) -> AuditEvent:
+    detail: dict[str, Any] = {
+        "system": writeback.system,
+        "external_id": writeback.external_id,
+        "steps": {s.step: s.status for s in writeback.steps},
+        **extra,
+    }
+    if writeback.status == "skipped":
+        detail["reason"] = writeback.reason
+    if writeback.status == "failed":
+        detail.update(failed_step=writeback.failed_step, retryable=writeback.retryable, error=writeback.error)
+    event = {"done": "written", "failed": "failed", "skipped": "skipped"}[writeback.status]
+    return AuditEvent(node=node, event=event, detail=detail)
 
 
 def skip_reason(ctx: AgentContext, source: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from agent.storage.db import lock_for_migration, make_engine, metadata
+from agent.storage.db import lock_for_migration, make_engine
+from agent.storage.schema import metadata
 
 config = context.config
 target_metadata = metadata()
