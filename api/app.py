@@ -21,8 +21,17 @@ from agent.runtime.writeback import open_writeback
 from agent.settings import Settings, get_settings
 from agent.storage import open_database
 from api.deps import MaybePrincipalDep, Services
-from api.middleware import COMMON_HEADERS, REVIEW_HEADERS, RequestLimits, ResponseHeaders, StaticFilesWithHeaders
+from api.middleware import (
+    COMMON_HEADERS,
+    REVIEW_HEADERS,
+    IntakeMetrics,
+    RequestLimits,
+    ResponseHeaders,
+    StaticFilesWithHeaders,
+)
 from api.routes import intake, keys, reviews, tickets, webhooks
+from api.routes.kpis import router as kpis_router
+from api.routes.metrics import router as metrics_router
 from api.routes.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
@@ -67,12 +76,15 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
     # the last added runs first: security headers on every response, the 431 included
     app.add_middleware(RequestLimits, max_bytes=settings.max_header_bytes)
     app.add_middleware(ResponseHeaders, headers=COMMON_HEADERS)
+    app.add_middleware(IntakeMetrics)  # outermost: counts the 431s and 413s too
     app.include_router(webhooks.router)
     app.include_router(tickets.router)
     app.include_router(sla_router)
+    app.include_router(kpis_router)
     app.include_router(intake.router)
     app.include_router(reviews.router)
     app.include_router(keys.router)
+    app.include_router(metrics_router)
     # The agents' review page: static HTML/JS/CSS, open (it asks for a key; every API call it makes sends it).
     # GET /review redirects to /review/, which serves index.html.
     # CSP (own-origin script, style and API calls only), X-Frame-Options and the common headers.

@@ -12,6 +12,8 @@ from typing import Any
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.metrics import count_intake, intake_source
+
 # what every response carries: no MIME sniffing, no Referer leaving the service
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
@@ -92,3 +94,29 @@ class StaticFilesWithHeaders(StaticFiles):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._with_headers(scope, receive, send)
+
+
+class IntakeMetrics:
+    """Count every intake request (webhooks and /intake/tickets) by source and result, from the status
+    the app answered with, including the ones refused before a route ran (agent/metrics.py)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if intake_source(path) is None:
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            count_intake(path, status)

@@ -5,6 +5,9 @@
 3. webhook intake: accepted requests/s and latency percentiles under a bounded loopback load
 4. trained-classifier throughput in batch (tickets/s), on the service's artefact if there is one,
    else on a classifier trained for the bench on the shipped history
+5. embedder throughput, both bundled embedders whatever TRIAGE_EMBEDDER says: short sentences (the
+   demo tickets' subjects) and whole demo tickets by language, embedded as queries in one batch,
+   best and median of several repeats (on a shared machine the best is nearer the engine's speed)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from agent.settings import REPO_ROOT, Settings
 from evals.demo import signed_headers
 from evals.labelled import load_jsonl
 from evals.stats import percentile
+from knowledge.embeddings import E5_SMALL, MINILM, EmbedderNotFoundError, make_embedder, throughput
 
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 
@@ -186,7 +190,7 @@ def bench_classifier(settings: Settings, n: int) -> dict[str, Any]:
         if (settings.classifier_path / MANIFEST).exists():
             clf, source = TriageClassifier.load(settings.classifier_path), str(settings.classifier_path)
         else:
-            clf = train(data, settings.embedder, Path(tmp) / "m", TrainParams(fine_tune_epochs=0))
+            clf = train(data, settings.classifier_encoder, Path(tmp) / "m", TrainParams(fine_tune_epochs=0))
             source = "trained for the bench (frozen encoder)"
         texts = [data.texts[i % len(data.texts)] for i in range(n)]
         subjects = [t.split("\n\n")[0] for t in texts]
@@ -207,6 +211,35 @@ def bench_classifier(settings: Settings, n: int) -> dict[str, Any]:
         "mean_chars": round(sum(len(t) for t in texts) / n),
         "mean_subject_chars": round(sum(len(t) for t in subjects) / n),
     }
+
+
+def embedder_texts() -> dict[str, list[str]]:
+    """What `bench_embedders` embeds: the smoke tickets' subjects (short sentences, repeated to 256)
+    and the whole tickets (subject + body, as the retrieve node searches them) per language."""
+    rows = [json.loads(line) for line in SMOKE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    subjects = [str(r["subject"]) for r in rows]
+    out = {"short sentences": [subjects[i % len(subjects)] for i in range(256)]}
+    for lang in sorted({str(r["language"]) for r in rows}):
+        out[f"{lang} tickets"] = [f"{r['subject']}\n\n{r['body']}".strip() for r in rows if r["language"] == lang]
+    return out
+
+
+def bench_embedders(
+    specs: tuple[str, ...] = (MINILM, E5_SMALL), threads: int | None = None, repeats: int = 5
+) -> list[dict[str, Any]]:
+    """Texts per second of each embedder on `embedder_texts()` (see `knowledge.embeddings.throughput`);
+    an embedder that cannot load here is reported, not raised."""
+    texts = embedder_texts()
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        try:
+            embedder = make_embedder(spec, threads)
+            rates = {name: throughput(embedder, items, "query", repeats).as_dict() for name, items in texts.items()}
+        except EmbedderNotFoundError as exc:
+            out.append({"spec": spec, "error": str(exc)})
+            continue
+        out.append({"spec": spec, "threads": embedder.threads, "rates": rates})
+    return out
 
 
 def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: int, concurrency: int) -> None:
@@ -237,3 +270,13 @@ def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: i
         f"average, 41% Ukrainian), {r['subject_only_per_s']} tickets/s on subjects alone ({r['mean_subject_chars']} "
         f"chars); {r['tickets']} tickets, fields {', '.join(r['fields'])}; {r['model']}"
     )
+    for e in bench_embedders(threads=settings.embedder_threads):
+        if "error" in e:
+            print(f"[5] embedder {e['spec']}: not measured ({e['error']})")
+            continue
+        figures = "; ".join(
+            f"{name} {r['best_per_s']}/s best, {r['median_per_s']}/s median ({r['texts']} x{r['repeats']}, "
+            f"{r['mean_chars']:.0f} chars)"
+            for name, r in e["rates"].items()
+        )
+        print(f"[5] embedder {e['spec']} ({e['threads']} threads): {figures}")

@@ -3,15 +3,18 @@ subject to a wrong-resolution budget, and write them into the policy file.
 
 What moves: each category's `auto_threshold` (category confidence), `retrieval.auto_at_least`
 (match score of the best document), `retrieval.auto_min_margin` (how much the best document must
-beat the next) and `retrieval.suggest_at_least` (below it a ticket is handed off instead of
-drafted). What never moves: risk rules, out-of-scope and open-known-issue handoffs,
-the ground check; a ticket those stop is never a candidate, whatever the thresholds.
+beat the next), `retrieval.auto_min_answerability` (the calibrated chance that the reply resolves
+the ticket, `agent.graph.answerability`), and, for a handoff-recall target,
+`retrieval.suggest_min_answerability` then `retrieval.suggest_at_least` (below them a ticket is
+handed off instead of drafted). What never moves: risk rules, out-of-scope and open-known-issue
+handoffs, the ground check, the answerability model itself; a ticket those stop is never a
+candidate, whatever the thresholds.
 
-Search: for each candidate pair (`auto_at_least`, `auto_min_margin`) from the values seen on dev,
-a greedy allocation over the
-categories: repeatedly lower the category threshold whose next step adds auto-resolutions at the
-lowest share of wrong ones, as long as wrong <= max_wrong x auto-resolved. The best allocation
-(most auto-resolutions, then fewest wrong, then the stricter match score and margin) wins.
+Search: for each candidate triple (`auto_min_answerability`, `auto_at_least`, `auto_min_margin`)
+from the values seen on dev, a greedy allocation over the categories: repeatedly lower the category
+threshold whose next step adds auto-resolutions at the lowest share of wrong ones, as long as
+wrong <= max_wrong x auto-resolved. The best allocation (most auto-resolutions, then fewest wrong,
+then the stricter answerability, match score and margin) wins.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from evals.resolve.replay import Trace, permissive
 
 MAX_GRID = 40  # match-score values tried
 MAX_MARGIN_GRID = 15
+# with an answerability model the search has a third axis: fewer score and margin values per P value
+MAX_P_GRID = 24
+MAX_GRID_WITH_P = 12
+MAX_MARGIN_GRID_WITH_P = 6
 
 
 @dataclass
@@ -42,6 +49,7 @@ class Candidate:
     score: float
     margin: float
     wrong: bool
+    p: float | None = None  # P(resolves) under the base policy's answerability model
 
 
 @dataclass
@@ -51,6 +59,8 @@ class TuneResult:
     auto_min_margin: float
     suggest_at_least: float
     thresholds: dict[str, float]
+    auto_min_answerability: float
+    suggest_min_answerability: float
     untouched: list[str]  # categories with no candidate on dev: base threshold kept
     dev: dict[str, Any]
     base_dev: dict[str, Any]
@@ -72,6 +82,7 @@ def candidates(traces: list[Trace], base: Policy) -> list[Candidate]:
                     t.hits[0].score,
                     match_margin(t.hits),
                     t.is_wrong(d),
+                    t.answerability(base),
                 )
             )
     return out
@@ -125,20 +136,30 @@ def tune(
     if not 0 <= max_wrong < 1:
         raise ValueError("--max-wrong is a share of auto-resolved tickets, between 0 and 1 (e.g. 0.01)")
     cands = candidates(traces, base)
-    scores = _grid(sorted({c.score for c in cands}, reverse=True), MAX_GRID)
-    margins = _grid(sorted({c.margin for c in cands} | {-1.0}), MAX_MARGIN_GRID)
-    best: tuple[int, int, float, float, dict[str, int], dict[str, list[Candidate]]] | None = None
-    for r in scores:
-        pool = [c for c in cands if c.score >= r]
-        for m in margins:
-            taken, auto, wrong, by_cat = _allocate([c for c in pool if c.margin >= m], max_wrong)
-            key = (auto, -wrong, r, m)
-            if best is None or key > (best[0], -best[1], best[2], best[3]):
-                best = (auto, wrong, r, m, taken, by_cat)
+    known = sorted({c.p for c in cands if c.p is not None}, reverse=True)
+    with_p = bool(known)
+    p_grid = [0.0, *sorted(_grid(known, MAX_P_GRID))] if with_p else [0.0]
+    scores = _grid(sorted({c.score for c in cands}, reverse=True), MAX_GRID_WITH_P if with_p else MAX_GRID)
+    margins = _grid(sorted({c.margin for c in cands} | {-1.0}), MAX_MARGIN_GRID_WITH_P if with_p else MAX_MARGIN_GRID)
+    # (auto, wrong, a, r, m, taken, by_cat): a = auto_min_answerability, r = auto_at_least, m = auto_min_margin
+    best: tuple[int, int, float, float, float, dict[str, int], dict[str, list[Candidate]]] | None = None
+    for a in p_grid:
+        by_p = [c for c in cands if c.p is None or c.p >= a]
+        for r in scores:
+            pool = [c for c in by_p if c.score >= r]
+            for m in margins:
+                chosen = [c for c in pool if c.margin >= m]
+                if best is not None and len(chosen) < best[0]:
+                    continue  # cannot auto-resolve more than the best so far
+                taken, auto, wrong, by_cat = _allocate(chosen, max_wrong)
+                key = (auto, -wrong, a, r, m)
+                if best is None or key > (best[0], -best[1], best[2], best[3], best[4]):
+                    best = (auto, wrong, a, r, m, taken, by_cat)
     thresholds = {n: rule.auto_threshold for n, rule in base.categories.items()}
     untouched = sorted(n for n in base.categories if n != "other" and not any(c.category == n for c in cands))
     notes: list[str] = []
     auto_min_margin = base.retrieval.auto_min_margin
+    auto_min_p = base.retrieval.auto_min_answerability
     if best is None or best[0] == 0:
         auto_at_least = base.retrieval.auto_at_least
         r_all = sorted({c.score for c in cands})
@@ -148,7 +169,9 @@ def tune(
                 thresholds[n] = 1.01
         notes.append("no threshold setting meets the budget on this dev set: auto-resolution is switched off")
     else:
-        _, _, r, m, taken, by_cat = best
+        _, _, a, r, m, taken, by_cat = best
+        below_p = [c.p for c in cands if c.p is not None and c.p < a]
+        auto_min_p = 0.0 if a <= 0.0 else _between(a, max(below_p) if below_p else None)
         lower = [c.score for c in cands if c.score < r]
         auto_at_least = _between(r, max(lower) if lower else None)
         below = [c.margin for c in cands if c.margin < m]
@@ -162,13 +185,16 @@ def tune(
         for cat in base.categories:  # a category with candidates only below the chosen match score
             if cat not in by_cat and cat not in untouched and cat != "other":
                 thresholds[cat] = base.categories[cat].auto_threshold
-    tuned = _with(base, thresholds, auto_at_least, auto_min_margin, base.retrieval.suggest_at_least)
     suggest_at_least = base.retrieval.suggest_at_least
+    suggest_min_p = min(base.retrieval.suggest_min_answerability, auto_min_p)
+    tuned = _with(base, thresholds, auto_at_least, auto_min_margin, suggest_at_least, auto_min_p, suggest_min_p)
     if min_handoff_recall is not None:
-        suggest_at_least, note = _tune_suggest(traces, tuned, min_handoff_recall, auto_at_least)
+        suggest_min_p, suggest_at_least, note = _tune_suggest(
+            traces, tuned, min_handoff_recall, auto_at_least, auto_min_p
+        )
         if note:
             notes.append(note)
-        tuned = _with(base, thresholds, auto_at_least, auto_min_margin, suggest_at_least)
+        tuned = _with(base, thresholds, auto_at_least, auto_min_margin, suggest_at_least, auto_min_p, suggest_min_p)
     cv = cross_validate(traces, base, max_wrong, min_handoff_recall, cv_folds) if cv_folds >= 2 else None
     if cv is not None and cv["wrong_resolution_rate"] > max_wrong:
         notes.append(
@@ -182,6 +208,8 @@ def tune(
         auto_min_margin=auto_min_margin,
         suggest_at_least=suggest_at_least,
         thresholds=thresholds,
+        auto_min_answerability=auto_min_p,
+        suggest_min_answerability=suggest_min_p,
         untouched=untouched,
         dev=outcome_metrics(traces, tuned),
         base_dev=outcome_metrics(traces, base),
@@ -198,36 +226,62 @@ def _grid(values: list[float], n: int) -> list[float]:
 
 
 def _with(
-    base: Policy, thresholds: dict[str, float], auto_at_least: float, auto_min_margin: float, suggest_at_least: float
+    base: Policy,
+    thresholds: dict[str, float],
+    auto_at_least: float,
+    auto_min_margin: float,
+    suggest_at_least: float,
+    auto_min_answerability: float | None = None,
+    suggest_min_answerability: float | None = None,
 ) -> Policy:
     cats = {n: r.model_copy(update={"auto_threshold": thresholds[n]}) for n, r in base.categories.items()}
-    retrieval = base.retrieval.model_copy(
+    r = base.retrieval
+    retrieval = r.model_copy(
         update={
             "auto_at_least": auto_at_least,
             "auto_min_margin": auto_min_margin,
             "suggest_at_least": suggest_at_least,
+            "auto_min_answerability": r.auto_min_answerability
+            if auto_min_answerability is None
+            else auto_min_answerability,
+            "suggest_min_answerability": r.suggest_min_answerability
+            if suggest_min_answerability is None
+            else suggest_min_answerability,
         }
     )
     return base.model_copy(update={"categories": cats, "retrieval": retrieval})
 
 
-def _tune_suggest(traces: list[Trace], policy: Policy, target: float, cap: float) -> tuple[float, str | None]:
-    """The lowest `suggest_at_least` (so the fewest answerable tickets lose their draft) that hands
-    off at least `target` of the tickets that should go to a human; never above `cap`."""
-    base_value = policy.retrieval.suggest_at_least
+def _tune_suggest(
+    traces: list[Trace], policy: Policy, target: float, cap: float, cap_p: float
+) -> tuple[float, float, str | None]:
+    """The handoff thresholds (`suggest_min_answerability`, `suggest_at_least`) that hand off at least
+    `target` of the tickets that should go to a human while the fewest answerable tickets lose their
+    draft: the lowest answerability threshold that does it (never above the auto one, `cap_p`), else
+    the lowest match score (never above `cap`)."""
+    r = policy.retrieval
+    base_p, base_value = r.suggest_min_answerability, r.suggest_at_least
     m = outcome_metrics(traces, policy)
     if m["handoff_recall"] is None or m["handoff_recall"] >= target:
-        return base_value, None
+        return base_p, base_value, None
+    ps = sorted({p for t in traces if (p := t.answerability(policy)) is not None and base_p < p <= cap_p})
+    for s in ps:
+        value = min(1.0, math.floor(s * 10000) / 10000 + 0.0001)  # hands off the ticket at P = s
+        p = policy.model_copy(update={"retrieval": r.model_copy(update={"suggest_min_answerability": value})})
+        if (outcome_metrics(traces, p)["handoff_recall"] or 0.0) >= target:
+            return value, base_value, None
     grid = sorted({t.hits[0].score for t in traces if t.hits and base_value < t.hits[0].score <= cap})
     for s in grid:
         value = math.floor(s * 1000) / 1000 + 0.001  # hands off the ticket scoring s
-        p = policy.model_copy(update={"retrieval": policy.retrieval.model_copy(update={"suggest_at_least": value})})
+        p = policy.model_copy(update={"retrieval": r.model_copy(update={"suggest_at_least": value})})
         got = outcome_metrics(traces, p)
         if (got["handoff_recall"] or 0.0) >= target:
-            return value, None
-    return base_value, (
-        f"handoff recall {m['handoff_recall']:.0%} cannot reach {target:.0%} by the match score alone "
-        "without handing off the tickets it auto-resolves; left suggest_at_least as it was"
+            return base_p, value, None
+    return (
+        base_p,
+        base_value,
+        f"handoff recall {m['handoff_recall']:.0%} cannot reach {target:.0%} by the answerability or the match "
+        "score without handing off the tickets it auto-resolves; left the handoff thresholds as they were",
     )
 
 
@@ -269,6 +323,10 @@ def format_tune(result: TuneResult, base: Policy, dev: Path) -> str:
         f"  retrieval.auto_at_least      {base.retrieval.auto_at_least:.3f} -> {result.auto_at_least:.3f}",
         f"  retrieval.auto_min_margin    {base.retrieval.auto_min_margin:.3f} -> {result.auto_min_margin:.3f}",
         f"  retrieval.suggest_at_least   {base.retrieval.suggest_at_least:.3f} -> {result.suggest_at_least:.3f}",
+        f"  retrieval.auto_min_answerability    {base.retrieval.auto_min_answerability:.3f} -> "
+        f"{result.auto_min_answerability:.3f}",
+        f"  retrieval.suggest_min_answerability {base.retrieval.suggest_min_answerability:.3f} -> "
+        f"{result.suggest_min_answerability:.3f}",
     ]
     for name, value in result.thresholds.items():
         old = base.categories[name].auto_threshold
@@ -305,15 +363,20 @@ def tuned_figures(
     classifier (`facts` of the resolve run), the base version, the budget, the figures on dev after
     tuning and cross-validated, and the notes."""
     after = result.dev
+    model = base.answerability_model()
     return {
         "dev": str(dev),
         "dev_sha256": hashlib.sha256(dev.read_bytes()).hexdigest(),
+        "half": facts.get("half"),
         "kb": str(facts["kb"]),
         "llm": facts["llm"],
         "classifier": facts["classifier"],
         "base_version": base.version,
         "max_wrong": max_wrong,
         "min_handoff_recall": min_handoff_recall,
+        "answerability_model": {"version": model.version, "sha256": model.sha256} if model is not None else None,
+        "auto_min_answerability": result.auto_min_answerability,
+        "suggest_min_answerability": result.suggest_min_answerability,
         "tickets": after["tickets"],
         "answerable": after["answerable"],
         **{k: after[k] for k in FIGURES},
@@ -354,12 +417,15 @@ def render_policy(base_text: str | None, base: Policy, result: TuneResult, figur
             if n != 1:
                 break
         else:
-            if not re.search(r"(?m)^  auto_min_margin: ", text):
-                text = re.sub(r"(?m)^(  auto_at_least: .*\n)", r"\g<1>  auto_min_margin: 0\n", text, count=1)
+            for key in ("auto_min_margin", "auto_min_answerability", "suggest_min_answerability"):
+                if not re.search(rf"(?m)^  {key}: ", text):
+                    text = re.sub(r"(?m)^(  auto_at_least: .*\n)", rf"\g<1>  {key}: 0\n", text, count=1)
             for key, value in (
                 ("auto_at_least", result.auto_at_least),
                 ("auto_min_margin", result.auto_min_margin),
                 ("suggest_at_least", result.suggest_at_least),
+                ("auto_min_answerability", result.auto_min_answerability),
+                ("suggest_min_answerability", result.suggest_min_answerability),
             ):
                 text, n = re.subn(
                     rf"(?m)^(  {key}: )(-?[0-9.]+)", lambda m, v=value: m.group(1) + _fmt(v), text, count=1
@@ -396,6 +462,9 @@ def write_policy(path: Path, text: str, expect: TuneResult) -> Policy:
         problems.append("retrieval.auto_min_margin")
     if abs(got.retrieval.suggest_at_least - float(_fmt(expect.suggest_at_least))) > 1e-9:
         problems.append("retrieval.suggest_at_least")
+    for key in ("auto_min_answerability", "suggest_min_answerability"):
+        if abs(getattr(got.retrieval, key) - float(_fmt(getattr(expect, key)))) > 1e-9:
+            problems.append(f"retrieval.{key}")
     if problems:
         tmp.unlink()
         raise ValueError(f"writing {path}: tuned values did not land for {', '.join(problems)}")

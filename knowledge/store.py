@@ -1,4 +1,22 @@
-"""Chroma-backed knowledge store: idempotent ingest and top-k retrieval with metadata filters."""
+"""Chroma-backed knowledge store: idempotent ingest and top-k retrieval with metadata filters.
+
+One collection per embedder. `KnowledgeStore(path, embedder, "knowledge")` keeps its vectors in the
+Chroma collection ``knowledge__<embedder key>`` (`index_name`: the model's name and a hash of its
+spec, dimension and weights, e.g. ``knowledge__multilingual-e5-small-1a2b3c4d``), stamped at
+creation with the embedder's identity (metadata ``embedder``, ``embedder_dim``,
+``embedder_version``, ``embedder_key``). So switching TRIAGE_EMBEDDER never mixes vectors of two
+models and never compares a query of one with the passages of another:
+- the new embedder gets a collection of its own, empty until `triage kb ingest` (or `triage serve`,
+  which ingests at start) embeds the KB with it; the old collection stays as it was, so a process
+  still running the old embedder keeps searching its own vectors (a rolling switch is safe), and
+  switching back needs no re-embedding. `drop_other_indexes()` removes the others when done;
+- searching an empty collection while another embedder's collection of the same KB holds vectors
+  raises `IndexMismatchError` ("run `triage kb ingest` to embed it with ...") rather than returning
+  nothing, which would hand every ticket off as out of scope without saying why;
+- a collection under this embedder's name whose stamp is missing or different (only possible when
+  something else wrote it) is never searched (`IndexMismatchError`); the next ingest deletes it and
+  re-embeds every document (`IngestReport.rebuilt` says why).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +27,39 @@ from typing import Any, cast
 
 import chromadb
 import numpy as np
+from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
-from knowledge.embeddings import Embedder
+from knowledge.embeddings import Embedder, EmbedderIdentity
 from knowledge.ingest import Doc, DocError, chunk_doc, load_docs
 from knowledge.lexical import LexicalIndex
 from knowledge.types import Hit
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
+INGEST_HINT = "run `triage kb ingest <kb folder>` to embed the knowledge base with it"
+
+
+class IndexMismatchError(RuntimeError):
+    """The collection was not embedded by this store's embedder: searching it would compare vectors
+    of two models. `triage kb ingest` (re-)embeds it."""
+
+
+def index_name(collection: str, identity: EmbedderIdentity) -> str:
+    """The Chroma collection holding `collection`'s vectors by the embedder with `identity`."""
+    return f"{collection}__{identity.key}"
+
+
+@dataclass(frozen=True)
+class OtherIndex:
+    """A collection of the same knowledge base embedded by another (or an unrecorded) embedder."""
+
+    name: str
+    built_by: EmbedderIdentity | None
+    chunks: int
+
+    def describe(self) -> str:
+        by = self.built_by.describe() if self.built_by else "an unrecorded embedder"
+        return f"{self.name!r} ({self.chunks} chunks by {by})"
 
 
 @dataclass
@@ -27,12 +70,14 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     errors: list[DocError] = field(default_factory=list)
     chunks_written: int = 0
+    rebuilt: str | None = None  # why the collection was emptied and every document re-embedded
 
     def summary(self) -> str:
-        return (
+        text = (
             f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
             f"removed {len(self.removed)}, rejected {len(self.errors)}; {self.chunks_written} chunks written"
         )
+        return f"re-embedded everything ({self.rebuilt}); {text}" if self.rebuilt else text
 
 
 def _meta(doc: Doc, chunk_index: int) -> dict[str, str | int | bool]:
@@ -90,26 +135,82 @@ def _int(value: object) -> int:
 
 
 class KnowledgeStore:
+    """The knowledge base `collection` in the Chroma at `path`, embedded by `embedder` (in its own
+    collection, see the module docstring)."""
+
     def __init__(self, path: Path, embedder: Embedder, collection: str = "knowledge", chunk_chars: int = 900):
         path.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self.client = chromadb.PersistentClient(
             path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         )
         self.embedder = embedder
+        self.name = collection
+        self.identity = embedder.identity
+        self.index = index_name(collection, self.identity)
         self.chunk_chars = chunk_chars
         self._lock = threading.Lock()
         self._lex: LexicalIndex | None = None
         self._lex_count = -1
         self._lex_stale = True
+        self.collection, self._mismatch = self._open()
+
+    def _open(self) -> tuple[Collection, str | None]:
+        """This embedder's collection (created, stamped, when missing) and why it must not be searched
+        (None: it is this embedder's)."""
         # Always our embedding function: Chroma's default would try to download a model.
-        self.collection = self.client.get_or_create_collection(
-            name=collection,
-            embedding_function=embedder,  # type: ignore[arg-type]
-            metadata={"hnsw:space": "cosine"},
-        )
+        try:
+            col = self.client.get_or_create_collection(
+                name=self.index,
+                embedding_function=self.embedder,  # type: ignore[arg-type]
+                metadata={"hnsw:space": "cosine", **self.identity.metadata()},
+            )
+        except ValueError as exc:  # Chroma: the collection persists another embedding function
+            col = self.client.get_collection(self.index, embedding_function=None)
+            return col, f"it was created with another embedding function ({exc})"
+        stamp = EmbedderIdentity.from_metadata(col.metadata)
+        if stamp == self.identity:
+            return col, None
+        by = stamp.describe() if stamp else "an embedder it does not record"
+        return col, f"collection {self.index!r} was embedded by {by}, not {self.identity.describe()}"
 
     def count(self) -> int:
         return self.collection.count()
+
+    def other_indexes(self) -> list[OtherIndex]:
+        """Collections of this knowledge base by other embedders (or from before collections were
+        stamped: the bare name), with their chunk counts."""
+        out: list[OtherIndex] = []
+        for col in self.client.list_collections():
+            if col.name == self.index or not (col.name == self.name or col.name.startswith(f"{self.name}__")):
+                continue
+            out.append(OtherIndex(col.name, EmbedderIdentity.from_metadata(col.metadata), col.count()))
+        return sorted(out, key=lambda o: o.name)
+
+    def drop_other_indexes(self) -> list[str]:
+        """Delete the other embedders' collections of this knowledge base (once no process uses them)."""
+        dropped = [o.name for o in self.other_indexes()]
+        for name in dropped:
+            self.client.delete_collection(name)
+        return dropped
+
+    def check_index(self) -> None:
+        """Raise `IndexMismatchError` unless this embedder's vectors can be searched: its collection
+        is its own, and is not empty while another embedder's collection of the KB holds vectors.
+        Cheap; `search` calls it, and a process can call it at start."""
+        if self._mismatch:
+            raise IndexMismatchError(
+                f"{self._mismatch}: searching it would compare vectors of two models; {INGEST_HINT} "
+                f"(TRIAGE_EMBEDDER={self.identity.spec}), which re-embeds every document"
+            )
+        if self.collection.count() == 0:
+            built = [o for o in self.other_indexes() if o.chunks]
+            if built:
+                raise IndexMismatchError(
+                    f"the knowledge base {self.name!r} in {self.path} is not embedded by {self.identity.describe()} "
+                    f"yet (collection {self.index!r} is empty); it is by {', '.join(o.describe() for o in built)}. "
+                    f"Vectors of two models are never compared: {INGEST_HINT}"
+                )
 
     def _existing_hashes(self) -> dict[str, str]:
         got = self.collection.get(include=["metadatas"])
@@ -127,6 +228,11 @@ class KnowledgeStore:
         `errors`: files that failed to parse; with any, pruning is skipped so nothing is lost."""
         errors = list(errors or [])
         report = IngestReport(errors=errors)
+        if self._mismatch:  # never add vectors beside another model's: start the collection afresh
+            report.rebuilt = self._mismatch
+            self.client.delete_collection(self.index)
+            self.collection, self._mismatch = self._open()
+            self._lex_stale = True
         existing = self._existing_hashes()
         for doc in docs:
             old = existing.get(doc.meta.id)
@@ -134,10 +240,17 @@ class KnowledgeStore:
                 report.unchanged.append(doc.meta.id)
                 continue
             chunks = chunk_doc(doc, self.chunk_chars)
+            vectors = self.embedder.encode_passages([c.text for c in chunks])
+            if vectors.shape[1] != self.identity.dim:
+                raise IndexMismatchError(
+                    f"{self.identity.spec} returned {vectors.shape[1]}-d vectors, its collection holds "
+                    f"{self.identity.dim}-d ones"
+                )
             if old is not None:
                 self.collection.delete(where={"doc_id": doc.meta.id})
             self.collection.add(
                 ids=[c.id for c in chunks],
+                embeddings=list(vectors),
                 documents=[c.text for c in chunks],
                 metadatas=[_meta(doc, c.index) for c in chunks],  # type: ignore[arg-type]
             )
@@ -193,10 +306,11 @@ class KnowledgeStore:
         cosine only. Either way ``Hit.score`` is the document's cosine similarity, because the
         policy's retrieval thresholds are calibrated on it; the order is the fused one.
         """
+        self.check_index()
         n = self.collection.count()
         if n == 0 or not query.strip():
             return []
-        qvec = self.embedder.encode([query])[0]
+        qvec = self.embedder.encode_queries([query])[0]
         pool = min(n, max(k * 8, 20))
         res = self.collection.query(
             query_embeddings=[qvec.tolist()],

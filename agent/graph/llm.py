@@ -31,6 +31,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from agent.errors import ConfigError, LLMOutputError, LLMUnavailable
+from agent.metrics import LLMMetrics
 from agent.settings import Settings
 
 S = TypeVar("S", bound=BaseModel)
@@ -242,6 +243,8 @@ def make_chat_model(spec: str, settings: Settings) -> BaseChatModel | None:
             made = _REGISTRY[provider](model, settings)
             if made is None:
                 return None
+            # calls and failures into /metrics (agent/metrics.py), whoever invokes the model
+            made.callbacks = [*(made.callbacks if isinstance(made.callbacks, list) else []), LLMMetrics(spec)]
             _CACHE[key] = made
         return _CACHE[key]
 

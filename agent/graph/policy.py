@@ -7,7 +7,7 @@ and no threshold can override them; the LLM's own opinion is never consulted.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,13 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from agent.domain import PRIORITIES, Decision, Finding, Triage
 from agent.errors import ConfigError
+from agent.graph.answerability import (
+    AnswerabilityEmbedderError,
+    AnswerabilityModel,
+    model_at,
+    resolve_model_path,
+)
+from agent.graph.risk.model import RiskDetection
 from knowledge.types import Hit
 
 
@@ -38,16 +45,29 @@ class RetrievalRule(BaseModel):
     # documents match almost equally, picking one is a guess
     auto_min_margin: float = Field(default=0.0, ge=-1.0, le=1.0)
     rca_link_at_least: float = 0.45
+    # the calibrated chance that the reply drafted from the best document resolves the ticket
+    # (agent/graph/answerability.py): below `auto_min_answerability` a human reviews the draft,
+    # below `suggest_min_answerability` the ticket is handed off. The model file is relative to
+    # agent/graph/ (the shipped one) unless absolute; null: no model, the two rules never fire.
+    answerability_model: str | None = None  # TEMP until the model ships
+    auto_min_answerability: float = Field(default=0.9, ge=0.0, le=1.01)
+    suggest_min_answerability: float = Field(default=0.1, ge=0.0, le=1.01)
     reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
     # share of the dense ranking in hybrid search for a query in another language
     unreliable_dense_weight: float = Field(default=0.25, ge=0.0, le=1.0)
 
 
 class RiskRule(BaseModel):
-    handoff: list[str] = Field(default_factory=lambda: ["security", "financial", "regulatory", "legal"])
+    handoff: list[str] = Field(
+        default_factory=lambda: ["security", "financial", "regulatory", "legal", "abuse", "escalation"]
+    )
     at_most_suggest: list[str] = Field(default_factory=lambda: ["prompt_injection"])
     llm_min_confidence: float = 0.8
     patterns: dict[str, list[str]] = Field(default_factory=dict)
+    # the learned detector (agent/graph/risk/, e.g. "risk/risk_model.json"), relative to agent/graph/
+    # unless absolute; None: off
+    model: str | None = None
+    model_threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the artefact's own
 
 
 class PriorityRule(BaseModel):
@@ -98,6 +118,16 @@ class Policy(BaseModel):
     def detect_risk(self, text: str) -> list[str]:
         return [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
 
+    def detect_risk_model(self, text: str) -> RiskDetection | None:
+        """The learned risk detector's verdict (agent/graph/risk/), or None when `risk.model` is off.
+        Raises RiskModelError (a ConfigError) for a missing, corrupt or tampered file."""
+        if not self.risk.model:
+            return None
+        from agent.graph.risk.model import model_at as risk_model_at
+        from agent.graph.risk.model import resolve_model_path as risk_model_path
+
+        return risk_model_at(risk_model_path(self.risk.model)).detect(text, self.risk.model_threshold)
+
     def is_compound(self, text: str) -> bool:
         """Several problems in one ticket, or a problem that needs investigating."""
         return _matches(text, tuple(self.compound.patterns))
@@ -121,10 +151,51 @@ class Policy(BaseModel):
             return "low"
         return self.priority.default
 
+    # ---- the chance the reply resolves the ticket -----------------------------------------------
+    def answerability_model(self) -> AnswerabilityModel | None:
+        """The model `retrieval.answerability_model` names (cached while its file is unchanged), or
+        None when the policy names none. Raises AnswerabilityModelError (a ConfigError) for a
+        missing, corrupt or outdated file."""
+        name = self.retrieval.answerability_model
+        return model_at(resolve_model_path(name)) if name else None
+
+    def answerability(self, feats: Mapping[str, float] | None, embedder: str | None = None) -> float | None:
+        """P(the drafted reply resolves the ticket) for `features(...)` of one ticket; None when
+        there are no features or no model. `embedder`: the TRIAGE_EMBEDDER spec the features came
+        from; one the model was not trained with raises AnswerabilityEmbedderError."""
+        model = self.answerability_model() if feats is not None else None
+        if model is None or feats is None:
+            return None
+        if embedder is not None:
+            model.check_embedder(embedder)
+        return model.predict(feats)
+
+    def assess(self, feats: Mapping[str, float] | None, embedder: str | None) -> tuple[float | None, str | None]:
+        """(P, why there is none) for one ticket: what the decide node and the eval replay both pass
+        to `decide`. A model trained with another embedder gives no P and the reason (decide then caps
+        the ticket at suggest); a missing or corrupt model file raises (a ConfigError)."""
+        try:
+            return self.answerability(feats, embedder), None
+        except AnswerabilityEmbedderError as exc:
+            return None, str(exc)
+
     # ---- the decision ------------------------------------------------------------------------
-    def decide(self, triage: Triage, hits: list[Hit], query_language: str = "en", compound: bool = False) -> Decision:
-        """`query_language`: the language the knowledge search ran in (an English rewrite counts as en);
-        `compound`: the ticket bundles several problems (see `is_compound`)."""
+    def decide(
+        self,
+        triage: Triage,
+        hits: list[Hit],
+        query_language: str = "en",
+        compound: bool = False,
+        answerability: float | None = None,
+        answerability_problem: str | None = None,
+    ) -> Decision:
+        """`query_language`: the ticket's language, which `retrieval.reliable_languages` caps (an LLM's
+        English rewrite of the search query does not change it: nothing verifies the rewrite);
+        `compound`: the ticket bundles several problems (see `is_compound`); `answerability`: the
+        calibrated chance that the reply drafted from the best document resolves it (`answerability`
+        of `agent.graph.answerability.features`; None: not assessed, its two rules do not fire);
+        `answerability_problem`: why the policy's model could not assess it (trained for another
+        embedder, `assess`): then nothing is auto-resolved (rule `answerability_unavailable`)."""
         r = self.retrieval
         category = triage.category.value
         rule = self.categories.get(category, self.categories["other"])
@@ -182,21 +253,39 @@ class Policy(BaseModel):
             rules.append("unreliable_retrieval_language")
         if compound:
             rules.append("multiple_issues")
+        p = answerability
+        p_note = "" if p is None else f"; P(resolves) {p:.2f}"
+        if p is not None and p < r.auto_min_answerability:
+            rules.append("low_answerability")
+        if p is None and answerability_problem is not None:
+            rules.append("answerability_unavailable")
         if not rules:
             return Decision(
                 action="auto_resolve",
                 reason=f"{top.doc_id} answers it (match {top.score:.2f} >= {r.auto_at_least:.2f}); category "
-                f"{category} confidence {triage.category.confidence:.2f} >= {rule.auto_threshold:.2f}",
+                f"{category} confidence {triage.category.confidence:.2f} >= {rule.auto_threshold:.2f}"
+                + ("" if p is None else f"; P(resolves) {p:.2f} >= {r.auto_min_answerability:.2f}"),
                 rules=["auto"],
                 linked_issue=linked,
                 queue=queue,
             )
-        if top.score >= r.suggest_at_least:
+        unanswerable = p is not None and p < r.suggest_min_answerability
+        if top.score >= r.suggest_at_least and not unanswerable:
             return Decision(
                 action="suggest",
-                reason="a human should review the draft: " + ", ".join(_EXPLAIN[x.split(":")[0]] for x in rules),
+                reason="a human should review the draft: "
+                + ", ".join(_EXPLAIN[x.split(":")[0]] for x in rules)
+                + p_note,
                 rules=rules,
                 linked_issue=linked,
+                queue=queue,
+            )
+        if unanswerable and top.score >= r.suggest_at_least:
+            return Decision(
+                action="handoff",
+                reason=f"the best knowledge match {top.doc_id} is unlikely to answer it (P(resolves) {p:.2f} < "
+                f"{r.suggest_min_answerability:.2f}): nothing worth drafting from",
+                rules=[*rules, "unanswerable"],
                 queue=queue,
             )
         return Decision(
@@ -210,20 +299,23 @@ class Policy(BaseModel):
     def gate(self, decision: Decision, findings: Sequence[Finding] = (), approval: str | None = None) -> Decision:
         """The one gate every path to a public reply or an action passes, in the service and in the eval
         replay alike: an auto-resolution stays one only if the checks of its draft found nothing
-        (`findings`, from ground_check) and its business action needs no human approval (`approval`:
-        why it does, else None); otherwise it becomes a suggestion saying why. Other outcomes pass."""
-        if decision.action != "auto_resolve":
+        (`findings`, from ground_check: any finding at all, whatever its rule) and its business action
+        needs no human approval (`approval`: why it does, else None); otherwise it becomes a suggestion
+        saying why. A suggestion keeps its action but its reason and rules gain the findings, so the
+        reviewer reads what the checks found (an injected link, a copied ticket) before approving.
+        Handoffs pass."""
+        if decision.action not in ("auto_resolve", "suggest"):
             return decision
         if findings:
-            first = findings[0]
+            rules = [r for r in dict.fromkeys(f.rule for f in findings) if r not in decision.rules]
+            if decision.action == "auto_resolve":
+                reason = f"{findings_text(findings)}; a human must check it"
+            else:
+                reason = f"{decision.reason}; the checks of the draft also found: {findings_text(findings)}"
             return decision.model_copy(
-                update={
-                    "action": "suggest",
-                    "reason": f"{first.why}; a human must check it",
-                    "rules": [*decision.rules, first.rule],
-                }
+                update={"action": "suggest", "reason": reason, "rules": [*decision.rules, *rules]}
             )
-        if approval is not None:
+        if approval is not None and decision.action == "auto_resolve":
             return decision.model_copy(
                 update={
                     "action": "suggest",
@@ -234,6 +326,14 @@ class Policy(BaseModel):
         return decision
 
 
+def findings_text(findings: Sequence[Finding], at_most: int = 4) -> str:
+    """The findings as they read in a decision's reason (each one's `why`: what rule it broke and
+    what was found), at most `at_most` of them and how many more."""
+    parts = [f.why for f in findings[:at_most]]
+    more = len(findings) - at_most
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
 _EXPLAIN = {
     "risk": "the ticket tries to instruct the agent",
     "category_confidence": "category confidence is below the auto-resolve threshold",
@@ -242,6 +342,8 @@ _EXPLAIN = {
     "doc_not_auto_resolvable": "the matching article needs staff action",
     "unreliable_retrieval_language": "the knowledge search is unreliable in the ticket's language",
     "multiple_issues": "the ticket raises several problems or needs investigating",
+    "low_answerability": "the best article may not answer this question",
+    "answerability_unavailable": "the answerability model does not fit this embedder (retrain it)",
 }
 
 
@@ -275,7 +377,9 @@ def load_policy(path: Path) -> Policy:
     except yaml.YAMLError as exc:
         raise PolicyError(f"policy file {path} is not valid YAML: {exc}") from exc
     try:
-        return Policy.model_validate(raw)
+        policy = Policy.model_validate(raw)
     except ValidationError as exc:
         where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise PolicyError(f"policy file {path}: {where}") from exc
+    policy.answerability_model()  # a missing or damaged model file is found when the policy loads, not per ticket
+    return policy

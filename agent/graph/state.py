@@ -31,7 +31,7 @@ class TriageState(TypedDict, total=False):
     text: str  # subject + body after redaction: the only text any model sees
     redactions: dict[str, int]
     hits: list[Hit]
-    query_language: str  # the language the knowledge search ran in
+    query_language: str  # the ticket's language: what the reliable_languages cap reads (a rewrite never changes it)
     triage: Triage
     decision: Decision
     draft: Draft

@@ -1,56 +1,12 @@
-"""Deterministic text helpers: PII masking and script-based language detection."""
+"""Deterministic text helpers: masking (see agent.graph.redaction) and script-based language detection."""
 
 from __future__ import annotations
 
 import re
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
-_PHONE = re.compile(r"(?<![\w+])\+?\d[\d ().-]{7,18}\d(?!\w)")
+from agent.graph.redaction import redact
 
-
-def _iban_ok(candidate: str) -> bool:
-    s = candidate.replace(" ", "")
-    if not 15 <= len(s) <= 34:
-        return False
-    moved = s[4:] + s[:4]
-    digits = "".join(str(int(c, 36)) for c in moved)
-    return int(digits) % 97 == 1
-
-
-def _luhn_ok(candidate: str) -> bool:
-    digits = [int(c) for c in candidate if c.isdigit()]
-    if not 13 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def redact(text: str) -> tuple[str, dict[str, int]]:
-    """Mask emails, IBANs, card numbers (Luhn-valid) and phone numbers; count what was masked."""
-    counts = {"email": 0, "iban": 0, "card": 0, "phone": 0}
-
-    def masker(kind: str, check: object = None):
-        def sub(m: re.Match[str]) -> str:
-            if callable(check) and not check(m.group(0)):
-                return m.group(0)
-            counts[kind] += 1
-            return f"[{kind.upper()}]"
-
-        return sub
-
-    text = _EMAIL.sub(masker("email"), text)
-    text = _IBAN.sub(masker("iban", _iban_ok), text)
-    text = _CARD.sub(masker("card", _luhn_ok), text)
-    text = _PHONE.sub(masker("phone", lambda s: sum(c.isdigit() for c in s) >= 9), text)
-    return text, {k: v for k, v in counts.items() if v}
+__all__ = ["detect_language", "lexicon_sentiment", "redact"]
 
 
 _UK_ONLY = set("іїєґІЇЄҐ")

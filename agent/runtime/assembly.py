@@ -21,6 +21,7 @@ from agent.graph.graph import build_graph
 from agent.graph.llm import make_chat_model
 from agent.graph.policy import load_policy
 from agent.graph.state import TriageState
+from agent.metrics import count_outcome, timed_ticket
 from agent.runtime.writeback import open_writeback
 from agent.settings import Settings
 from knowledge.embeddings import get_embedder
@@ -42,9 +43,8 @@ CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = tuple((t.__module__, t.__name__)
 
 
 def open_knowledge(settings: Settings) -> KnowledgeStore:
-    return KnowledgeStore(
-        settings.chroma_path, get_embedder(settings.embedder), settings.collection, settings.chunk_chars
-    )
+    embedder = get_embedder(settings.embedder, settings.embedder_threads)
+    return KnowledgeStore(settings.chroma_path, embedder, settings.collection, settings.chunk_chars)
 
 
 def open_actions(settings: Settings) -> ActionBackend | None:
@@ -120,10 +120,12 @@ class Agent:
         systems, with the idempotency ledger on the ticket store's database (`engine`, else
         `settings.db_url`); the default is a dry run (evals, run-ticket, tests)."""
         ticketing, ledger = open_writeback(settings, engine) if writeback else ({}, None)
+        knowledge = open_knowledge(settings)
+        knowledge.check_index()  # another embedder's index: stop here, saying to run `triage kb ingest`
         ctx = AgentContext(
             settings=settings,
             policy=load_policy(settings.policy_file),
-            knowledge=open_knowledge(settings),
+            knowledge=knowledge,
             llm=make_chat_model(llm or settings.llm, settings),
             classifier=load_classifier(settings),
             ticketing=ticketing,
@@ -144,6 +146,19 @@ class Agent:
         final unless the graph paused for a human review (`waiting_for_review` says so).
 
         `review`: a support agent's verdict, resuming a graph paused at `review`."""
+        with timed_ticket():
+            state = self._run(ticket, review)
+        decision, writeback = state.get("decision"), state.get("writeback")
+        failed = writeback is not None and writeback.status == "failed"
+        count_outcome(
+            decision.action if decision is not None and not self.waiting_for_review(ticket.id) else None,
+            writeback.system if writeback is not None else None,
+            failed,
+            writeback.retryable if writeback is not None else None,
+        )
+        return state
+
+    def _run(self, ticket: Ticket, review: Review | None) -> TriageState:
         if self.checkpointer is None:
             state: Any = self.graph.invoke({"ticket": ticket}, context=self.context)
             return state

@@ -17,6 +17,7 @@ from agent.domain import AuditEvent, Ticket
 from agent.errors import is_transient
 from agent.graph.result import failure_text, status_of, ticket_result
 from agent.runtime.assembly import Agent
+from agent.storage.events import record_outcome
 from agent.storage.reviews import ReviewStore
 from agent.storage.tickets import TicketStore
 
@@ -51,14 +52,17 @@ class Worker:
             self._failed(ticket, exc)
             return
         audit = [*state.get("audit", []), AuditEvent(node="worker", event="completed", detail={"worker": self.id})]
+        result, status = ticket_result(state, self.agent.context.policy.version), status_of(state)
         written = self.store.complete(
             ticket.id,
             self.id,
-            status_of(state),
-            ticket_result(state, self.agent.context.policy.version).model_dump(mode="json"),
+            status,
+            result.model_dump(mode="json"),
             audit,
             error=failure_text(state.get("writeback")),  # a failed write-back: the result stands, retry later
         )
+        if written:  # our own lifecycle events (triaged, reply, solve, handoff) for the KPIs; never raises
+            record_outcome(self.store, ticket, result, status)
         if not written:
             log.warning("ticket %s: lease lost before completion; another worker owns it", ticket.id)
         elif verdict is not None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from agent.storage import keys, ledger, reviews, tickets
+from agent.storage import events, keys, ledger, reviews, tickets
 from agent.storage.db import Base
 
-TABLE_MODULES = (tickets, reviews, keys, ledger)  # each declares its tables on Base when imported
+TABLE_MODULES = (tickets, reviews, keys, ledger, events)  # each declares its tables on Base when imported
 
 
 def metadata() -> MetaData:

@@ -347,6 +347,19 @@ class TicketStore:
             rows = s.execute(select(TicketRow.status, func.count()).group_by(TicketRow.status)).all()
             return {str(k): int(v) for k, v in rows}
 
+    def queue_snapshot(self) -> tuple[int, float | None]:
+        """(tickets waiting for a worker, age in seconds of the oldest of them or None): received
+        ones, and processing ones whose lease ran out (a dead worker's)."""
+        now = utcnow()
+        waiting = or_(
+            TicketRow.status == "received",
+            (TicketRow.status == "processing") & (TicketRow.lease_until < now),
+        )
+        with self.session() as s:
+            depth, oldest = s.execute(select(func.count(), func.min(TicketRow.created_at)).where(waiting)).one()
+        first = _aware(oldest)
+        return int(depth), (now - first).total_seconds() if first is not None else None
+
 
 def open_database(url: str) -> TicketStore:
     """The ticket store on `url`, its database migrated to head first (the one way serve, worker and

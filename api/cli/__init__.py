@@ -8,12 +8,15 @@ contents (the order here is the order of `triage --help`: top-level commands fir
     serve      serve, worker, model serve                the long-running processes (agent/runtime/)
     train      train                                     the classifier artefact (agent/graph/classifier/)
     evaluate   eval smoke|triage|resolve|compare, tune   offline evaluation (evals/)
+    risk       eval risk                                 the risk detector on labelled data (agent/graph/risk/)
     feedback   export-feedback                           review verdicts as data (evals/feedback.py)
     bench      bench                                     figures measured on this machine (evals/bench.py)
     kb         kb ingest|search                          the knowledge base (knowledge/)
     writeback  writeback retry                           failed write-backs (agent/runtime/writeback.py)
     coverage   coverage check                            24/7 shifts (agent/graph/routing.py, shifts.py)
     keys       keys create|list|revoke                   API keys (agent/storage/keys.py)
+    backfill   backfill                                  past tickets as lifecycle events (api/cli/backfill.py)
+    answerability  answerability train                   P(reply resolves) model (evals/answerability.py)
     common     fail(), model_for() (the bundled model's process for a command), shared options
 """
 
@@ -21,7 +24,23 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import bench, coverage, evaluate, feedback, kb, keys, serve, setup, tickets, train, writeback
+from api.cli import (
+    adversarial,
+    answerability,
+    backfill,
+    bench,
+    coverage,
+    evaluate,
+    feedback,
+    kb,
+    keys,
+    risk,
+    serve,
+    setup,
+    tickets,
+    train,
+    writeback,
+)
 
 app = typer.Typer(help="Support ticket triage and auto-resolution service.", no_args_is_help=True)
 
@@ -34,10 +53,14 @@ app.command()(train.train)
 app.command()(evaluate.tune)
 app.command("export-feedback")(feedback.export_feedback_cmd)
 app.command()(bench.bench)
+app.command()(backfill.backfill)
 
 app.add_typer(kb.app, name="kb")
+evaluate.app.command("risk")(risk.eval_risk)  # triage eval risk (api/cli/risk.py)
 app.add_typer(evaluate.app, name="eval")
+evaluate.app.command("adversarial")(adversarial.eval_adversarial)
 app.add_typer(writeback.app, name="writeback")
 app.add_typer(serve.model_app, name="model")
 app.add_typer(coverage.app, name="coverage")
 app.add_typer(keys.app, name="keys")
+app.add_typer(answerability.app, name="answerability")

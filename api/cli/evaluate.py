@@ -77,7 +77,7 @@ def eval_triage(
             test_file,
             text_column,
             label_column,
-            get_settings().embedder,
+            get_settings().classifier_encoder,
             oos_label=oos_label,
             shots=shots,
             seed=seed,
@@ -96,7 +96,13 @@ def eval_triage(
 
 
 def resolve_run(
-    kb: Path | None, test: Path, policy: Path | None, llm: str | None, classifier: str, limit: int | None
+    kb: Path | None,
+    test: Path,
+    policy: Path | None,
+    llm: str | None,
+    classifier: str,
+    limit: int | None,
+    half: str | None = None,
 ) -> ResolveRun:
     """Every case of `test` once through the graph (`evals.resolve.run.prepare`), progress on stderr;
     a bad KB, test file, policy or classifier exits 2 with what to fix."""
@@ -111,9 +117,15 @@ def resolve_run(
 
     with model_for(llm) as (s, _model):
         try:
-            return prepare(s, kb or s.kb_path, test, policy, s.llm, classifier, limit, progress)
+            return prepare(s, kb or s.kb_path, test, policy, s.llm, classifier, limit, progress, half)
         except (ResolveDataError, PolicyError, ArtefactError, ValueError) as exc:
             fail(str(exc))
+
+
+HALF_HELP = (
+    "only the cases of this half of the file (train | test, a fixed hash of the case id): tune on the "
+    "train half, measure on the test half"
+)
 
 
 @app.command("resolve")
@@ -124,33 +136,43 @@ def eval_resolve(
     llm: LlmOverride = None,
     classifier: ClassifierChoice = "auto",
     limit: Annotated[int | None, typer.Option(help="only the first N cases")] = None,
+    half: Annotated[str | None, typer.Option(help=HALF_HELP)] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
     report: Annotated[Path | None, typer.Option(help="write report.md, report.html and plots here")] = None,
     judge: Annotated[
         str | None,
-        typer.Option(help="LLM judge for faithfulness and answer relevancy, e.g. llamacpp/qwen2.5-coder-1.5b-instruct"),
+        typer.Option(
+            help="LLM judge for ragas's faithfulness and answer relevancy, e.g. llamacpp/qwen2.5-coder-1.5b-instruct"
+        ),
     ] = None,
 ) -> None:
     """Run the graph in dry-run (no write-back) over cases with gold answers: how much is
     auto-resolved, how much of that is wrong, handoff recall, retrieval quality, latency."""
     from agent.graph.llm import make_chat_model
-    from evals.judge import add_verdict
+    from evals.judge import add_verdict, judge_settings, model_recovery
     from evals.judge import judge as run_judge
     from evals.resolve.metrics import evaluate
     from evals.resolve.report import format_summary, write_resolve_report
     from knowledge.embeddings import get_embedder
 
     s = get_settings()
-    run = resolve_run(kb, test, policy, llm, classifier, limit)
+    run = resolve_run(kb, test, policy, llm, classifier, limit, half)
     result = evaluate(run.traces, run.policy, run.facts, s.top_k)
     if judge:
         with model_for(judge) as (js, _model):
-            model = make_chat_model(judge, js)
+            model = make_chat_model(judge, judge_settings(js))
             if model is None:
                 fail(f"--judge {judge!r} is not a model; give provider/model")
-            typer.echo(f"judging drafts with {judge} ...", err=True)
+            typer.echo(f"judging drafts with {judge} (ragas faithfulness, answer relevancy) ...", err=True)
             verdict = run_judge(
-                run.traces, model, s.prompts_dir, get_embedder(s.embedder), run.knowledge.document_text, judge
+                run.traces,
+                model,
+                s.prompts_dir,
+                get_embedder(s.embedder),
+                run.knowledge.document_text,
+                judge,
+                progress=lambda i, n: typer.echo(f"  judged {i}/{n} drafts", err=True),
+                recover=model_recovery(js),
             )
         add_verdict(result, verdict)
     typer.echo(format_summary(result))
@@ -190,6 +212,8 @@ def tune(
     llm: LlmOverride = None,
     classifier: ClassifierChoice = "auto",
     dry_run: Annotated[bool, typer.Option(help="print the thresholds, write nothing")] = False,
+    half: Annotated[str | None, typer.Option(help=HALF_HELP)] = None,
+    limit: Annotated[int | None, typer.Option(help="only the first N cases (while iterating)")] = None,
     cv_folds: Annotated[
         int, typer.Option(help="also estimate the figures on unseen tickets by k-fold cross-validation (0 = off)")
     ] = 5,
@@ -200,7 +224,7 @@ def tune(
     from evals.tune import tune as tune_policy
 
     base_path = policy or get_settings().policy_file
-    run = resolve_run(kb, dev, policy, llm, classifier, None)
+    run = resolve_run(kb, dev, policy, llm, classifier, limit, half)
     try:
         result = tune_policy(run.traces, run.policy, max_wrong, min_handoff_recall or None, cv_folds)
     except ValueError as exc:

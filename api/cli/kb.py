@@ -36,6 +36,11 @@ def kb_ingest(
 def kb_search(query: str, k: int = 5) -> None:
     """Show the top-k documents for a query."""
     from agent.runtime.assembly import open_knowledge
+    from knowledge.store import IndexMismatchError
 
-    for hit in open_knowledge(get_settings()).search(query, k=k):
+    try:
+        hits = open_knowledge(get_settings()).search(query, k=k)
+    except IndexMismatchError as exc:
+        fail(str(exc))
+    for hit in hits:
         typer.echo(f"{hit.score:.3f}  {hit.doc_id:10} [{hit.doc_type}/{hit.category}/{hit.language}] {hit.title}")

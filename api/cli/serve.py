@@ -67,6 +67,11 @@ def worker() -> None:
     # a worker shares the model process of `triage serve` / `triage model serve`; it never starts one
     with model_for(serve=False) as (s, _model), open_worker(s, open_database(s.db_url)) as w:
         typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")
+        if s.metrics_port is not None:  # this process's counters; the queue gauges are the API's /metrics
+            from prometheus_client import start_http_server
+
+            start_http_server(s.metrics_port, addr=s.metrics_host)
+            typer.echo(f"metrics at http://{s.metrics_host}:{s.metrics_port}/")
         w.loop()
 
 

@@ -58,7 +58,7 @@ def train(
         oos_max_in_scope_loss=oos_max_loss,
     )
     try:
-        clf = train_in_place(ds, s.embedder, target, params, progress=typer.echo)
+        clf = train_in_place(ds, s.classifier_encoder, target, params, progress=typer.echo)
     except ValueError as exc:
         fail(str(exc))
     typer.echo(f"saved {clf.version} to {target} ({len(ds)} rows, {clf.manifest['timing_s']['total']} s)")

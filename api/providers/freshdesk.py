@@ -12,10 +12,13 @@ ticket id and the event named in the body.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from api.providers import Intake, Skip, parse_time, require_text, ticket_fields
+from agent.domain import TicketEvent
+from api.providers import Intake, Skip, lifecycle, parse_time, require_text, ticket_fields
 from api.schemas import FreshdeskLegacyWebhookIn, FreshdeskWebhookIn
 from tools.ticketing.html_text import html_to_text, looks_like_html
 
@@ -93,3 +96,59 @@ def parse_legacy(data: dict[str, Any]) -> Intake | Skip:
     )
     # the same key as the modern body's default event, so the two formats dedupe each other
     return Intake(f"{hook.ticket_id}:ticket_created", fields, LEGACY_SOURCES)
+
+
+# ---- lifecycle: update rules ("Trigger webhook" in a Ticket updates rule) -------------------------------
+
+# the Freshdesk API's numbers, in case a rule sends {{ticket.status}} unrendered as an id
+STATUS_IDS = {"2": "open", "3": "pending", "4": "solved", "5": "closed", "6": "pending", "7": "on_hold"}
+_CHANGE = re.compile(r"\{\s*(\w+)\s*:\s*\{\s*from\s*:(.*?),\s*to\s*:(.*?)\}\s*\}", re.DOTALL)
+_FLAG = re.compile(r"\{\s*(\w+)\s*:\s*([^{}]*?)\s*\}")
+
+
+def parse_events(data: dict[str, Any], headers: Mapping[str, str], now: datetime) -> list[TicketEvent] | None:
+    """Freshdesk lifecycle: the rule body of api/providers/lifecycle.py (README: one rule per kind of
+    update), or the legacy body's `triggered_event` ("{status:{from:Open,to:Resolved}}",
+    "{priority:{from:Low,to:High}}", "{responder_id:{from:...,to:...}}", "{reply_sent:sent}",
+    "{customer_feedback:...}"). Freshdesk sends no event id: a content hash dedupes (with the time
+    when the body carries one)."""
+    if isinstance(data.get(LEGACY), dict):
+        return _legacy_events(cast(dict[str, Any], data[LEGACY]), now)
+    status = lifecycle.text(data.get("status"))
+    if status in STATUS_IDS:
+        data = {**data, "status": STATUS_IDS[status]}
+    return lifecycle.rule_events(data, "freshdesk", now)
+
+
+def _legacy_events(inner: dict[str, Any], now: datetime) -> list[TicketEvent] | None:
+    trigger = lifecycle.text(inner.get("triggered_event"), 2000)
+    if not trigger or "created" in trigger.lower():
+        return None
+    ext = lifecycle.ticket_id(inner.get("ticket_id"), f"{LEGACY}.ticket_id")
+    at = lifecycle.when(inner.get("ticket_updated_at") or inner.get("time"), now)
+    out = lifecycle.created("freshdesk", ext, inner.get("ticket_created_at"), now)
+    for name, before, after in _CHANGE.findall(trigger):
+        name = name.lower()
+        before, after = before.strip(), after.strip()
+        if name in ("status", "ticket_status"):
+            status = STATUS_IDS.get(after) or lifecycle.status_of(after)
+            if status:
+                out.append(
+                    lifecycle.event("freshdesk", ext, "status", at, None, status=status, previous=before or None)
+                )
+        elif name in ("priority", "ticket_priority") and (priority := lifecycle.priority_of(after)):
+            out.append(lifecycle.event("freshdesk", ext, "priority", at, None, priority=priority))
+        elif name in ("responder_id", "group_id", "agent", "group"):
+            key = "group" if "group" in name else "assignee"
+            out.append(
+                lifecycle.event("freshdesk", ext, "assigned", at, None, to_human=bool(after), attributes={key: after})
+            )
+    for name, value in _FLAG.findall(_CHANGE.sub("", trigger)):
+        name = name.lower()
+        if name in ("reply_sent", "note_type") and value.strip().lower() != "private":
+            out.append(lifecycle.event("freshdesk", ext, "comment", at, None, public=True, actor="agent"))
+        elif name in ("customer_reply", "customer_replied"):
+            out.append(lifecycle.event("freshdesk", ext, "comment", at, None, public=True, actor="customer"))
+        elif name in ("customer_feedback", "satisfaction") and (rating := lifecycle.rating_of(value)):
+            out.append(lifecycle.event("freshdesk", ext, "satisfaction", at, None, rating=rating))
+    return out if any(e.kind != "created" for e in out) else None

@@ -11,9 +11,11 @@ the event. Everything else in the body (`timestamp`, `user`, `changelog`, ...) i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from api.providers import Intake, Skip, header, parse_time, require_text, ticket_fields
+from agent.domain import LifecycleStatus, TicketEvent
+from api.providers import Intake, Skip, header, lifecycle, parse_time, require_text, ticket_fields
 from api.schemas import JiraWebhookIn
 from tools.ticketing.adf import adf_to_text
 from tools.ticketing.wiki import wiki_to_text
@@ -57,3 +59,104 @@ def parse(data: dict[str, Any], headers: Mapping[str, str]) -> Intake | Skip:
         source_ids={"issue_id": issue.id, "issue_key": issue.key},
     )
     return Intake(delivery, ticket, SOURCES)
+
+
+# ---- lifecycle: jira:issue_updated (its changelog) and comment_created -----------------------------------
+
+ISSUE_UPDATED = "jira:issue_updated"
+COMMENT_CREATED = "comment_created"
+_CATEGORY: dict[str, LifecycleStatus] = {"new": "new", "indeterminate": "open", "done": "solved"}
+SATISFACTION_FIELDS = frozenset({"satisfaction", "satisfaction rating", "customer satisfaction", "request feedback"})
+
+
+def _obj(value: object) -> dict[str, Any]:
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
+
+
+def parse_events(data: dict[str, Any], headers: Mapping[str, str], now: datetime) -> list[TicketEvent] | None:
+    """Jira lifecycle: a `jira:issue_updated` changelog's status, assignee, priority and
+    satisfaction items, and comments (`comment_created`, or `issue_commented` updates) with their
+    visibility (JSM `jsdPublic`) and author (the reporter or a JSM customer account is the customer).
+    Statuses map by name (Done, Resolved, Waiting for customer, ...), else by the status category."""
+    kind = data.get("webhookEvent")
+    if kind not in (ISSUE_UPDATED, COMMENT_CREATED):
+        return None
+    issue = _obj(data.get("issue"))
+    fields = _obj(issue.get("fields"))
+    ext = lifecycle.ticket_id(issue.get("key"), "issue.key")
+    at = lifecycle.when(data.get("timestamp") or fields.get("updated"), now)
+    out = lifecycle.created("jira", ext, fields.get("created"), now)
+    changelog = _obj(data.get("changelog"))
+    change_id = lifecycle.text(changelog.get("id"))
+    items = changelog.get("items")
+    current = _obj(fields.get("status"))
+    for item in cast(list[object], items) if isinstance(items, list) else []:
+        entry = _obj(item)
+        name = (lifecycle.text(entry.get("field")) or "").lower()
+        event_id = f"changelog:{change_id}:{name}" if change_id else None
+        to_text = lifecycle.text(entry.get("toString"))
+        if name == "status":
+            status = lifecycle.status_of(to_text)
+            category = lifecycle.text(_obj(current.get("statusCategory")).get("key"))
+            same = lifecycle.text(entry.get("to")) == lifecycle.text(current.get("id"))
+            if to_text and to_text.lower() not in _KNOWN and same and category in _CATEGORY:
+                status = _CATEGORY[category]
+            if status is not None:
+                out.append(
+                    lifecycle.event(
+                        "jira",
+                        ext,
+                        "status",
+                        at,
+                        event_id,
+                        status=status,
+                        previous=lifecycle.text(entry.get("fromString")),
+                    )
+                )
+        elif name == "assignee":
+            to = lifecycle.text(entry.get("to")) or to_text
+            out.append(
+                lifecycle.event(
+                    "jira",
+                    ext,
+                    "assigned",
+                    at,
+                    event_id,
+                    to_human=to is not None,
+                    previous=lifecycle.text(entry.get("fromString")),
+                    attributes={"assignee": to or ""},
+                )
+            )
+        elif name == "priority" and (priority := lifecycle.priority_of(to_text)):
+            out.append(lifecycle.event("jira", ext, "priority", at, event_id, priority=priority))
+        elif name in SATISFACTION_FIELDS and (rating := lifecycle.rating_of(to_text or entry.get("to"))):
+            out.append(lifecycle.event("jira", ext, "satisfaction", at, event_id, rating=rating))
+    comment = _obj(data.get("comment"))
+    if comment:
+        author = _obj(comment.get("author"))
+        reporter = _obj(fields.get("reporter"))
+        who = lifecycle.text(author.get("accountId")) or lifecycle.text(author.get("name"))
+        by_reporter = who is not None and who in (
+            lifecycle.text(reporter.get("accountId")),
+            lifecycle.text(reporter.get("name")),
+        )
+        customer = by_reporter or lifecycle.text(author.get("accountType")) == "customer"
+        public = comment.get("jsdPublic")
+        if not isinstance(public, bool):
+            public = not _obj(comment.get("visibility"))
+        comment_id = lifecycle.text(comment.get("id"))
+        out.append(
+            lifecycle.event(
+                "jira",
+                ext,
+                "comment",
+                lifecycle.when(comment.get("created"), at[0]) if comment.get("created") else at,
+                f"comment:{comment_id}" if comment_id else None,
+                public=public,
+                actor="customer" if customer else "agent",
+            )
+        )
+    return out
+
+
+_KNOWN = frozenset(lifecycle.STATUS_NAMES)

@@ -12,9 +12,11 @@ to text; plain text is kept as is.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
-from api.providers import Intake, Skip, parse_time, require_text, ticket_fields
+from agent.domain import LifecycleKind, TicketEvent
+from api.providers import Intake, PayloadError, Skip, lifecycle, parse_time, require_text, ticket_fields
 from api.schemas import ZendeskEventIn, ZendeskTriggerIn
 from tools.ticketing.html_text import html_to_text, looks_like_html
 
@@ -97,3 +99,70 @@ def parse_trigger(data: dict[str, Any]) -> Intake | Skip:
     )
     delivery = body_in.delivery_id or f"trigger:{body_in.ticket_id}:{body_in.event}"
     return Intake(delivery, fields, TRIGGER_SOURCES)
+
+
+# ---- lifecycle: event webhooks (ticket under `detail`, the change under `event`, time in `time`) ------
+
+STATUS_CHANGED = "zen:event-type:ticket.status_changed"
+COMMENT_ADDED = "zen:event-type:ticket.comment_added"
+AGENT_ASSIGNMENT = "zen:event-type:ticket.agent_assignment_changed"
+GROUP_ASSIGNMENT = "zen:event-type:ticket.group_assignment_changed"
+PRIORITY_CHANGED = "zen:event-type:ticket.priority_changed"
+LIFECYCLE_EVENTS = frozenset({STATUS_CHANGED, COMMENT_ADDED, AGENT_ASSIGNMENT, GROUP_ASSIGNMENT, PRIORITY_CHANGED})
+
+
+def parse_events(data: dict[str, Any], headers: Mapping[str, str], now: datetime) -> list[TicketEvent] | None:
+    """Zendesk lifecycle: the event webhooks above (status, public/private comments and who wrote
+    them, agent and group reassignment, priority), or a trigger's rule body (api/providers/lifecycle.py:
+    e.g. satisfaction, which has no event type). Every event also carries `detail.created_at`."""
+    if not is_event(data):
+        return lifecycle.rule_events(data, "zendesk", now)
+    kind = data.get("type")
+    if kind not in LIFECYCLE_EVENTS:
+        return None
+    detail = data.get("detail")
+    if not isinstance(detail, dict):
+        raise PayloadError("detail", "a ticket event needs the ticket in `detail` (an object)")
+    detail = cast(dict[str, Any], detail)
+    ext = lifecycle.ticket_id(detail.get("id"), "detail.id")
+    change_raw = data.get("event")
+    change: dict[str, Any] = cast(dict[str, Any], change_raw) if isinstance(change_raw, dict) else {}
+    at = lifecycle.when(data.get("time"), now)
+    event_id = lifecycle.text(data.get("id"))
+    out = lifecycle.created("zendesk", ext, detail.get("created_at"), now)
+
+    def add(kind_: LifecycleKind, **fields: Any) -> None:
+        out.append(lifecycle.event("zendesk", ext, kind_, at, event_id, **fields))
+
+    if kind == STATUS_CHANGED:
+        status = lifecycle.status_of(change.get("current")) or lifecycle.status_of(detail.get("status"))
+        if status is None:
+            raise PayloadError("event.current", "a status change needs the new status")
+        add("status", status=status, previous=lifecycle.text(change.get("previous")))
+    elif kind == COMMENT_ADDED:
+        raw = change.get("comment")
+        comment: dict[str, Any] = cast(dict[str, Any], raw) if isinstance(raw, dict) else {}
+        author_raw = comment.get("author")
+        author: dict[str, Any] = cast(dict[str, Any], author_raw) if isinstance(author_raw, dict) else {}
+        staff = author.get("is_staff")
+        public = comment.get("is_public")
+        add(
+            "comment",
+            public=public if isinstance(public, bool) else True,
+            actor="agent" if staff is True else "customer" if staff is False else None,
+        )
+    elif kind in (AGENT_ASSIGNMENT, GROUP_ASSIGNMENT):
+        current = lifecycle.text(change.get("current"))
+        key = "assignee" if kind == AGENT_ASSIGNMENT else "group"
+        add(
+            "assigned",
+            to_human=current is not None and current != "0",
+            previous=lifecycle.text(change.get("previous")),
+            attributes={key: current or ""},
+        )
+    elif kind == PRIORITY_CHANGED:
+        priority = lifecycle.priority_of(change.get("current"))
+        if priority is None:
+            return out or None
+        add("priority", priority=priority, previous=lifecycle.text(change.get("previous")))
+    return out

@@ -1,7 +1,9 @@
 """Webhook intake: verify, parse, normalise, dedupe, store, answer 202. Nothing else on this path.
 
-`/webhooks/generic` takes Standard Webhooks deliveries of our own ticket JSON;
-`/webhooks/{zendesk|jira|freshdesk|youtrack}` take each system's own webhooks (api/providers/).
+`/webhooks/generic` takes Standard Webhooks deliveries of our own ticket JSON (or of lifecycle events:
+a body with `kind`, or `events`); `/webhooks/{zendesk|jira|freshdesk|youtrack}` take each system's own
+webhooks (api/providers/): "created" makes a ticket, an update (status, comment, reassignment,
+priority, satisfaction) is stored as lifecycle events (agent/storage/events.py) for the KPIs, once.
 """
 
 from __future__ import annotations
@@ -11,17 +13,20 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import accumulate
 from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from agent.domain import TicketEvent, utcnow
 from agent.settings import Settings
+from agent.storage.events import EventStore
 from api.deps import Services, ServicesDep
-from api.providers import Intake, Parser, PayloadError, freshdesk, jira, youtrack, zendesk
+from api.providers import Intake, Parser, PayloadError, freshdesk, jira, lifecycle, youtrack, zendesk
 from api.schemas import Accepted, GenericTicketIn, Ignored
 from tools.signing import SignatureError, check_token, verify_hub, verify_standard, verify_zendesk
 
@@ -165,6 +170,12 @@ async def generic_webhook(request: Request, services: ServicesDep) -> JSONRespon
     except SignatureError as exc:
         raise HTTPException(401, detail=str(exc)) from exc
     data = parse_json(body)
+    if lifecycle.is_generic_event(data):
+        try:
+            events = lifecycle.generic_events(data, delivery_id, utcnow())
+        except ValidationError as exc:
+            raise _invalid(validation_detail(exc)) from exc
+        return await store_events(services, events)
     try:
         incoming = GenericTicketIn.model_validate(data)
     except ValidationError as exc:
@@ -184,14 +195,36 @@ async def store_ticket(services: Services, source: str, delivery_id: str, fields
     ticket_id, created = await run_in_threadpool(services.store.create_or_get, source, delivery_id, fields)
     if created and services.worker is not None:
         services.worker.notify()
+    if created:  # the lifecycle starts: the ticket's own created time (else our receipt), for the KPIs
+        event = lifecycle.created_from_fields(source, ticket_id, fields, utcnow())
+        await run_in_threadpool(EventStore(services.store).record, [event])
     return JSONResponse(
         Accepted(ticket_id=ticket_id, duplicate=not created).model_dump(), status_code=202 if created else 200
     )
 
 
+class EventsAccepted(BaseModel):
+    """Lifecycle events stored (202), or all of them already stored before (200, a redelivery)."""
+
+    events: int  # in the delivery
+    new: int  # stored now (the rest were stored before)
+    duplicate: bool
+    tickets: list[str]  # the external ids they belong to
+
+
+async def store_events(services: Services, events: list[TicketEvent]) -> JSONResponse:
+    flags = await run_in_threadpool(EventStore(services.store).record, events)
+    new = sum(flags)
+    out = EventsAccepted(
+        events=len(events), new=new, duplicate=new == 0, tickets=sorted({e.external_id for e in events})
+    )
+    return JSONResponse(out.model_dump(), status_code=202 if new else 200)
+
+
 # ---- ticketing systems -------------------------------------------------------------------------
 
 Verifier = Callable[[Settings, str, Mapping[str, str], bytes], None]
+EventParser = Callable[[dict[str, Any], Mapping[str, str], datetime], list[TicketEvent] | None]
 
 
 @dataclass(frozen=True)
@@ -200,6 +233,7 @@ class Provider:
     verify: Verifier
     secret: Callable[[Settings], str | None]
     unconfigured: str  # the 503 detail: which setting, and where its value comes from
+    events: EventParser  # lifecycle updates (None: not one we read)
 
 
 def _secret(value: SecretStr | None) -> str | None:
@@ -213,6 +247,7 @@ PROVIDERS: dict[str, Provider] = {
         lambda s: _secret(s.zendesk_webhook_secret),
         "TRIAGE_ZENDESK_WEBHOOK_SECRET is not configured: copy the webhook's signing secret from Zendesk "
         "(Admin Center > Apps and integrations > Webhooks > your webhook > Signing secret > Reveal secret)",
+        zendesk.parse_events,
     ),
     "jira": Provider(
         jira.parse,
@@ -220,6 +255,7 @@ PROVIDERS: dict[str, Provider] = {
         lambda s: _secret(s.jira_webhook_secret),
         "TRIAGE_JIRA_WEBHOOK_SECRET is not configured: set it to the Secret of the Jira webhook "
         "(Jira settings > System > WebHooks > your webhook > Secret)",
+        jira.parse_events,
     ),
     "freshdesk": Provider(
         freshdesk.parse,
@@ -230,6 +266,7 @@ PROVIDERS: dict[str, Provider] = {
         "TRIAGE_FRESHDESK_WEBHOOK_TOKEN is not configured: set a random token (e.g. `openssl rand -hex 32`) "
         "and send it from the Freshdesk rule in the header named by TRIAGE_FRESHDESK_TOKEN_HEADER (default "
         "X-Triage-Token)",
+        freshdesk.parse_events,
     ),
     "youtrack": Provider(
         youtrack.parse,
@@ -239,6 +276,7 @@ PROVIDERS: dict[str, Provider] = {
         lambda s: _secret(s.youtrack_webhook_token),
         "TRIAGE_YOUTRACK_WEBHOOK_TOKEN is not configured: set it to the webhook token of the YouTrack "
         "Webhook Triggers app (Administration > Apps > Webhook Triggers > Settings)",
+        youtrack.parse_events,
     ),
 }
 
@@ -257,8 +295,8 @@ def _invalid(problems: list[dict[str, str]]) -> HTTPException:
     responses={
         200: {
             "model": Accepted,
-            "description": "a redelivery (the original ticket id); or, for an event that creates no ticket "
-            "(e.g. an update), {ignored: true, event, detail}",
+            "description": "a redelivery (the original ticket id or, for lifecycle events, {events, new: 0, "
+            "duplicate: true}); or, for an event we do not read, {ignored: true, event, detail}",
         },
         404: {"description": "unknown provider"},
     },
@@ -286,8 +324,17 @@ async def provider_webhook(provider: str, request: Request, services: ServicesDe
     except PayloadError as exc:
         raise _invalid([{"field": exc.field, "problem": exc.problem}]) from exc
     if not isinstance(parsed, Intake):
+        try:
+            events = spec.events(data, request.headers, utcnow())
+        except ValidationError as exc:
+            raise _invalid(validation_detail(exc)) from exc
+        except PayloadError as exc:
+            raise _invalid([{"field": exc.field, "problem": exc.problem}]) from exc
+        if events:
+            return await store_events(services, events)
+        reason = f"{parsed.reason}, and it is no lifecycle update this service reads"
         return JSONResponse(
-            Ignored(event=parsed.event, detail=f"accepted and ignored: {parsed.reason}").model_dump(), status_code=200
+            Ignored(event=parsed.event, detail=f"accepted and ignored: {reason}").model_dump(), status_code=200
         )
     try:
         fields = GenericTicketIn.model_validate(parsed.fields).model_dump(exclude_none=True)

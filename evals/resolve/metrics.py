@@ -1,10 +1,20 @@
 """The figures of a resolve run: outcomes (auto / wrong / handoff) under a policy, retrieval quality,
 the auto-vs-wrong curve, per-language figures, per-ticket rows, and `evaluate` putting them together
-into the run's result (what `--json` writes and the report reads). No model runs here: cheap to sweep."""
+into the run's result (what `--json` writes and the report reads). No model runs here: cheap to sweep.
+
+Context precision and recall are ragas's own ID-based metrics, scored by ragas per case and
+averaged as ragas does (`id_context_cases`); recall@k and MRR are ours (ragas has none on ids).
+`ragas_offline` is the one way ragas is imported (evals/judge.py uses it too)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import os
 from collections import Counter
+from collections.abc import Generator
+from contextlib import contextmanager
 from typing import Any
 
 from agent.domain import Decision
@@ -15,32 +25,100 @@ from evals.stats import percentile, wilson_upper
 
 ACTIONS = ("auto_resolve", "suggest", "handoff")
 CURVE_STEPS = [round(0.30 + 0.02 * i, 2) for i in range(31)]  # retrieval.auto_at_least 0.30 .. 0.90
+# ragas logs a warning for every case it scores NaN (no gold ids, nothing retrieved): counted instead
+RAGAS_ID_LOGGERS = ("ragas.metrics._context_precision", "ragas.metrics._context_recall")
 
 
 def _ratio(a: int | float, b: int | float) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def id_context_scores(traces: list[Trace], k: int) -> dict[str, float | None]:
-    """ID-based context precision and recall, as ragas defines them (IDBasedContextPrecision /
-    IDBasedContextRecall): per case |retrieved ∩ gold| / |retrieved| and |retrieved ∩ gold| / |gold|
-    over the top-k retrieved doc ids, averaged over cases with gold docs. No LLM needed.
+def ragas_offline() -> str:
+    """Import ragas with nothing of it reaching the network; its version.
 
-    Computed here rather than by importing ragas: ragas 0.4.3 and 0.3.9 fail at import with every
-    current langchain-community (vibrantlabsai/ragas#2745, #2995)."""
-    ps: list[float] = []
-    rs: list[float] = []
-    for t in traces:
-        gold = set(t.case.gold_doc_ids)
-        if not gold:
-            continue
-        retrieved = {h.doc_id for h in t.hits[:k]}
-        both = len(retrieved & gold)
-        ps.append(both / len(retrieved) if retrieved else 0.0)
-        rs.append(both / len(gold))
+    What ragas 0.4.3 would fetch, and why it does not here:
+    - usage telemetry: `ragas._analytics.track` POSTs to t.explodinggradients.com for every LLM
+      call, prompt, embedding and (batched on a thread, flushed every 10 s and at exit) every metric
+      score. Off: RAGAS_DO_NOT_TRACK=true, set here before the import and re-read (ragas caches it).
+    - tiktoken's o200k_base encoding (ragas.tokenizers, for testset chunking), Hugging Face models
+      (FaithfulnesswithHHEM, HuggingfaceEmbeddings, HuggingFaceTokenizer) and images of multimodal
+      prompts: only on paths not taken here (no testset generation; our LLM and embedder).
+    Left: ragas writes an anonymous id to ~/.local/share/ragas/uuid.json when it builds an event,
+    before it checks the opt-out; nothing is sent.
+    """
+    os.environ["RAGAS_DO_NOT_TRACK"] = "true"
+    import ragas
+    from ragas._analytics import do_not_track
+
+    do_not_track.cache_clear()  # an import before this one may have cached the default (track)
+    if not do_not_track():  # pragma: no cover - only if ragas renames its switch
+        raise RuntimeError("ragas telemetry is still on: its opt-out variable changed; see evals/resolve/metrics.py")
+    return ragas.__version__
+
+
+def nan_to_none(v: float) -> float | None:
+    return None if math.isnan(v) else round(float(v), 4)
+
+
+def ragas_mean(scores: list[float | None]) -> float | None:
+    """The mean of per-case scores as ragas aggregates them (`ragas.utils.safe_nanmean`: cases
+    it could not score are left out), rounded; None when no case got a score."""
+    from ragas.utils import safe_nanmean
+
+    v = safe_nanmean([math.nan if x is None else x for x in scores])
+    return None if math.isnan(v) else round(v, 4)
+
+
+@contextmanager
+def _quiet(*loggers: str) -> Generator[None]:
+    saved = [(lg, lg.level) for lg in map(logging.getLogger, loggers)]
+    for lg, _ in saved:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in saved:
+            lg.setLevel(level)
+
+
+def id_context_cases(traces: list[Trace], k: int) -> list[tuple[float | None, float | None]]:
+    """Per case, ragas's own ID-based context precision and recall (`IDBasedContextPrecision`,
+    `IDBasedContextRecall`, scored by `single_turn_ascore` on a `SingleTurnSample` with
+    `retrieved_context_ids` = the doc ids of the top-k hits and `reference_context_ids` = the gold doc
+    ids): |retrieved ∩ gold| / |retrieved| and |retrieved ∩ gold| / |gold|, over distinct ids. None
+    where ragas gives NaN: recall of a case without gold docs, precision of one with no hits. No LLM."""
+    ragas_offline()
+    from ragas.dataset_schema import SingleTurnSample
+    from ragas.metrics._context_precision import IDBasedContextPrecision
+    from ragas.metrics._context_recall import IDBasedContextRecall
+
+    precision, recall = IDBasedContextPrecision(), IDBasedContextRecall()
+
+    async def score_all() -> list[tuple[float | None, float | None]]:
+        out: list[tuple[float | None, float | None]] = []
+        for t in traces:
+            sample = SingleTurnSample(
+                retrieved_context_ids=[h.doc_id for h in t.hits[:k]],
+                reference_context_ids=list(t.case.gold_doc_ids),
+            )
+            p = await precision.single_turn_ascore(sample)
+            r = await recall.single_turn_ascore(sample)
+            out.append((nan_to_none(p), nan_to_none(r)))
+        return out
+
+    with _quiet(*RAGAS_ID_LOGGERS):
+        return asyncio.run(score_all())
+
+
+def id_context_scores(cases: list[tuple[float | None, float | None]]) -> dict[str, Any]:
+    """`context_precision` and `context_recall` over every case, aggregated as ragas does (NaN
+    cases left out), with how many cases each mean is over."""
+    ps, rs = [p for p, _ in cases], [r for _, r in cases]
     return {
-        "context_precision": round(sum(ps) / len(ps), 4) if ps else None,
-        "context_recall": round(sum(rs) / len(rs), 4) if rs else None,
+        "context_precision": ragas_mean(ps),
+        "context_recall": ragas_mean(rs),
+        "context_precision_cases": sum(p is not None for p in ps),
+        "context_recall_cases": sum(r is not None for r in rs),
     }
 
 
@@ -81,7 +159,9 @@ def outcome_metrics(
     }
 
 
-def retrieval_metrics(traces: list[Trace], k: int) -> dict[str, Any]:
+def retrieval_metrics(traces: list[Trace]) -> dict[str, Any]:
+    """recall@1, recall@5 and MRR over the cases with gold docs (ours: ragas has no rank metric
+    on ids)."""
     with_gold = [t for t in traces if t.case.gold_doc_ids]
     r1 = r5 = 0
     rr = 0.0
@@ -98,7 +178,6 @@ def retrieval_metrics(traces: list[Trace], k: int) -> dict[str, Any]:
         "recall_at_1": _ratio(r1, m),
         "recall_at_5": _ratio(r5, m),
         "mrr": _ratio(rr, m),
-        **id_context_scores(traces, k),
     }
 
 
@@ -124,7 +203,7 @@ def by_language(traces: list[Trace], policy: Policy) -> dict[str, dict[str, Any]
     for lang in sorted({t.triage.language.value for t in traces}):
         sub = [t for t in traces if t.triage.language.value == lang]
         m = outcome_metrics(sub, policy)
-        r = retrieval_metrics(sub, 5) if any(t.case.gold_doc_ids for t in sub) else {}
+        r = retrieval_metrics(sub) if any(t.case.gold_doc_ids for t in sub) else {}
         out[lang] = {
             "tickets": m["tickets"],
             "auto_resolution_rate": m["auto_resolution_rate"],
@@ -135,9 +214,11 @@ def by_language(traces: list[Trace], policy: Policy) -> dict[str, dict[str, Any]
     return out
 
 
-def rows(traces: list[Trace], policy: Policy) -> list[dict[str, Any]]:
+def rows(
+    traces: list[Trace], policy: Policy, context: list[tuple[float | None, float | None]] | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for t in traces:
+    for i, t in enumerate(traces):
         d = t.decide(policy)
         top = t.hits[0] if t.hits else None
         out.append(
@@ -152,6 +233,8 @@ def rows(traces: list[Trace], policy: Policy) -> list[dict[str, Any]]:
                 "top_score": top.score if top else None,
                 "cited": t.draft.citations if t.draft is not None and d.action != "handoff" else [],
                 "gold_docs": t.case.gold_doc_ids,
+                "context_precision": context[i][0] if context else None,
+                "context_recall": context[i][1] if context else None,
                 "category": t.triage.category.value,
                 "category_confidence": t.triage.category.confidence,
                 "language": t.triage.language.value,
@@ -164,6 +247,8 @@ def rows(traces: list[Trace], policy: Policy) -> list[dict[str, Any]]:
 def evaluate(traces: list[Trace], policy: Policy, facts: dict[str, Any], k: int = 5) -> dict[str, Any]:
     """The result of a run under `policy`: every figure above, the run facts, per-ticket rows."""
     outcome = outcome_metrics(traces, policy)
+    context = id_context_cases(traces, k)
+    ragas_version = ragas_offline()
     prompts: dict[str, str] = {}
     for t in traces:
         prompts.update(t.prompts)
@@ -172,7 +257,8 @@ def evaluate(traces: list[Trace], policy: Policy, facts: dict[str, Any], k: int 
     return {
         "kind": "resolve",
         **{k_: v for k_, v in outcome.items() if k_ != "wrong_ids"},
-        **retrieval_metrics(traces, k),
+        **retrieval_metrics(traces),
+        **id_context_scores(context),
         "seconds_p50": round(percentile(secs, 0.5), 3),
         "seconds_p95": round(percentile(secs, 0.95), 3),
         "by_language": by_language(traces, policy),
@@ -184,6 +270,11 @@ def evaluate(traces: list[Trace], policy: Policy, facts: dict[str, Any], k: int 
             "policy_version": policy.version,
             "prompts": prompts,
             "commit": git_commit(),
+            "metrics_by": {
+                "context_precision": f"ragas {ragas_version} IDBasedContextPrecision (top {k} doc ids)",
+                "context_recall": f"ragas {ragas_version} IDBasedContextRecall (top {k} doc ids)",
+                "recall_at_1, recall_at_5, mrr": "ours (ragas has no rank metric on ids)",
+            },
         },
-        "rows": rows(traces, policy),
+        "rows": rows(traces, policy, context),
     }

@@ -31,6 +31,7 @@ def format_summary(m: dict[str, Any]) -> str:
     lines = [
         f"{m['tickets']} tickets ({m['answerable']} answerable, {m['should_handoff']} should go to a human); "
         f"KB {run['kb']} ({run['kb_docs']} docs); llm={run['llm']}; policy {run['policy_version']}",
+        f"answerability model {_model(run)}",
         f"outcomes {m['outcomes']}",
         f"auto-resolution {_pct(m['auto_resolution_rate'])} of all tickets, "
         f"{_pct(m['auto_resolution_rate_answerable'])} of answerable ones "
@@ -39,12 +40,48 @@ def format_summary(m: dict[str, Any]) -> str:
         f"(95% upper bound {_pct(m['wrong_resolution_upper95'])}) {m['wrong_ids'][:10]}",
         f"handoff recall {_pct(m['handoff_recall'])}, precision {_pct(m['handoff_precision'])}",
         f"retrieval over {m['retrieval_cases']} cases: recall@1 {m['recall_at_1']}, recall@5 {m['recall_at_5']}, "
-        f"MRR {m['mrr']}; ragas ID-based context precision {m['context_precision']}, recall {m['context_recall']}",
+        f"MRR {m['mrr']}; context precision {m['context_precision']} ({m.get('context_precision_cases')} cases), "
+        f"recall {m['context_recall']} ({m.get('context_recall_cases')} cases) by "
+        f"{_ragas_by(run)}",
         f"seconds per ticket p50 {m['seconds_p50']} p95 {m['seconds_p95']}",
     ]
     if m.get("judge"):
-        lines.append(f"judge {m['judge']}")
+        by = run.get("metrics_by", {})
+        lines.append(
+            f"judge {m['judge']['judge']} over {m['judge']['judged_drafts']} drafts: "
+            f"faithfulness {m['faithfulness']} [{by.get('faithfulness')}], "
+            f"answer relevancy {m['answer_relevancy']} [{by.get('answer_relevancy')}]"
+        )
     return "\n".join(lines)
+
+
+def _model(run: dict[str, Any]) -> str:
+    """The answerability model the policy decided with, as a line of the summary."""
+    a = run.get("answerability_model")
+    return "none" if not a else f"{a['version']} (embedder {a['embedder']}, sha256 {a['sha256'][:12]})"
+
+
+def _ragas_by(run: dict[str, Any]) -> str:
+    """'ragas 0.4.3' from the run facts (older runs: ragas-style, computed by us)."""
+    by = str(run.get("metrics_by", {}).get("context_precision", "our ragas-style code"))
+    return " ".join(by.split()[:2]) if by.startswith("ragas") else by
+
+
+def _judge_rows(result: dict[str, Any]) -> list[tuple[str, str]]:
+    j = result.get("judge")
+    if not j:
+        return []
+    out = [("Judge", f"{j['judge']} over {j['judged_drafts']} drafts")]
+    for key, label in (("faithfulness", "Faithfulness"), ("answer_relevancy", "Answer relevancy")):
+        c = j.get(f"{key}_cases", {})
+        out.append(
+            (
+                label,
+                f"{result[key]} (scored {c.get('scored')}: ragas {c.get('by_ragas')}, fallback "
+                f"{c.get('by_fallback')}; no score {c.get('no_score')}; failed {c.get('failed')})",
+            )
+        )
+    return out
 
 
 def plot_outcomes(result: dict[str, Any], path: Path) -> Path:
@@ -120,9 +157,14 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
             f"{result['should_handoff']} should reach a human)",
         ),
         ("Knowledge base", f"{run['kb']} ({run['kb_docs']} documents, {run['kb_kind']})"),
-        ("Models", f"LLM {run['llm']}; embedder {run['embedder']}; classifier {run['classifier'] or 'none'}"),
+        (
+            "Models",
+            f"LLM {run['llm']}; embedder {run['embedder']}; classifier {run['classifier'] or 'none'}; "
+            f"answerability model {_model(run)}",
+        ),
         ("Policy", f"{run['policy_file']} version {run['policy_version']}"),
         ("Prompts", ", ".join(f"{k} {v}" for k, v in sorted(run["prompts"].items())) or "none used"),
+        ("Metrics computed by", "; ".join(f"{k}: {v}" for k, v in run.get("metrics_by", {}).items()) or "us"),
         ("Code", str(run.get("commit"))),
     ]
     summary = [
@@ -140,11 +182,14 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
         ("Handoff precision", _pct(result["handoff_precision"])),
         ("Retrieval recall@1 / @5", f"{_pct(result['recall_at_1'])} / {_pct(result['recall_at_5'])}"),
         ("MRR", "n/a" if result["mrr"] is None else f"{result['mrr']:.3f}"),
-        ("ragas ID-based context precision / recall", f"{result['context_precision']} / {result['context_recall']}"),
+        (
+            "Context precision / recall (ragas, ID-based)",
+            f"{result['context_precision']} / {result['context_recall']} (over {result.get('context_precision_cases')}"
+            f" / {result.get('context_recall_cases')} cases)",
+        ),
         ("Seconds per ticket p50 / p95", f"{result['seconds_p50']} / {result['seconds_p95']}"),
+        *_judge_rows(result),
     ]
-    for name, value in (result.get("judge") or {}).items():
-        summary.append((f"judge: {name}", str(value)))
     wrong = [r for r in result["rows"] if r["wrong"]]
     lang_rows = [
         [

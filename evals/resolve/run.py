@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +18,17 @@ from agent.graph.policy import Policy, load_policy
 from agent.runtime.assembly import Agent, load_classifier
 from agent.settings import Settings
 from evals.resolve.data import Case, KnowledgeBase, load_cases, load_kb
-from evals.resolve.replay import Trace, permissive
+from evals.resolve.replay import Trace, decided_features, permissive
 from knowledge.embeddings import get_embedder
 from knowledge.store import KnowledgeStore
+
+HALVES = ("train", "test")
+
+
+def half_of(case_id: str) -> str:
+    """The fixed hash split of a dev file into two halves by case id (sha256 even: train, odd: test),
+    so that thresholds or a model are fitted on one half and measured on the other."""
+    return HALVES[int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % 2]
 
 
 def policy_for_kb(base: Policy, kb: KnowledgeBase) -> Policy:
@@ -45,7 +54,9 @@ def workspace(settings: Settings, kb: KnowledgeBase) -> tuple[Settings, Knowledg
     digest = kb.digest[:16]
     root = settings.data_dir / "eval-kb" / digest
     ws = settings.model_copy(update={"chroma_dir": root / "chroma", "collection": "eval-kb", "kb_path": kb.path})
-    store = KnowledgeStore(ws.chroma_path, get_embedder(ws.embedder), ws.collection, ws.chunk_chars)
+    store = KnowledgeStore(
+        ws.chroma_path, get_embedder(ws.embedder, ws.embedder_threads), ws.collection, ws.chunk_chars
+    )
     report = store.ingest_docs(kb.docs, kb.errors, prune=True)
     if report.errors:
         raise ValueError("knowledge base has invalid documents:\n" + "\n".join(str(e) for e in report.errors[:10]))
@@ -83,19 +94,24 @@ def run_cases(
         t0 = time.perf_counter()
         state = agent.run(eval_ticket(case))
         seconds = time.perf_counter() - t0
+        hits, text = state.get("hits", []), state.get("text", "")
+        query_language = state.get("query_language", "en")
         traces.append(
             Trace(
                 case=case,
                 triage=state["triage"],
-                hits=state.get("hits", []),
-                query_language=state.get("query_language", "en"),
-                compound=policy.is_compound(state.get("text", "")),
+                hits=hits,
+                query_language=query_language,
+                compound=policy.is_compound(text),
                 draft=state.get("draft"),
                 findings=list(state.get("findings", [])),
                 approval=plan.needs_approval if (plan := state.get("action")) is not None else None,
                 prompts=dict(state.get("prompts", {})),
                 seconds=seconds,
                 permissive_action=state["decision"].action,
+                text=text,
+                features=decided_features(state.get("audit", [])),
+                embedder=ws.embedder,
             )
         )
         if progress is not None:
@@ -108,8 +124,15 @@ def run_cases(
         "embedder": settings.embedder,
         "classifier": classifier.version if classifier is not None else None,
         "top_k": settings.top_k,
+        "answerability_model": _model_facts(policy),
     }
     return traces, facts, store
+
+
+def _model_facts(policy: Policy) -> dict[str, str] | None:
+    """Which answerability model the run's policy decides with (None: none)."""
+    model = policy.answerability_model()
+    return None if model is None else {"version": model.version, "embedder": model.embedder, "sha256": model.sha256}
 
 
 def pick_classifier(settings: Settings, kb: KnowledgeBase, choice: str) -> TriageClassifier | None:
@@ -146,10 +169,18 @@ def prepare(
     classifier: str = "auto",
     limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    half: str | None = None,
 ) -> ResolveRun:
-    """Load the KB and cases, pick policy and classifier, run every case once."""
+    """Load the KB and cases, pick policy and classifier, run every case once. `half`: only the
+    cases of that half (`half_of`) of the first `limit`."""
     kb = load_kb(kb_path)
     cases = load_cases(test_path, kb, limit)
+    if half is not None:
+        if half not in HALVES:
+            raise ValueError(f"half must be one of {', '.join(HALVES)}, not {half!r}")
+        cases = [c for c in cases if half_of(c.id) == half]
+        if not cases:
+            raise ValueError(f"{test_path}: no cases in the {half} half")
     base = load_policy(policy_path or settings.policy_file)
     policy = policy_for_kb(base, kb)
     clf = pick_classifier(settings, kb, classifier)
@@ -159,6 +190,7 @@ def prepare(
             "test": str(test_path),
             "policy_file": str(policy_path or settings.policy_file),
             "cases": len(cases),
+            "half": half,
         }
     )
     return ResolveRun(traces, facts, policy, store)

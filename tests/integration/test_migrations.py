@@ -51,6 +51,8 @@ from agent.storage.schema import metadata
 from agent.storage.tickets import TicketStore
 
 pytestmark = pytest.mark.integration
+# the tables at head: the baseline's and 0002_ticket_events's (lifecycle events for the KPIs)
+HEAD_TABLES = BASELINE_TABLES | {"ticket_events", "ticket_lifecycle", "alembic_version"}
 PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TICKET = {"external_id": "T-1", "subject": "Payslip missing", "body": "Anna did not get her payslip."}
 
@@ -101,7 +103,7 @@ def test_an_empty_database_is_migrated_to_head_and_every_store_works(db_url: str
     assert migrate(db_url) == head_revision()
     store = open_database(db_url)  # at head already: only the cheap check
     try:
-        assert _tables(store.engine) == BASELINE_TABLES | {"alembic_version"}
+        assert _tables(store.engine) == HEAD_TABLES
         assert _version(store.engine) == [head_revision()]
 
         ticket_id, created = store.create_or_get("generic", "d-1", TICKET)
@@ -231,7 +233,7 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(db_url: str,
     store = TicketStore(db_url)  # what every store constructor does: migrate (once per engine)
     try:
         assert _version(store.engine) == [head_revision()]
-        assert _tables(store.engine) == BASELINE_TABLES | {"alembic_version"}
+        assert _tables(store.engine) == HEAD_TABLES
         got = store.get("old-1")
         assert got is not None and got["status"] == "done" and got["ticket"]["subject"] == TICKET["subject"]
         assert [a["event"] for a in got["audit"]] == ["received"]
@@ -295,7 +297,7 @@ def test_several_processes_starting_at_once_migrate_once(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         assert _version(engine) == [head_revision()]
-        assert _tables(engine) == BASELINE_TABLES | {"alembic_version"}
+        assert _tables(engine) == HEAD_TABLES
     finally:
         engine.dispose()
 
@@ -313,7 +315,7 @@ def test_threads_of_one_process_migrating_different_databases_do_not_mix(tmp_pat
         assert list(pool.map(start, urls)) == [head_revision()] * len(urls)
     for url in urls:
         engine = make_engine(url)
-        assert _tables(engine) == BASELINE_TABLES | {"alembic_version"} and _version(engine) == [head_revision()]
+        assert _tables(engine) == HEAD_TABLES and _version(engine) == [head_revision()]
         engine.dispose()
 
 

@@ -15,7 +15,8 @@ from agent.runtime.assembly import Agent
 from agent.settings import Settings, get_settings
 from evals.resolve.data import ResolveDataError, load_cases, load_kb
 from evals.resolve.metrics import evaluate
-from evals.resolve.run import eval_ticket, prepare, workspace
+from evals.resolve.replay import decided_features
+from evals.resolve.run import eval_ticket, half_of, prepare, workspace
 from tests.conftest import DEMO_KB, SMOKE
 
 KB = [
@@ -126,6 +127,35 @@ def test_resolve_and_tune_cli_end_to_end(cli_env: Path) -> None:
     assert "| Auto-resolution rate |" in c.output and "run.policy_version" in c.output
 
 
+def test_halves_and_tuning_the_answerability_thresholds(cli_env: Path) -> None:
+    """`--half` runs one half of the file; `tune` moves and writes the answerability thresholds."""
+    from api.cli import app
+
+    tmp = cli_env
+    kb, qs = _write(tmp)
+    runner = CliRunner()
+    test_ids = sorted(i for i, *_ in QUESTIONS if half_of(i) == "test")
+    assert 0 < len(test_ids) < len(QUESTIONS)
+    r = runner.invoke(
+        app, ["eval", "resolve", "--kb", str(kb), "--test", str(qs), "--half", "test", "--json", "t.json"]
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads((tmp / "t.json").read_text())
+    assert got["tickets"] == len(test_ids) and got["run"]["half"] == "test"
+    assert sorted(row["id"] for row in got["rows"]) == test_ids
+    assert got["run"]["answerability_model"]["embedder"] == get_settings().embedder
+    policy = tmp / "policy.yaml"
+    t = runner.invoke(
+        app, ["tune", "--kb", str(kb), "--dev", str(qs), "--max-wrong", "0", "--half", "train", "--out", str(policy)]
+    )
+    assert t.exit_code == 0, t.output
+    tuned = load_policy(policy)
+    assert tuned.tuned is not None and tuned.tuned["half"] == "train"
+    assert tuned.tuned["auto_min_answerability"] == tuned.retrieval.auto_min_answerability
+    assert tuned.tuned["answerability_model"]["sha256"] == tuned.answerability_model().sha256  # type: ignore[union-attr]
+    assert "auto_min_answerability:" in policy.read_text() and "retrieval.auto_min_answerability" in t.output
+
+
 def test_bad_inputs_fail_clearly(cli_env: Path) -> None:
     from api.cli import app
 
@@ -213,11 +243,19 @@ def test_re_deciding_matches_running_the_graph(demo_settings: Settings) -> None:
     ws, store = workspace(demo_settings, load_kb(DEMO_KB))
     agent = Agent(AgentContext(settings=ws, policy=run.policy, knowledge=store, llm=None, classifier=None))
     kinds: set[str] = set()
+    assessed = 0
     for t in run.traces:
-        real = agent.run(eval_ticket(t.case))["decision"]
+        state = agent.run(eval_ticket(t.case))
+        real = state["decision"]
         simulated = t.decide(run.policy)
         assert (simulated.action, simulated.rules) == (real.action, real.rules), t.case.id
         kinds.add(real.action)
+        # the replay decides on the features the live decide node computed, and gets its P
+        assert t.features == decided_features(state["audit"]) and t.embedder == demo_settings.embedder
+        event = next(e for e in state["audit"] if e.node == "decide")
+        assert t.answerability(run.policy) == event.detail["answerability"]["p"], t.case.id
+        assessed += t.answerability(run.policy) is not None
     assert kinds == {"auto_resolve", "suggest", "handoff"}
+    assert assessed == 40  # the shipped model fits the default embedder: every ticket has a P
     m = evaluate(run.traces, run.policy, run.facts)
     assert m["tickets"] == 40 and m["recall_at_5"] is not None

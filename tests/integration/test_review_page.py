@@ -226,3 +226,54 @@ def test_page_is_served_without_a_key(service: tuple[str, httpx.Client]) -> None
     assert client.get("/review/review.js").status_code == 200
     assert client.get("/review/review.css").status_code == 200
     assert client.get("/reviews").status_code == 401
+
+
+@needs_chromium
+def test_the_page_speaks_ukrainian_and_remembers_it_per_browser(service: tuple[str, httpx.Client]) -> None:
+    url, client = service
+    (ticket_id,) = _suggestions(client, 1)
+    assert CHROMIUM is not None
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            context = browser.new_context(locale="en-US")
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(f"{url}/review")
+            expect(page.locator("html")).to_have_attribute("lang", "en")  # a first visit follows the browser
+            page.get_by_label("Page language").select_option("uk")
+            expect(page.locator("html")).to_have_attribute("lang", "uk")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Перевірка запропонованих відповідей")
+            key_box = page.get_by_label("API-ключ")
+            key_box.fill("test-api-key")
+            key_box.press("Enter")
+            expect(page.get_by_role("status")).to_contain_text("Ви увійшли")
+            queue = page.get_by_role("list", name="Пропозиції, що очікують, від найстаріших")
+            expect(queue.get_by_role("button")).to_have_count(1)
+            page.keyboard.press("o")
+            for name in ("Схвалити", "Надіслати змінене", "Відхилити…", "Вийти", "Оновити"):
+                expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+            expect(page.get_by_label("Чернетка відповіді")).to_be_visible()
+            expect(page.locator("#triage-rows th").first).to_have_text("категорія")  # what the script wrote
+            # the ticket's own text is data: never translated
+            expect(page.locator("#ticket-body")).to_contain_text(SSO["body"][:30])
+            page.screenshot(path=str(ARTIFACTS / "review-page-uk.png"), full_page=True)
+
+            # remembered by this browser: a reload (and a new tab) comes back in Ukrainian
+            page.reload()
+            expect(page.locator("html")).to_have_attribute("lang", "uk")
+            other = context.new_page()
+            other.goto(f"{url}/review")
+            expect(other.locator("html")).to_have_attribute("lang", "uk")
+            expect(other.get_by_role("heading", level=1)).to_have_text("Перевірка запропонованих відповідей")
+
+            # and back: the English the page was written in, not a stale copy
+            page.get_by_label("Мова сторінки").select_option("en")
+            expect(page.get_by_role("heading", level=1)).to_have_text("Review suggested replies")
+            expect(page.locator("#ticket-none")).to_contain_text("Choose a ticket in the queue")
+            page.get_by_role("list", name="Pending suggestions, oldest first").get_by_role("button").first.click()
+            expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible()
+            expect(page.locator("#triage-rows th").first).to_have_text("category")
+            assert client.get(f"/reviews/{ticket_id}", headers=ADMIN).json()["status"] == "awaiting_review"
+        finally:
+            browser.close()

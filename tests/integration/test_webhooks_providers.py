@@ -133,10 +133,14 @@ def test_zendesk_trigger_body_and_ignored_events(client: httpx.Client, settings:
     assert r.status_code == 202, r.text
     assert stored(settings, r.json()["ticket_id"])["ticket"]["requester"] == "jane@acme.example"
     assert zendesk_post(client, ZENDESK_TRIGGER).status_code == 200  # same ticket id + event
+    # an update is a lifecycle event (tests/integration/test_lifecycle_kpis.py), stored once; no ticket
     updated = {**ZENDESK_EVENT, "id": str(uuid.uuid4()), "type": "zen:event-type:ticket.status_changed"}
     r = zendesk_post(client, updated)
+    assert r.status_code == 202 and r.json()["tickets"] == ["5158"], r.text
+    assert zendesk_post(client, updated).json()["duplicate"] is True
+    r = zendesk_post(client, {**updated, "type": "zen:event-type:ticket.tags_changed"})
     assert r.status_code == 200
-    assert r.json()["ignored"] is True and r.json()["event"] == "zen:event-type:ticket.status_changed"
+    assert r.json()["ignored"] is True and r.json()["event"] == "zen:event-type:ticket.tags_changed"
     assert "ticket.created" in r.json()["detail"]
     assert ticket_count(client) == 1
 
@@ -254,6 +258,9 @@ def test_youtrack_token_and_dedupe(client: httpx.Client, settings: Settings) -> 
     assert again.status_code == 200 and again.json()["duplicate"] is True
     updated = json.dumps({**YOUTRACK_ISSUE_CREATED, "event": "issueUpdated"}).encode()
     r = client.post("/webhooks/youtrack", content=updated, headers={"X-YouTrack-Token": YT_TOKEN})
+    assert r.status_code in (200, 202) and r.json()["tickets"] == ["SUP-123"]  # a lifecycle event, no ticket
+    other = json.dumps({**YOUTRACK_ISSUE_CREATED, "event": "issueDeleted"}).encode()
+    r = client.post("/webhooks/youtrack", content=other, headers={"X-YouTrack-Token": YT_TOKEN})
     assert r.status_code == 200 and r.json()["ignored"] is True
     assert ticket_count(client) == 1
 

@@ -7,6 +7,7 @@ import pytest
 from agent.domain import Customer, Ticket
 from agent.graph.llm import LLMConfigError, make_chat_model, register
 from agent.graph.result import status_of, ticket_result
+from agent.graph.state import TriageState
 from agent.graph.testing import ScriptedChatModel
 from agent.runtime.assembly import Agent
 from agent.settings import Settings
@@ -60,7 +61,7 @@ def test_llm_path_auto_resolves_with_grounded_citations(settings: Settings) -> N
     result = ticket_result(state, "v")
     assert result.reply is not None and result.reply.citations == ["KB-009"]
     assert [c.doc_id for c in result.reply.sources] == ["KB-009"] and result.reply.sources[0].title
-    assert result.prompts == {"classify": "2", "draft": "3"}
+    assert result.prompts == {"classify": "3", "draft": "4"}
     # PII never reaches the LLM
     sent = " ".join(m["content"] for call in llm.calls for m in call)
     assert "olena@acme.example" not in sent and "123 4567" not in sent
@@ -136,6 +137,17 @@ UK_TICKET = Ticket(
 )
 
 
+def coverage_searches(state: TriageState) -> list[tuple[str, float]]:
+    """The searches ground_check makes for what the ticket asks (the question-coverage check), in order."""
+    from agent.graph.checks import asks
+    from agent.graph.checks.coverage import MAX_ASKS
+    from agent.graph.textutil import detect_language
+
+    if state.get("draft") is None:
+        return []
+    return [(a.text, 1.0 if detect_language(a.text)[0] == "en" else 0.25) for a in asks(state["text"])[:MAX_ASKS]]
+
+
 def test_ukrainian_ticket_is_searched_through_an_english_rewrite(settings: Settings, kb: InMemoryRetriever) -> None:
     rewrite = "An employee did not receive her payslip email for March; please resend the payslip."
     agent, llm = agent_with(
@@ -144,11 +156,20 @@ def test_ukrainian_ticket_is_searched_through_an_english_rewrite(settings: Setti
         kb,
     )
     state = agent.run(UK_TICKET)
-    assert [(s.query, s.dense_weight) for s in kb.searches] == [(rewrite, 1.0)]
-    assert state["query_language"] == "en"
+    # the retrieve node searched the English rewrite at full dense weight, and only that ...
+    searched = [(s.query, s.dense_weight) for s in kb.searches]
+    assert searched[0] == (rewrite, 1.0)
+    assert searched == [(rewrite, 1.0), *coverage_searches(state)] and len(searched) > 1
     assert state["hits"][0].doc_id == "KB-009"
-    assert state["decision"].action == "auto_resolve"
-    assert state["prompts"]["search_query"] == "1"
+    # ... but the rewrite does not lift the cap on Ukrainian retrieval: nothing verifies it says what
+    # the ticket says, so the ticket's language is what the policy reads
+    assert state["query_language"] == "uk"
+    event = next(e for e in state["audit"] if e.node == "retrieve" and e.event == "retrieved")
+    assert event.detail["search_language"] == "en" and event.detail["rewritten_query"] == rewrite
+    assert state["decision"].action == "suggest"
+    assert "unreliable_retrieval_language" in state["decision"].rules
+    assert state["draft"].citations == ["KB-009"] and state["draft"].grounded
+    assert state["prompts"]["search_query"] == "2"
     assert "Працівниця" in llm.calls[0][1]["content"]  # the rewrite prompt got the original text
 
 
@@ -163,7 +184,7 @@ def test_without_a_rewrite_a_ukrainian_search_is_capped_at_suggest(settings: Set
 def test_a_failed_rewrite_searches_the_original_text(settings: Settings, kb: InMemoryRetriever) -> None:
     agent, _ = agent_with(settings, [TimeoutError("down"), classification(), "[KB-009]"], kb)
     state = agent.run(UK_TICKET)
-    assert [s.query for s in kb.searches] == [state["text"]]
+    assert [(s.query, s.dense_weight) for s in kb.searches] == [(state["text"], 0.25), *coverage_searches(state)]
     assert state["query_language"] == "uk"
     assert any(e.node == "retrieve" and e.event == "llm_failed" for e in state["audit"])
 

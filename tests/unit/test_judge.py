@@ -1,5 +1,6 @@
-"""The optional LLM judge, driven by a scripted model (the real interface). Answer relevancy needs the
-real embedder: tests/integration/test_judge_relevancy.py."""
+"""Our own judge prompts, the per-case fallback when the model cannot run ragas's (evals/judge.py),
+driven by a scripted model (the real interface). Its answer relevancy with the real embedder:
+tests/integration/test_judge_relevancy.py; ragas's metrics: tests/unit/test_ragas_judge.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from agent.graph.testing import ScriptedChatModel
 from agent.settings import REPO_ROOT
-from evals.judge import faithfulness, statements
+from evals.judge import fallback_faithfulness, statements
 
 PROMPTS = REPO_ROOT / "prompts"
 REPLY = (
@@ -28,7 +29,8 @@ def test_statements_drop_greetings_and_the_source_line() -> None:
 
 def test_faithfulness_is_the_supported_share_and_missing_verdicts_count_against() -> None:
     judge = ScriptedChatModel(replies=[{"verdicts": [True, True, False]}, {"verdicts": [True]}])
-    assert faithfulness(judge, PROMPTS, REPLY, ["Settings > Security > Reset 2FA; code by SMS"]) == pytest.approx(2 / 3)
+    docs = ["Settings > Security > Reset 2FA; code by SMS"]
+    assert fallback_faithfulness(judge, PROMPTS, REPLY, docs) == pytest.approx(2 / 3)
     assert "1. Open Settings" in judge.calls[0][1]["content"]
-    assert faithfulness(judge, PROMPTS, REPLY, ["doc"]) == pytest.approx(1 / 3)
-    assert faithfulness(ScriptedChatModel(replies=[]), PROMPTS, "Hi!", ["doc"]) is None  # nothing to check
+    assert fallback_faithfulness(judge, PROMPTS, REPLY, ["doc"]) == pytest.approx(1 / 3)
+    assert fallback_faithfulness(ScriptedChatModel(replies=[]), PROMPTS, "Hi!", ["doc"]) is None  # nothing to check

@@ -471,6 +471,30 @@ def test_handoff_names_engineer_tier_and_deadlines() -> None:
     assert audit.event == "routed" and audit.detail["engineer"] == "andrii.bondar" and audit.detail["tier"] == "L2"
 
 
+def test_the_handoff_note_is_in_the_team_language() -> None:
+    en = handoff_at(handoff_state(), SHIPPED, clock=lambda: utc(2026, 6, 1, 8))
+    uk = handoff_at(handoff_state(), SHIPPED, clock=lambda: utc(2026, 6, 1, 8), lang="uk")
+    assert uk["routing"] == en["routing"]  # where it goes does not depend on the note's language
+    note = uk["handoff_note"]
+    assert note.splitlines()[0] == (
+        "AI-тріаж передав це звернення в чергу 'payroll-support' (L2), відповідальний: andrii.bondar "
+        "<andrii.bondar@payflow.example>."
+    )
+    for part in (
+        "Звернення: Payroll run stuck — Our payroll run",  # the customer's words stay as written
+        "Клієнт: Acme (enterprise)",
+        "Чому AI не вирішив його: best knowledge match 0.41",
+        "Тріаж: категорія payroll_run (0.90), пріоритет urgent",
+        "Найближчі знання:",
+        "- KB-014 Payroll run stuck in processing (збіг 0.41)",
+        "SLA (enterprise, urgent): перша відповідь до 2026-06-01 08:30 UTC, вирішення до 2026-06-01 12:00 UTC "
+        "(перша відповідь Mon 11:30 Europe/Kyiv для andrii.bondar)",
+    ):
+        assert part in note, part
+    for english in ("AI triage", "Customer:", "Why the AI", "Closest knowledge", "first response by"):
+        assert english not in note, english
+
+
 def test_handoff_clock_starts_at_ticket_creation_and_routes_by_now() -> None:
     # created in its own system at 02:00, received by us an hour later: the clock starts at creation
     stamped = TICKET.model_copy(update={"created_at": utc(2026, 6, 6, 2, 0), "received_at": utc(2026, 6, 6, 3, 0)})

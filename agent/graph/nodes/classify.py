@@ -14,7 +14,7 @@ from agent.graph.classifier.model import Prediction
 from agent.graph.context import AgentContext
 from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.policy import Policy
-from agent.graph.prompts import load_prompt
+from agent.graph.prompts import fence, load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language, lexicon_sentiment
 from knowledge.types import Hit
@@ -91,8 +91,10 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     hits = state.get("hits", [])
     lang, lang_conf = detect_language(text)
     rule_risks = policy.detect_risk(text)
+    risk_model = policy.detect_risk_model(text)  # the learned detector (agent/graph/risk/); None: off
+    det_risks = sorted(set(rule_risks) | set(risk_model.flags if risk_model is not None else []))
     nd_cat, nd_conf, support = nearest_doc_category(hits, policy)
-    rule_prio = policy.rule_priority(text, rule_risks)
+    rule_prio = policy.rule_priority(text, det_risks)
     sent, sent_conf = lexicon_sentiment(text)
     preds: dict[str, Prediction] = ctx.classifier.predict([text])[0] if ctx.classifier is not None else {}
     cat_pred = preds.get("category")
@@ -105,7 +107,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         "priority": "rules",
         "sentiment": "rules",
         "language": "rules",
-        "risk": "rules",
+        "risk": "rules" if risk_model is None else "rules+model",
     }
     category = Scored[str](value=nd_cat, confidence=nd_conf)
     priority = Scored[str](value=rule_prio, confidence=0.6)
@@ -116,7 +118,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         sources["category"] = "classifier"
     if "priority" in preds and preds["priority"].label in PRIORITIES:
         p = preds["priority"]
-        floor = policy.priority_floor(text, rule_risks)
+        floor = policy.priority_floor(text, det_risks)
         value = _max_prio(p.label, floor)
         priority = Scored[str](value=value, confidence=p.confidence if value == p.label else 0.9)
         sources["priority"] = "classifier"
@@ -129,7 +131,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         priority=priority,
         language=Scored[str](value=lang, confidence=lang_conf),
         sentiment=sentiment,
-        risk=Scored[list[str]](value=rule_risks, confidence=0.95 if rule_risks else 0.6),
+        risk=Scored[list[str]](value=det_risks, confidence=0.95 if det_risks else 0.6),
         decided_by="classifier" if "category" in preds else "nearest_doc",
         sources=sources,
         model_version=version,
@@ -146,7 +148,14 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
                 AuditEvent(
                     node="classify",
                     event="triaged",
-                    detail={"by": base.decided_by, "why": why, **_brief(base), "classifier": classifier_detail},
+                    detail={
+                        "by": base.decided_by,
+                        "why": why,
+                        **_brief(base),
+                        "classifier": classifier_detail,
+                        "rule_risks": rule_risks,
+                        "risk_model": risk_model.audit() if risk_model is not None else None,
+                    },
                 )
             ],
         }
@@ -154,8 +163,13 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     prompt = load_prompt(ctx.settings.prompts_dir, "classify")
     categories = "\n".join(f"- {name}: {rule.description}" for name, rule in policy.categories.items())
     candidates = "\n".join(f"- [{h.category}] {h.title} (match {h.score:.2f})" for h in hits[:3]) or "- none"
+    data = fence(text)  # the ticket between per-request markers it cannot close
     system, user = prompt.render(
-        categories=categories, ticket=text, candidates=candidates, classifier=_classifier_hints(preds)
+        categories=categories,
+        ticket=data.text,
+        tag=data.tag,
+        candidates=candidates,
+        classifier=_classifier_hints(preds),
     )
     schema = classification_schema(tuple(policy.category_names))
     try:
@@ -179,12 +193,12 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             ],
         }
     llm_risks = [str(r) for r in out.risk_flags] if float(out.risk_confidence) >= policy.risk.llm_min_confidence else []
-    risks = sorted(set(rule_risks) | set(llm_risks))
-    sources = {**sources, "risk": "rules+llm"}
+    risks = sorted(set(det_risks) | set(llm_risks))
+    sources = {**sources, "risk": "rules+llm" if risk_model is None else "rules+model+llm"}
     triage = base.model_copy(
         update={
             "risk": Scored[list[str]](
-                value=risks, confidence=round(max(float(out.risk_confidence), 0.95 if rule_risks else 0.0), 3)
+                value=risks, confidence=round(max(float(out.risk_confidence), 0.95 if det_risks else 0.0), 3)
             ),
             "decided_by": "llm" if "category" in unsure else "classifier",
         }
@@ -230,6 +244,7 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
                     **_brief(triage),
                     "classifier": classifier_detail,
                     "rule_risks": rule_risks,
+                    "risk_model": risk_model.audit() if risk_model is not None else None,
                     "llm_risks": out.risk_flags,
                 },
             )

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from agent.domain import AuditEvent, Draft
 from agent.graph.context import AgentContext
 from agent.graph.llm import LLM_FALLBACK_ERRORS
-from agent.graph.prompts import load_prompt
+from agent.graph.prompts import fence, load_prompt
 from agent.graph.state import TriageState
 from knowledge.types import Hit
 
@@ -79,9 +79,11 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
 
     prompt = load_prompt(ctx.settings.prompts_dir, "draft")
     docs = "\n\n".join(f"[{h.doc_id}] {h.title}\n{texts[h.doc_id][:DOC_CHARS]}" for h in sources)
+    data = fence(state["text"])  # the ticket between per-request markers it cannot close
     system, user = prompt.render(
         language_name=LANGUAGE_NAMES[language],
-        ticket=state["text"],
+        ticket=data.text,
+        tag=data.tag,
         docs=docs,
         doc_ids=", ".join(h.doc_id for h in sources),
     )

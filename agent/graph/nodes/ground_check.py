@@ -5,7 +5,10 @@ import re
 from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent, Finding
+from agent.graph.checks import GROUNDING_RULES, asks, content_findings, reply_language
+from agent.graph.checks.coverage import COVER_RANK, MAX_ASKS
 from agent.graph.context import AgentContext
+from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
 
@@ -31,31 +34,68 @@ def unsupported_quotes(draft_text: str, sources: list[str]) -> list[str]:
 
 
 def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
-    """Deterministic grounding: the draft cites at least one document, and only retrieved ones;
-    every span it puts in quotes appears in a cited document; and it is written in the ticket's
-    language.
+    """Deterministic checks of the draft before anything is sent (agent/graph/checks):
+    grounding (it cites at least one document, and only retrieved ones; every span it puts in
+    quotes appears in a cited document), then content: every URL, e-mail, phone, amount, date,
+    menu path and error code in it is in a cited document (or, for a date or code the customer gave,
+    in the ticket); it echoes neither the ticket nor the prompt; its own language is the ticket's;
+    every question the ticket asks is answered by a cited document; the answering document's
+    category is the triaged one.
 
-    It only records what it found (`findings`); the gate decides what that means for the outcome (an
-    ungrounded draft is kept for a human but never auto-sent).
+    It only records what it found (`findings`, one per rule broken, all of them in the audit); the
+    gate decides what that means for the outcome (a draft with findings is kept for a human but never
+    auto-sent).
     """
+    ctx = runtime.context
     draft = state["draft"]
-    retrieved = {h.doc_id for h in state.get("hits", [])}
+    hits = state.get("hits", [])
+    text = state["text"]
+    retrieved = {h.doc_id for h in hits}
     valid = [c for c in draft.citations if c in retrieved]
     invented = [c for c in draft.citations if c not in retrieved]
-    quotes = unsupported_quotes(draft.text, [runtime.context.knowledge.document_text(d) for d in valid])
-    grounded = bool(valid) and not invented and not quotes
-    written_in, _ = detect_language(draft.text)
-    wrong_language = draft.language in ("en", "uk", "ru") and written_in != draft.language
-    problem: tuple[str, str] | None = None  # (rule, why) that stops an auto-send
+    titles = {h.doc_id: h.title for h in hits}
+    # each cited document as the draft prompt showed it: its title, then its text
+    docs = [f"{titles.get(d, '')}\n\n{ctx.knowledge.document_text(d)}".strip() for d in valid]
+    quotes = unsupported_quotes(draft.text, docs)
+    findings: list[Finding] = []
     if quotes and valid and not invented:
-        problem = ("unsupported_quote", f"quotes text not found in the cited documents: {quotes}")
-    elif not grounded:
+        findings.append(
+            Finding(rule="unsupported_quote", why=f"draft quotes text not found in the cited documents: {quotes}")
+        )
+    elif not valid or invented:
         why = "cites no retrieved document" if not invented else f"cites documents never retrieved: {invented}"
-        problem = ("ungrounded_draft", why)
-    elif wrong_language:
-        problem = ("reply_language_mismatch", f"is in '{written_in}' but the ticket in '{draft.language}'")
-    update: TriageState = {
+        findings.append(Finding(rule="ungrounded_draft", why=f"draft {why}"))
+
+    # what the ticket asks, and the documents a search for each puts first (the coverage check)
+    reliable = ctx.policy.retrieval.reliable_languages
+    top_docs: dict[str, list[str]] = {}
+    for ask in asks(text)[:MAX_ASKS]:
+        weight = 1.0 if detect_language(ask.text)[0] in reliable else ctx.policy.retrieval.unreliable_dense_weight
+        found = ctx.knowledge.search(ask.text, k=COVER_RANK, dense_weight=weight)
+        top_docs[ask.text] = [h.doc_id for h in found]
+    prompt_texts: list[str] = []
+    if draft.generated_by == "llm":
+        prompt = load_prompt(ctx.settings.prompts_dir, "draft")
+        prompt_texts = [prompt.system, prompt.user]
+    answering = next((h for h in hits if valid and h.doc_id == valid[0]), None)
+    findings += content_findings(
+        draft.text,
+        docs,
+        text,
+        language=draft.language,
+        prompt_texts=prompt_texts,
+        cited_ids=valid,
+        top_docs=top_docs,
+        answer_category=answering.category if answering is not None else None,
+        triaged_category=state["triage"].category.value if answering is not None else None,
+    )
+    # grounded: everything the draft states comes from its sources (what it says in which language,
+    # and whether it answers everything asked, are findings too, but not about grounding)
+    grounded = not any(f.rule in GROUNDING_RULES for f in findings)
+    written_in = reply_language(draft.text, docs, text)
+    return {
         "draft": draft.model_copy(update={"citations": valid, "grounded": grounded}),
+        "findings": findings,
         "audit": [
             AuditEvent(
                 node="ground_check",
@@ -65,11 +105,12 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
                     "not_retrieved": invented,
                     "unsupported_quotes": quotes,
                     "written_in": written_in,
-                    # recorded whatever the decision, so an eval can re-decide under other thresholds
-                    "problem": problem[0] if problem else None,
+                    # recorded whatever the decision, so an eval can re-decide under other thresholds;
+                    # the text is the redacted one, so nothing here is a secret
+                    "problem": findings[0].rule if findings else None,
+                    "findings": [f.model_dump() for f in findings],
+                    "asks": [{"text": a[:120], "top": d} for a, d in top_docs.items()],
                 },
             )
         ],
     }
-    update["findings"] = [Finding(rule=problem[0], why=f"draft {problem[1]}")] if problem else []
-    return update

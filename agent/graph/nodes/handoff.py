@@ -22,6 +22,8 @@ from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent, HandoffRouting, utcnow
 from agent.graph.context import AgentContext
+from agent.graph.notes import note_text
+from agent.graph.risk.notes import careful_notes, model_kinds
 from agent.graph.routing import Routing, Team, TeamError, cached_team
 from agent.graph.sla import Deadlines, as_utc
 from agent.graph.state import TriageState
@@ -35,7 +37,8 @@ _warned: set[Path] = set()
 
 def handoff(state: TriageState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Route to a human: queue, tier, engineer, deadlines and a note (see the module doc)."""
-    return handoff_at(state, runtime.context.settings.team_file)
+    settings = runtime.context.settings
+    return handoff_at(state, settings.team_file, lang=settings.team_language)
 
 
 def team_or_none(path: Path) -> tuple[Team | None, str | None]:
@@ -62,16 +65,17 @@ def created_at(state: TriageState) -> datetime | None:
     return as_utc(value) if value is not None else None
 
 
-def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow) -> dict[str, Any]:
-    """The node's work with an injectable clock; `team_file` None: no routing (the old behaviour)."""
+def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow, lang: str = "en") -> dict[str, Any]:
+    """The node's work with an injectable clock; `team_file` None: no routing (the old behaviour);
+    `lang`: the team's language, which the note is written in (agent/graph/notes.py)."""
     triage = state["triage"]
     decision = state["decision"]
     team, problem = team_or_none(team_file) if team_file is not None else (None, "no team file configured")
     if team is None:
         lines = [
-            f"AI triage handed this ticket to queue '{decision.queue}'.",
-            f"Why: {decision.reason}",
-            *_found(state),
+            note_text("handoff_queue", lang, queue=decision.queue),
+            note_text("why", lang, reason=decision.reason),
+            *_found(state, lang),
         ]
         return {
             "handoff_note": "\n".join(lines),
@@ -87,16 +91,17 @@ def handoff_at(state: TriageState, team_file: Path | None, clock: Clock = utcnow
     ticket = state["ticket"]
     routing = team.route(triage, decision, ticket.customer, now)
     due = team.deadlines(triage.priority.value, routing.client_tier, start)
-    engineer = routing.engineer or "nobody (no one on duty, no fallback on-call configured)"
+    engineer = routing.engineer or note_text("nobody", lang)
+    if routing.engineer_email:
+        engineer += f" <{routing.engineer_email}>"
     lines = [
-        f"AI triage handed this ticket to queue '{routing.queue}' ({routing.tier}), assigned to {engineer}"
-        f"{f' <{routing.engineer_email}>' if routing.engineer_email else ''}.",
-        f"Ticket: {_summary(state)}",
-        f"Customer: {routing.client or 'unknown'} ({routing.client_tier})",
-        f"Why the AI did not resolve it: {decision.reason}",
-        *_found(state),
-        f"Routing: {routing.why}",
-        _sla_line(due, team, routing),
+        note_text("handoff_assigned", lang, queue=routing.queue, tier=routing.tier, engineer=engineer),
+        note_text("ticket", lang, summary=_summary(state)),
+        note_text("customer", lang, client=routing.client or note_text("unknown", lang), tier=routing.client_tier),
+        note_text("why_not_resolved", lang, reason=decision.reason),
+        *_found(state, lang),
+        note_text("routing", lang, why=routing.why),
+        _sla_line(due, team, routing, lang),
     ]
     record = routing_record(routing, due)
     return {
@@ -137,20 +142,30 @@ def routing_record(routing: Routing, due: Deadlines) -> HandoffRouting:
     )
 
 
-def _found(state: TriageState) -> list[str]:
+def _found(state: TriageState, lang: str = "en") -> list[str]:
     """What the AI found: triage, the known issue, the closest knowledge."""
     triage = state["triage"]
     decision = state["decision"]
     hits = state.get("hits", [])
     lines = [
-        f"Triage: category {triage.category.value} ({triage.category.confidence:.2f}), "
-        f"priority {triage.priority.value}, language {triage.language.value}, "
-        f"sentiment {triage.sentiment.value}, risk {', '.join(triage.risk.value) or 'none'}"
+        note_text(
+            "found_triage",
+            lang,
+            category=triage.category.value,
+            confidence=f"{triage.category.confidence:.2f}",
+            priority=triage.priority.value,
+            language=triage.language.value,
+            sentiment=triage.sentiment.value,
+            risk=", ".join(triage.risk.value) or note_text("none", lang),
+        )
     ]
     if decision.linked_issue:
-        lines.append(f"Known issue: {decision.linked_issue}")
-    found = "\n".join(f"- {h.doc_id} {h.title} (match {h.score:.2f})" for h in hits[:3]) or "- nothing relevant"
-    return [*lines, "Closest knowledge:", found]
+        lines.append(note_text("known_issue", lang, doc=decision.linked_issue))
+    careful = careful_notes(model_kinds(state.get("audit", [])), triage.risk.value)
+    lines += [note_text("careful", lang, note=note) for note in careful]
+    match = note_text("match", lang)
+    found = "\n".join(f"- {h.doc_id} {h.title} ({match} {h.score:.2f})" for h in hits[:3])
+    return [*lines, note_text("closest", lang), found or note_text("nothing_relevant", lang)]
 
 
 def _summary(state: TriageState) -> str:
@@ -166,13 +181,17 @@ def _when(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _sla_line(due: Deadlines, team: Team, routing: Routing) -> str:
-    line = (
-        f"SLA ({routing.client_tier}, {due.priority}): first response by {_when(due.first_response_due)}, "
-        f"resolution by {_when(due.resolution_due)}"
+def _sla_line(due: Deadlines, team: Team, routing: Routing, lang: str = "en") -> str:
+    line = note_text(
+        "sla",
+        lang,
+        tier=routing.client_tier,
+        priority=due.priority,
+        first=_when(due.first_response_due),
+        resolution=_when(due.resolution_due),
     )
     eng = team.engineer(routing.engineer) if routing.engineer else None
     if eng is not None:
         local = due.first_response_due.astimezone(ZoneInfo(eng.timezone))
-        line += f" (first response {local:%a %H:%M} {eng.timezone} for {eng.name})"
+        line += note_text("sla_local", lang, local=f"{local:%a %H:%M}", zone=eng.timezone, name=eng.name)
     return line

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from agent.domain import AuditEvent
+from agent.graph.redaction import redact as mask
 from agent.graph.state import TriageState
-from agent.graph.textutil import redact as mask_pii
 
 
 def redact(state: TriageState) -> TriageState:
-    """Mask PII before any model (embedder or LLM) sees the text."""
+    """Mask secrets and personal identifiers before any model (embedder, classifier, LLM) sees the
+    text: `text` is the only ticket text later nodes and prompts get. The audit and the stored
+    `redactions` say which kinds were masked and how many, never the values."""
     ticket = state["ticket"]
-    text, counts = mask_pii(f"{ticket.subject}\n\n{ticket.body}".strip())
+    text, counts = mask(f"{ticket.subject}\n\n{ticket.body}".strip())
     return {
         "text": text,
         "redactions": counts,
-        "audit": [AuditEvent(node="redact", event="masked", detail={"counts": counts})],
+        "audit": [AuditEvent(node="redact", event="masked", detail={"kinds": sorted(counts), "counts": counts})],
     }

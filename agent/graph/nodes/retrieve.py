@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 from agent.domain import AuditEvent
 from agent.graph.context import AgentContext
 from agent.graph.llm import LLM_FALLBACK_ERRORS
-from agent.graph.prompts import load_prompt
+from agent.graph.prompts import fence, load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
 
@@ -18,7 +18,11 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
 
     When the ticket is in a language the embedder does not rank reliably and an LLM is configured,
     the LLM rewrites it as an English search query and that is searched instead (cross-lingual
-    retrieval); `query_language` tells the policy which language the search really ran in.
+    retrieval, with the dense ranking at full weight: the rewrite is English).
+    `query_language` is what the policy's `reliable_languages` cap reads, and it stays the ticket's
+    language: the rewrite may find better documents, but nothing checks that it says what the ticket
+    says (a small model drops or invents half of it), so it never lifts the cap on its own. When the
+    embedder is multilingual and measured, the cap goes from the policy, not from here.
     No metadata filter here: a ticket's product hint is often wrong (a payroll admin asking about
     logins), so the whole KB is searched; the store supports filters for callers that want them.
     """
@@ -26,12 +30,13 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     text = state["text"]
     language, _ = detect_language(text)
     reliable = ctx.policy.retrieval.reliable_languages
-    query, query_language = text, language
+    query, search_language = text, language
     update: TriageState = {}
     events: list[AuditEvent] = []
     if language not in reliable and "en" in reliable and ctx.llm is not None:
         prompt = load_prompt(ctx.settings.prompts_dir, "search_query")
-        system, user = prompt.render(ticket=text)
+        data = fence(text)  # the ticket between per-request markers it cannot close
+        system, user = prompt.render(ticket=data.text, tag=data.tag)
         update["prompts"] = {prompt.name: prompt.version}
         try:
             rewritten = str(ctx.llm.invoke([SystemMessage(system), HumanMessage(user)]).content).strip()
@@ -39,8 +44,8 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             rewritten = ""
             events.append(AuditEvent(node="retrieve", event="llm_failed", detail={"error": str(exc)[:300]}))
         if rewritten and detect_language(rewritten)[0] == "en":
-            query, query_language = rewritten[:MAX_QUERY_CHARS], "en"
-    weight = 1.0 if query_language in reliable else ctx.policy.retrieval.unreliable_dense_weight
+            query, search_language = rewritten[:MAX_QUERY_CHARS], "en"
+    weight = 1.0 if search_language in reliable else ctx.policy.retrieval.unreliable_dense_weight
     hits = ctx.knowledge.search(query, k=ctx.settings.top_k, dense_weight=weight)
     events.append(
         AuditEvent(
@@ -48,10 +53,12 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             event="retrieved",
             detail={
                 "hits": [{"doc_id": h.doc_id, "score": h.score} for h in hits],
-                "query_language": query_language,
+                "query_language": language,
+                "search_language": search_language,
                 "dense_weight": weight,
                 "rewritten_query": query if query is not text else None,
             },
         )
     )
-    return {**update, "hits": hits, "query_language": query_language, "audit": events}
+    # the cap follows the ticket's language, not the rewrite's (see the docstring)
+    return {**update, "hits": hits, "query_language": language, "audit": events}

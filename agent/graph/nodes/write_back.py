@@ -23,6 +23,7 @@ from langgraph.runtime import Runtime
 
 from agent.domain import PRIORITIES, AuditEvent, Priority, WriteBack, WriteBackStep
 from agent.graph.context import AgentContext
+from agent.graph.notes import note_text
 from agent.graph.state import TriageState
 from tools.ticketing import Ledger, SystemName, TicketingSystem, WriteBackPlan, apply
 
@@ -37,23 +38,35 @@ def triage_lines(state: TriageState, ctx: AgentContext) -> list[str]:
     """Category/priority/... with confidences, the decision and why, and the policy version."""
     t = state["triage"]
     d = state["decision"]
-    risk = ", ".join(t.risk.value) or "none"
+    lang = ctx.settings.team_language
+    none = note_text("none", lang)
     return [
-        f"Triage: category {t.category.value} ({t.category.confidence:.2f}), priority {t.priority.value} "
-        f"({t.priority.confidence:.2f}), language {t.language.value} ({t.language.confidence:.2f}), "
-        f"sentiment {t.sentiment.value} ({t.sentiment.confidence:.2f}), risk {risk} ({t.risk.confidence:.2f}); "
-        f"decided by {t.decided_by}",
-        f"Decision: {d.action} (rules: {', '.join(d.rules) or 'none'}): {d.reason}",
-        f"Policy {ctx.policy.version}; ticket {state['ticket'].id}",
+        note_text(
+            "triage",
+            lang,
+            category=t.category.value,
+            category_c=f"{t.category.confidence:.2f}",
+            priority=t.priority.value,
+            priority_c=f"{t.priority.confidence:.2f}",
+            language=t.language.value,
+            language_c=f"{t.language.confidence:.2f}",
+            sentiment=t.sentiment.value,
+            sentiment_c=f"{t.sentiment.confidence:.2f}",
+            risk=", ".join(t.risk.value) or none,
+            risk_c=f"{t.risk.confidence:.2f}",
+            by=t.decided_by,
+        ),
+        note_text("decision", lang, action=d.action, rules=", ".join(d.rules) or none, reason=d.reason),
+        note_text("policy", lang, version=ctx.policy.version, ticket=state["ticket"].id),
     ]
 
 
-def cited_lines(state: TriageState) -> list[str]:
+def cited_lines(state: TriageState, language: str = "en") -> list[str]:
     draft = state.get("draft")
     if draft is None or not draft.citations:
         return []
     titles = {h.doc_id: h.title for h in state.get("hits", [])}
-    return ["Cited:", *(f"- {c} {titles.get(c, '')}".rstrip() for c in draft.citations)]
+    return [note_text("cited", language), *(f"- {c} {titles.get(c, '')}".rstrip() for c in draft.citations)]
 
 
 def _mapping(ctx: AgentContext, system: str, key: str) -> dict[str, Any]:
@@ -83,11 +96,8 @@ def tags_for(state: TriageState, outcome: str) -> list[str]:
 # ---- one plan per outcome ------------------------------------------------------------------------
 def plan_auto_resolve(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
     ticket = state["ticket"]
-    note = [
-        "AI triage auto-resolved this ticket with the public reply (grounded in the cited documents).",
-        *triage_lines(state, ctx),
-        *cited_lines(state),
-    ]
+    lang = ctx.settings.team_language
+    note = [note_text("auto_resolved", lang), *triage_lines(state, ctx), *cited_lines(state, lang)]
     return WriteBackPlan(
         ticket_id=ticket.id,
         external_id=ticket.external_id,
@@ -104,17 +114,10 @@ def plan_auto_resolve(state: TriageState, ctx: AgentContext, system: str) -> Wri
 def plan_suggest(state: TriageState, ctx: AgentContext, system: str) -> WriteBackPlan:
     ticket = state["ticket"]
     draft = state.get("draft")
-    note = [
-        "AI triage drafted a reply for review: it was NOT sent to the customer.",
-        *triage_lines(state, ctx),
-        *cited_lines(state),
-    ]
+    lang = ctx.settings.team_language
+    note = [note_text("suggested", lang), *triage_lines(state, ctx), *cited_lines(state, lang)]
     if draft is not None:
-        note += [
-            "",
-            "--- Draft reply: approve, edit or reject it on the triage review page (approving there sends it) ---",
-            draft.text,
-        ]
+        note += ["", note_text("draft_header", lang), draft.text]
     return WriteBackPlan(
         ticket_id=ticket.id,
         external_id=ticket.external_id,
@@ -134,10 +137,11 @@ def plan_handoff(state: TriageState, ctx: AgentContext, system: str) -> WriteBac
     engineer = routing.engineer if routing is not None else None
     assignees = _mapping(ctx, system, "assignees")
     note = state.get("handoff_note")
+    lang = ctx.settings.team_language
     if note:
-        note += f"\nPolicy {ctx.policy.version}; ticket {ticket.id}"
+        note += "\n" + note_text("policy", lang, version=ctx.policy.version, ticket=ticket.id)
     else:
-        note = "\n".join(["AI triage handed this ticket to a human.", *triage_lines(state, ctx)])
+        note = "\n".join([note_text("handed_off", lang), *triage_lines(state, ctx)])
     return WriteBackPlan(
         ticket_id=ticket.id,
         external_id=ticket.external_id,
@@ -160,10 +164,8 @@ def plan_reviewed(state: TriageState, ctx: AgentContext, system: str) -> WriteBa
     ticket = state["ticket"]
     verdict = state["review"]
     edited = verdict.action == "edit"
-    note = [
-        f"Reply {'edited and ' if edited else ''}approved by {verdict.by} in triage review and sent to the customer.",
-        *cited_lines(state),
-    ]
+    lang = ctx.settings.team_language
+    note = [note_text("edited_approved" if edited else "approved", lang, by=verdict.by), *cited_lines(state, lang)]
     return WriteBackPlan(
         ticket_id=f"{ticket.id}:approved",
         external_id=ticket.external_id,

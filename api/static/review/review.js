@@ -6,6 +6,7 @@
 (() => {
   const KEY_STORE = "triage.review.key";
   const $ = (id) => document.getElementById(id);
+  const T = (key, vars) => window.ReviewI18n.t(key, vars); // the page's language (i18n.js)
 
   const state = {
     items: [], // the queue as last loaded (GET /reviews)
@@ -29,7 +30,7 @@
     if (detail && Array.isArray(detail.errors)) {
       return detail.errors.map((e) => (e.field ? `${e.field}: ${e.problem}` : e.problem)).join("; ");
     }
-    return `the server answered ${status}`;
+    return T("server_answered", { status });
   }
 
   async function api(path, options = {}) {
@@ -44,7 +45,7 @@
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
       });
     } catch (err) {
-      throw new ApiError(0, `the service cannot be reached (${err.message})`);
+      throw new ApiError(0, T("unreachable", { error: err.message }));
     }
     let body = null;
     try {
@@ -82,7 +83,7 @@
     state.items = [];
     state.current = null;
     state.selected = -1;
-    showSignIn(message || "Signed out.");
+    showSignIn(message || T("signed_out"));
   }
 
   async function signIn(key) {
@@ -90,7 +91,7 @@
     $("sign-in").hidden = true;
     $("app").hidden = false;
     $("sign-out").hidden = false;
-    $("who").textContent = "Signed in";
+    $("who").textContent = T("signed_in");
     return loadQueue({ openFirst: false });
   }
 
@@ -109,7 +110,7 @@
       const chosen = select.value;
       const values = new Set(all.map((i) => i[field]).filter(Boolean));
       if (chosen) values.add(chosen);
-      select.replaceChildren(new Option("all", ""));
+      select.replaceChildren(new Option(T("all"), ""));
       for (const value of [...values].sort()) select.add(new Option(value, value));
       select.value = chosen;
     }
@@ -129,7 +130,7 @@
         fillOptions(items);
       }
     } catch (err) {
-      say(`Could not load the queue: ${err.message}`, "error");
+      say(T("queue_failed", { error: err.message }), "error");
       return;
     }
     state.items = items;
@@ -171,7 +172,7 @@
       button.dataset.index = String(index);
       const subject = document.createElement("span");
       subject.className = "subject";
-      subject.textContent = item.subject || "(no subject)";
+      subject.textContent = item.subject || T("no_subject");
       const meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = [
@@ -226,7 +227,7 @@
     try {
       detail = await api(`/reviews/${encodeURIComponent(item.ticket_id)}`);
     } catch (err) {
-      say(`Could not open ${item.external_id}: ${err.message}`, "error");
+      say(T("open_failed", { id: item.external_id, error: err.message }), "error");
       return;
     }
     state.current = detail;
@@ -267,15 +268,15 @@
   function renderTicket(t) {
     $("ticket-none").hidden = true;
     $("ticket-view").hidden = false;
-    $("ticket-title").textContent = t.subject || "(no subject)";
+    $("ticket-title").textContent = t.subject || T("no_subject");
     const customer = t.customer || {};
     const created = new Date(t.created_at);
     $("ticket-meta").textContent = [
       `${t.source} ${t.external_id}`,
       customer.name ? `${customer.name}${customer.tier ? ` (${customer.tier})` : ""}` : null,
       t.requester,
-      Number.isNaN(created.getTime()) ? null : `received ${created.toLocaleString()}`,
-      t.status === "awaiting_review" ? null : `status: ${t.status}`,
+      Number.isNaN(created.getTime()) ? null : T("received", { when: created.toLocaleString() }),
+      t.status === "awaiting_review" ? null : T("status", { status: t.status }),
     ]
       .filter(Boolean)
       .join(" · ");
@@ -286,9 +287,9 @@
     draft.dataset.original = t.draft || "";
     $("restore").hidden = true;
     $("draft-info").textContent = [
-      t.review ? `already reviewed: ${t.review.action} by ${t.review.reviewer || t.review.by}` : null,
-      t.draft_language ? `language ${t.draft_language}` : null,
-      t.grounded === false ? "NOT grounded in the cited documents: check it" : t.grounded ? "grounded in the cited documents" : null,
+      t.review ? T("already_reviewed", { action: t.review.action, who: t.review.reviewer || t.review.by }) : null,
+      t.draft_language ? T("draft_language", { language: t.draft_language }) : null,
+      t.grounded === false ? T("not_grounded") : t.grounded ? T("grounded") : null,
     ]
       .filter(Boolean)
       .join(" · ");
@@ -308,8 +309,8 @@
       const tr = document.createElement("tr");
       const th = document.createElement("th");
       th.scope = "row";
-      th.textContent = field;
-      const value = Array.isArray(scored.value) ? scored.value.join(", ") || "none" : scored.value;
+      th.textContent = T(`field_${field}`);
+      const value = Array.isArray(scored.value) ? scored.value.join(", ") || T("none") : scored.value;
       const cells = [value, percent(scored.confidence), sources[field] || (field === "category" ? triage.decided_by : "")];
       tr.append(th);
       cells.forEach((text, i) => {
@@ -328,7 +329,7 @@
     $("decision-reason").textContent = decision.reason || "";
     const facts = $("decision-facts");
     facts.replaceChildren();
-    fact(facts, "Action", decision.action);
+    fact(facts, T("fact_action"), decision.action);
     if (decision.rules && decision.rules.length) {
       const ul = document.createElement("ul");
       ul.className = "rules";
@@ -339,22 +340,22 @@
         li.append(code);
         ul.append(li);
       }
-      fact(facts, "Rules", ul);
+      fact(facts, T("fact_rules"), ul);
     }
-    fact(facts, "Queue", decision.queue);
-    if (decision.linked_issue) fact(facts, "Known issue", docButton(decision.linked_issue, null));
+    fact(facts, T("fact_queue"), decision.queue);
+    if (decision.linked_issue) fact(facts, T("fact_known_issue"), docButton(decision.linked_issue, null));
 
     const routing = t.routing;
     $("routing").hidden = !routing;
     const rf = $("routing-facts");
     rf.replaceChildren();
     if (routing) {
-      fact(rf, "Queue", routing.queue && `${routing.queue}${routing.tier ? ` (${routing.tier})` : ""}`);
-      fact(rf, "Engineer", routing.engineer);
-      fact(rf, "Client tier", routing.client_tier);
-      fact(rf, "First response due", when(routing.first_response_due));
-      fact(rf, "Resolution due", when(routing.resolution_due));
-      fact(rf, "Why", routing.why);
+      fact(rf, T("fact_queue"), routing.queue && `${routing.queue}${routing.tier ? ` (${routing.tier})` : ""}`);
+      fact(rf, T("fact_engineer"), routing.engineer);
+      fact(rf, T("fact_client_tier"), routing.client_tier);
+      fact(rf, T("fact_first_response_due"), when(routing.first_response_due));
+      fact(rf, T("fact_resolution_due"), when(routing.resolution_due));
+      fact(rf, T("fact_why"), routing.why);
     }
 
     const cited = $("cited");
@@ -369,7 +370,7 @@
     if (!citedIds.size) {
       const li = document.createElement("li");
       li.className = "muted";
-      li.textContent = "The draft cites no document.";
+      li.textContent = T("no_citation");
       cited.append(li);
     }
     const retrieved = $("retrieved");
@@ -377,7 +378,8 @@
     const others = (t.retrieved || []).filter((d) => !citedIds.has(d.doc_id));
     for (const d of others) {
       const li = document.createElement("li");
-      const score = typeof d.score === "number" ? `${d.type || "doc"}, score ${d.score.toFixed(2)}` : d.type;
+      const score =
+        typeof d.score === "number" ? T("score", { type: d.type || "doc", score: d.score.toFixed(2) }) : d.type;
       li.append(docButton(d.doc_id, d.title, score));
       retrieved.append(li);
     }
@@ -394,13 +396,13 @@
   async function openDoc(docId, title) {
     const dialog = $("doc-dialog");
     $("doc-title").textContent = title ? `${docId} — ${title}` : docId;
-    $("doc-text").textContent = "Loading…";
+    $("doc-text").textContent = T("loading");
     if (!dialog.open) dialog.showModal();
     try {
       const doc = await api(`/kb/docs/${encodeURIComponent(docId)}`);
       $("doc-text").textContent = doc.text;
     } catch (err) {
-      $("doc-text").textContent = `Could not open ${docId}: ${err.message}`;
+      $("doc-text").textContent = T("open_failed", { id: docId, error: err.message });
     }
   }
 
@@ -415,11 +417,11 @@
     if (!t || state.busy) return;
     state.busy = true;
     const index = Math.max(0, state.items.findIndex((i) => i.ticket_id === t.ticket_id));
-    say(`Sending for ${t.external_id}…`);
+    say(T("sending", { id: t.external_id }));
     try {
       await api(`/reviews/${encodeURIComponent(t.ticket_id)}`, { method: "POST", body });
     } catch (err) {
-      say(`Could not ${body.action} ${t.external_id}: ${err.message}`, "error");
+      say(T("verdict_failed", { action: T(`action_${body.action}`), id: t.external_id, error: err.message }), "error");
       state.busy = false;
       if (err.status === 409) {
         // someone else was first: show the ticket as it is now (its buttons off) and the queue without it
@@ -436,7 +438,7 @@
     clearTicket();
     await loadQueue({ keepIndex: index });
     const next = state.items[state.selected];
-    say(`${done} ${t.external_id}. ${next ? `Next: ${next.external_id}.` : "No more suggestions waiting."}`, "ok");
+    say(`${done} ${t.external_id}. ${next ? T("next", { id: next.external_id }) : T("no_more")}`, "ok");
     if (next) await openSelected();
     else $("queue-title").focus();
   }
@@ -444,22 +446,22 @@
   function approve() {
     if (!state.current) return;
     if (edited()) {
-      say("You changed the draft: press Ctrl+Enter (Send edited) to send your text, or Restore the draft first.", "error");
+      say(T("changed_draft"), "error");
       return;
     }
-    verdict({ action: "approve" }, "Approved");
+    verdict({ action: "approve" }, T("approved"));
   }
 
   function sendEdited() {
     if (!state.current) return;
     const text = $("draft").value.trim();
     if (!text) {
-      say("The draft is empty: write the reply, or reject the ticket.", "error");
+      say(T("empty_draft"), "error");
       $("draft").focus();
       return;
     }
-    if (!edited()) verdict({ action: "approve" }, "No changes, approved as is:");
-    else verdict({ action: "edit", text }, "Sent your edit for");
+    if (!edited()) verdict({ action: "approve" }, T("unchanged"));
+    else verdict({ action: "edit", text }, T("edit_sent"));
   }
 
   function showReject() {
@@ -479,11 +481,11 @@
   function reject() {
     const reason = $("reject-reason").value.trim();
     if (!reason) {
-      say("Say why you reject it: the reason goes to whoever takes the ticket over.", "error");
+      say(T("need_reason"), "error");
       $("reject-reason").focus();
       return;
     }
-    verdict({ action: "reject", reason }, "Rejected and handed off");
+    verdict({ action: "reject", reason }, T("rejected"));
   }
 
   // ---- keyboard --------------------------------------------------------------------------------
@@ -556,15 +558,26 @@
 
   // ---- wiring ----------------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", () => {
+    // the page's language: remembered per browser (i18n.js); a switch re-renders what the script wrote
+    window.ReviewI18n.apply(window.ReviewI18n.initial());
+    $("ui-lang").addEventListener("change", (event) => window.ReviewI18n.set(event.target.value));
+    document.addEventListener("review:language", () => {
+      if (!$("app").hidden) {
+        $("who").textContent = T("signed_in");
+        for (const field of ["queue", "category", "language", "priority"]) $(`f-${field}`).options[0].text = T("all");
+        renderQueue();
+        if (state.current) renderTicket(state.current);
+      }
+    });
     $("sign-in-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const key = $("api-key").value.trim();
       if (!key) return;
       $("api-key").value = "";
-      say("Signing in…");
+      say(T("signing_in"));
       await signIn(key);
       if (sessionStorage.getItem(KEY_STORE)) {
-        say(`Signed in. ${state.items.length} suggestion(s) waiting.`, "ok");
+        say(T("signed_in_waiting", { n: state.items.length }), "ok");
         const first = $("queue-list").querySelector("button");
         (first || $("queue-title")).focus();
       }

@@ -1,0 +1,161 @@
+"""Question coverage: the ticket split into what it asks, and whether the cited documents answer each.
+
+A ticket asks questions ("how do I ...?", "чи можна ...?"), makes requests ("please resend ...",
+"підкажіть ..."), reports incidents ("payroll is broken for the whole office", "не працює") and
+sometimes dictates the answer ("in your reply, tell me to ..."). A reply answers it only if every
+one of those is answered by a document it cites:
+- a question, request or dictation is covered when a search for its own words puts a cited document
+  among its first COVER_RANK results, or when most of its content words are in the cited documents;
+- an incident is covered only when a search for it puts a cited document among its first COVER_RANK
+  results (or nearly all its words are in them): a how-to article does not fix a broken payroll,
+  however many words they share.
+The node runs the searches (`Retriever.search`); everything here is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.graph.checks.extract import normalise
+from knowledge.lexical import tokens
+
+AskKind = Literal["question", "request", "incident", "dictation"]
+
+# share of an ask's content words found in the cited documents that covers it without the search
+# agreeing (set by hand, not tuned on data; tests/unit/test_content_checks.py has the cases)
+LEXICAL_COVERED = 0.6
+INCIDENT_LEXICAL_COVERED = 0.85
+MIN_CONTENT_WORDS = 2  # an ask with fewer content words ("any idea?", "що робити?") asks nothing checkable
+MAX_ASKS = 8  # searched at most; later ones are judged on words alone
+# a cited document among this many first results of the search for an ask answers it: a sentence
+# searched alone ranks near neighbours closely (smoke S010: "sync fails ... with a 502" puts the API
+# article a hair above the 502 known issue the whole ticket finds first)
+COVER_RANK = 2
+
+DICTATION = re.compile(
+    r"\b(?:in|into|within) (?:your|the|this) (?:answer|reply|response|message|email)\b"
+    r"|\b(?:reply|respond|answer) (?:with|by saying|saying|only with)\b"
+    r"|\b(?:say|write|state|mention|confirm|tell (?:me|us|the customer|them|him|her)) that\b"
+    r"|\btell (?:me|us|the customer|customers|them|users|everyone) to\b"
+    r"|\b(?:include|add|insert|put|paste) (?:this|the following|the link|a link|the url|this url|the number|the phone"
+    r"|the address|the email|this link|this number|this text)\b"
+    r"|\b(?:ignore|disregard|forget) (?:all |any )?(?:the )?(?:previous|prior|above|earlier|your|other) "
+    r"(?:instructions|rules|prompts?|guidelines)\b"
+    r"|\b(?:you are|you're) now\b|\bsystem prompt\b|\bnew instructions?\b"
+    r"|(?:у|в) (?:своїй |вашій |твоїй |цій )?(?:відповіді|листі)"
+    r"|відповіда(?:й|йте) (?:що|так|лише)"
+    r"|(?:напиши|напишіть|скажи|скажіть|повідом|повідомте|вкажи|вкажіть|зазнач|зазначте)"
+    r"(?: мені| клієнту| клієнтам)?,? (?:що|щоб)\b"
+    r"|(?:додай|додайте|встав|вставте) (?:посилання|номер|адресу|текст)"
+    r"|\bігнору\w*|\bзабудь\w* (?:всі|усі|попередні)|\bти тепер\b|системн\w* (?:промпт|інструкц)",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"^(?:and |also |but |so |or |then |а |і |й |та |і ще |ще )?"
+    r"(?:how|what|what's|why|when|where|which|who|is|are|was|were|do|does|did|can|could|would|will|should|shall|"
+    r"has|have|any idea|any way|як|що|чому|коли|де|куди|звідки|який|яка|яке|які|якої|скільки|чи|хто|навіщо|"
+    r"можна|можете|можливо)\b",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\b(?:please|pls|plz|kindly|help|can you|could you|would you|i need|we need|i want|we want|i'd like|we'd like|"
+    r"tell me|let me know|advise|show me|explain|how do|how can|how to|is there a way|is it possible)\b"
+    r"|будь ласка|підкажіть|допоможіть|поясніть|порадьте|прошу|потрібн|треба|хочемо|хочу|необхідно|скажіть|"
+    r"повідомте|дайте знати|як зробити|як налаштувати",
+    re.IGNORECASE,
+)
+_INCIDENT = re.compile(
+    r"\b(?:broken|broke|not working|doesn'?t work|don'?t work|isn'?t working|aren'?t working|stopped working|"
+    r"fails?|failed|failing|failure|errors?|stuck|hangs?|hanging|frozen|crash\w*|down|outage|can'?t|cannot|couldn'?t|"
+    r"unable|won'?t|nobody|no one|none of|missing|wrong|incorrect|rejected|rejects|declined|blank|empty|duplicated|"
+    r"twice|not (?:received|paid|showing|loading|coming|updated|arriving|sent|visible))\b"
+    r"|не працю|зламал|збій|помилк|завис|не можу|не можемо|не може|не вдається|не проходить|не приход|не відкрива|"
+    r"не нарахов|не утрима|не бачу|не бачать|не отрима|ніхто|жоден|жодна|відхиля|повернув|порожн|неправильн|пропал|"
+    r"зник|не прац|не пускає|не входить",
+    re.IGNORECASE,
+)
+_STOP = (
+    "hi hello hey dear team thanks thank thx cheers regards best please pls plz kindly help need needs want wants like "
+    "would could can cannot can't will shall should may might must do does did done doing have has had having is are "
+    "was were be been being am get gets got getting make makes made how what why when where which who whom whose "
+    "there here way possible any some all every each just also now still since so but not no yes ok okay the a an to "
+    "of for in on at by with from into out up down about as and or if then than this that these those it its i me my "
+    "we us our ours you your yours he she they them their his her one ones thing things something anything idea "
+    "again already really very quite soon today tomorrow payflow support question questions issue problem "
+    "добрий доброго день вітаю привіт дякую дякуємо будь ласка підкажіть допоможіть порадьте прошу треба потрібно "
+    "необхідно хочемо хочу як що чи де коли чому який яка яке які якої скільки хто можна можете можемо можу можливо "
+    "ми нас нам наш наша наше наші мені мене мій моя моє мої ви вас вам ваш ваша ваше ваші він вона вони їх його її "
+    "у в на з із зі до для від по про і й та а але або не ні так це цей ця ці той та те ті вже ще тільки лише є був "
+    "була було були буде бути робити зробити зробили тепер зараз сьогодні завтра також теж дуже просто payflow"
+)
+_STOP_STEMS = frozenset(tokens(_STOP))
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One thing the ticket asks for."""
+
+    text: str
+    kind: AskKind
+
+
+def content_stems(text: str) -> set[str]:
+    return {t for t in tokens(normalise(text)) if t not in _STOP_STEMS}
+
+
+def asks(ticket: str) -> list[Ask]:
+    """The questions, requests, incidents and dictations of a ticket, one per sentence (a sentence
+    can be several: its kind is the strictest, dictation > incident > question > request)."""
+    out: list[Ask] = []
+    for part in re.split(r"(?<=[.!?…])\s+|\n+|\s+-{1,3}\s+|\s+[—–]\s+", normalise(ticket)):
+        sentence = part.strip(" \t-*•>\"'«»")
+        if len(sentence.split()) < 2:
+            continue
+        kind: AskKind | None = None
+        if DICTATION.search(sentence):
+            kind = "dictation"
+        elif _INCIDENT.search(sentence):
+            kind = "incident"
+        elif sentence.endswith("?") or _QUESTION.match(sentence):
+            kind = "question"
+        elif _REQUEST.search(sentence):
+            kind = "request"
+        if kind is not None and len(content_stems(sentence)) >= MIN_CONTENT_WORDS:
+            out.append(Ask(sentence, kind))
+    return out
+
+
+def lexical_coverage(ask: str, doc_texts: Sequence[str]) -> float:
+    """Share of the ask's content words (6-character stems, stop words out) found in the documents."""
+    wanted = content_stems(ask)
+    if not wanted:
+        return 1.0
+    have: set[str] = set()
+    for d in doc_texts:
+        have |= set(tokens(normalise(d)))
+    return len(wanted & have) / len(wanted)
+
+
+def uncovered(
+    ticket_asks: Sequence[Ask],
+    cited_ids: Sequence[str],
+    cited_texts: Sequence[str],
+    top_docs: Mapping[str, Sequence[str]],
+) -> list[tuple[Ask, float]]:
+    """The asks no cited document answers, each with its lexical coverage. `top_docs`: the first
+    documents a search for the ask's text returned, best first (absent: not searched); a cited one
+    among the first COVER_RANK of them answers it."""
+    cited = set(cited_ids)
+    missing: list[tuple[Ask, float]] = []
+    for ask in ticket_asks:
+        share = lexical_coverage(ask.text, cited_texts)
+        if cited & set(list(top_docs.get(ask.text, ()))[:COVER_RANK]):
+            continue
+        needed = INCIDENT_LEXICAL_COVERED if ask.kind == "incident" else LEXICAL_COVERED
+        if share >= needed:
+            continue
+        missing.append((ask, round(share, 2)))
+    return missing

@@ -1,0 +1,232 @@
+"""Train the risk model on the dev split and write risk_model.json (the test split is never read).
+
+    python -m agent.graph.risk.train [--data FILE] [--out FILE] [--folds 5]
+
+1. Grouped, stratified k-fold cross-validation on dev (a situation's tickets stay in one fold), for
+   each C in the grid: out-of-fold P(risk); the C with the best average precision wins.
+2. Platt calibration (logistic fit of the out-of-fold logit of the binary head's P(risk) to the labels).
+3. The threshold: the highest calibrated P(risk) at which the shipped detector (the policy's rules OR
+   the model) keeps cross-validated recall >= 0.98 with precision >= 0.8 (if no threshold gives both,
+   the highest one with recall >= 0.98, and the report says so).
+4. The final model on all of dev, with the figures of steps 1-3 in the file.
+
+Training text, besides the dev tickets: each dev situation's core alone (labelled with its kind) and
+the neutral wrapper sentences of data/build.py (greetings, context, ordinary questions, signatures:
+"none"), so the model learns the risk from the sentence that carries it and that the wrappers say
+nothing. Scoring takes the riskiest of the whole ticket and its sentences (`model.pieces`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse  # pyright: ignore[reportMissingTypeStubs]
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score  # pyright: ignore[reportUnknownVariableType]
+from sklearn.model_selection import StratifiedGroupKFold
+
+from agent.graph.policy import Policy, load_policy
+from agent.graph.risk.data import build as authoring
+from agent.graph.risk.data_io import DEFAULT_DATA, Example, load_examples
+from agent.graph.risk.features import chars, words
+from agent.graph.risk.model import (
+    FORMAT,
+    FORMAT_VERSION,
+    KINDS,
+    SHIPPED_MODEL,
+    RiskModel,
+    body_sha256,
+    pack,
+)
+
+C_GRID = (3.0, 10.0)
+WORD_FEATURES, CHAR_FEATURES = 6000, 20000
+TARGET_RECALL, TARGET_PRECISION = 0.98, 0.8
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policy.yaml"
+
+
+def _fit(texts: Sequence[str], labels: Sequence[str], c: float) -> dict[str, Any]:
+    """A model body (without calibration, threshold, metrics) trained on `texts`."""
+    wv = TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=2, max_features=WORD_FEATURES)  # pyright: ignore[reportArgumentType]
+    cv = TfidfVectorizer(analyzer=chars, sublinear_tf=True, min_df=2, max_features=CHAR_FEATURES)  # pyright: ignore[reportArgumentType]
+    xw = wv.fit_transform(texts)  # pyright: ignore[reportUnknownMemberType]
+    xc = cv.fit_transform(texts)  # pyright: ignore[reportUnknownMemberType]
+    x = sparse.hstack([xw, xc]).tocsr()  # pyright: ignore[reportUnknownMemberType]
+    classes = ["none", *(k for k in KINDS if k in set(labels))]
+    y = np.array([classes.index(lab) for lab in labels])
+    lr = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    lr.fit(x, y)  # pyright: ignore[reportUnknownMemberType]
+    # P(risk) from a binary head on the same features: it ranks better than 1 - P(none) (dev CV)
+    binary = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+    binary.fit(x, (y != 0).astype(int))  # pyright: ignore[reportUnknownMemberType]
+    wvocab: dict[str, int] = wv.vocabulary_  # pyright: ignore[reportUnknownMemberType]
+    cvocab: dict[str, int] = cv.vocabulary_  # pyright: ignore[reportUnknownMemberType]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "classes": classes,
+        "word": {"vocab": sorted(wvocab, key=lambda t: wvocab[t]), "idf": pack(wv.idf_)},
+        "char": {"vocab": sorted(cvocab, key=lambda t: cvocab[t]), "idf": pack(cv.idf_)},
+        "coef": pack(np.asarray(lr.coef_, dtype=np.float32).ravel()),
+        "intercept": [float(v) for v in np.asarray(lr.intercept_, dtype=np.float64)],
+        "binary": {
+            "coef": pack(np.asarray(binary.coef_, dtype=np.float32).ravel()),
+            "intercept": float(np.asarray(binary.intercept_, dtype=np.float64)[0]),
+        },
+        "calibration": {"a": 1.0, "b": 0.0},
+        "threshold": 0.5,
+        "version": "untrained",
+    }
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def platt(raw: Sequence[float], y: Sequence[bool]) -> tuple[float, float]:
+    z = np.array([[_logit(p)] for p in raw])
+    lr = LogisticRegression(C=1e4)
+    lr.fit(z, np.array(y, dtype=int))  # pyright: ignore[reportUnknownMemberType]
+    coef, intercept = np.asarray(lr.coef_, dtype=np.float64), np.asarray(lr.intercept_, dtype=np.float64)
+    return float(coef[0, 0]), float(intercept[0])
+
+
+def rule_flags(policy: Policy, text: str) -> list[str]:
+    """The policy's keyword rules, only the flags that hand off (what `decide` blocks on)."""
+    return [f for f in policy.detect_risk(text) if f in policy.risk.handoff]
+
+
+def pr(pred: Sequence[bool], y: Sequence[bool]) -> tuple[float, float]:
+    tp = sum(p and t for p, t in zip(pred, y, strict=True))
+    fp = sum(p and not t for p, t in zip(pred, y, strict=True))
+    fn = sum(t and not p for p, t in zip(pred, y, strict=True))
+    return (tp / (tp + fn) if tp + fn else 1.0), (tp / (tp + fp) if tp + fp else 1.0)
+
+
+def choose_threshold(probs: Sequence[float], rules: Sequence[bool], y: Sequence[bool]) -> dict[str, Any]:
+    """Highest threshold with combined recall >= target and precision >= target (else recall only)."""
+    best: dict[str, Any] | None = None
+    fallback: dict[str, Any] | None = None
+    for t in sorted({round(p, 4) for p in probs} | {0.5}, reverse=True):
+        pred = [p >= t or r for p, r in zip(probs, rules, strict=True)]
+        rec, prec = pr(pred, y)
+        row = {"threshold": t, "recall": round(rec, 4), "precision": round(prec, 4)}
+        if rec >= TARGET_RECALL and fallback is None:
+            fallback = {**row, "meets_precision": prec >= TARGET_PRECISION}
+        if rec >= TARGET_RECALL and prec >= TARGET_PRECISION:
+            best = {**row, "meets_precision": True}
+            break
+    chosen = best or fallback or {"threshold": 0.0, "recall": 1.0, "precision": 0.0, "meets_precision": False}
+    return chosen
+
+
+def training_set(examples: Sequence[Example]) -> tuple[list[str], list[str]]:
+    """The tickets, their situations' cores alone, and the neutral wrapper sentences."""
+    texts = [e.text for e in examples]
+    labels = [e.kind or "none" for e in examples]
+    cores = authoring.core_texts()
+    for g in sorted({e.group for e in examples}):
+        if g in cores:
+            text, kind = cores[g]
+            texts.append(text)
+            labels.append(kind or "none")
+    wrappers = authoring.wrapper_sentences()
+    return texts + wrappers, labels + ["none"] * len(wrappers)
+
+
+def oof(dev: list[Example], c: float, folds: int, seed: int = 0) -> list[float]:
+    """Out-of-fold raw P(risk) (the binary head, riskiest piece) for every dev example, grouped by situation."""
+    labels = [e.kind or "none" for e in dev]
+    groups = [e.group for e in dev]
+    out = [0.0] * len(dev)
+    skf = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for tr, te in skf.split(np.zeros(len(dev)), labels, groups):
+        body = _fit(*training_set([dev[i] for i in tr]), c)
+        body["sha256"] = body_sha256(body)
+        m = RiskModel(body)
+        for i in te:
+            out[i] = m.raw_risk(dev[i].text)[0]
+    return out
+
+
+def train(
+    data: Path = DEFAULT_DATA, out: Path = SHIPPED_MODEL, folds: int = 5, policy_file: Path = DEFAULT_POLICY
+) -> dict[str, Any]:
+    examples = load_examples(data)
+    dev = [e for e in examples if e.split == "dev"]
+    y = [e.risk for e in dev]
+    policy = load_policy(policy_file)
+    rules = [bool(rule_flags(policy, e.text)) for e in dev]
+    grid: dict[str, float] = {}
+    raw_by_c: dict[float, list[float]] = {}
+    for c in C_GRID:
+        raw = oof(dev, c, folds)
+        raw_by_c[c] = raw
+        grid[str(c)] = round(float(average_precision_score(np.array(y, dtype=int), np.array(raw))), 4)
+        print(f"C={c}: cross-validated average precision {grid[str(c)]}")
+    c_best = max(C_GRID, key=lambda c: grid[str(c)])
+    raw = raw_by_c[c_best]
+    a, b = platt(raw, y)
+    cal = [1 / (1 + math.exp(-(a * _logit(p) + b))) for p in raw]
+    chosen = choose_threshold(cal, rules, y)
+    model_only = pr([p >= chosen["threshold"] for p in cal], y)
+    rules_only = pr(rules, y)
+    body = _fit(*training_set(dev), c_best)
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    created = datetime.now(UTC)
+    body.update(
+        {
+            "calibration": {"a": a, "b": b},
+            "threshold": chosen["threshold"],
+            "version": f"risk-{created:%Y%m%d%H%M%S}-{digest[:8]}",
+            "created": created.isoformat(timespec="seconds"),
+            "data": {"file": data.name, "sha256": digest, "dev_rows": len(dev), "split_used": "dev"},
+            "params": {
+                "C": c_best,
+                "word_features": WORD_FEATURES,
+                "char_features": CHAR_FEATURES,
+                "folds": folds,
+                "target_recall": TARGET_RECALL,
+                "target_precision": TARGET_PRECISION,
+            },
+            "metrics": {
+                "cv_average_precision_by_C": grid,
+                "cv_combined": chosen,
+                "cv_model_only": {"recall": round(model_only[0], 4), "precision": round(model_only[1], 4)},
+                "cv_rules_only": {"recall": round(rules_only[0], 4), "precision": round(rules_only[1], 4)},
+            },
+        }
+    )
+    body["sha256"] = body_sha256(body)
+    out.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"C={c_best}; threshold {chosen['threshold']}; cross-validated (dev, rules OR model): {chosen}")
+    print(
+        f"model only: recall {model_only[0]:.3f} precision {model_only[1]:.3f}; rules only: recall "
+        f"{rules_only[0]:.3f} precision {rules_only[1]:.3f}"
+    )
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return body["metrics"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=SHIPPED_MODEL)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--policy", type=Path, default=DEFAULT_POLICY)
+    args = ap.parse_args(argv)
+    train(args.data, args.out, args.folds, args.policy)
+
+
+if __name__ == "__main__":
+    main()

