@@ -17,8 +17,11 @@ Action = Literal["auto_resolve", "suggest", "handoff"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Sentiment = Literal["negative", "neutral", "positive"]
 Language = Literal["en", "uk", "other"]
-# abuse: threats of harm, harassment, a person at risk; escalation: executives, contract termination, press
-RiskFlag = Literal["security", "financial", "regulatory", "legal", "abuse", "escalation", "prompt_injection"]
+# abuse: threats of harm, harassment, a person at risk; escalation: executives, contract termination, press;
+# possible_risk: the learned risk detector is unsure (a human reviews before anything is sent)
+RiskFlag = Literal[
+    "security", "financial", "regulatory", "legal", "abuse", "escalation", "prompt_injection", "possible_risk"
+]
 # writeback_failed: triaged (the result is stored) but writing it back to the ticketing system failed;
 # `POST /tickets/{id}/writeback/retry` or `triage writeback retry` re-applies it
 TicketStatus = Literal["received", "processing", "done", "awaiting_review", "handed_off", "failed", "writeback_failed"]
@@ -33,6 +36,7 @@ RISK_FLAGS: tuple[RiskFlag, ...] = (
     "abuse",
     "escalation",
     "prompt_injection",
+    "possible_risk",
 )
 
 

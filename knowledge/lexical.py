@@ -17,6 +17,17 @@ import numpy as np
 
 WORD = re.compile(r"\w+", re.UNICODE)
 STEM = 6
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def script_of(text: str) -> str:
+    """``"cyrillic"``, ``"latin"`` (the more letters of the two) or ``"other"`` (neither): which
+    documents BM25 can match a text against, whatever the language is called."""
+    cyr, lat = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
+    if not cyr and not lat:
+        return "other"
+    return "cyrillic" if cyr > lat else "latin"
 
 
 def tokens(text: str) -> list[str]:

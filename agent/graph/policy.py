@@ -49,9 +49,12 @@ class RetrievalRule(BaseModel):
     # (agent/graph/answerability.py): below `auto_min_answerability` a human reviews the draft,
     # below `suggest_min_answerability` the ticket is handed off. The model file is relative to
     # agent/graph/ (the shipped one) unless absolute; null: no model, the two rules never fire.
-    answerability_model: str | None = None  # TEMP until the model ships
-    auto_min_answerability: float = Field(default=0.9, ge=0.0, le=1.01)
-    suggest_min_answerability: float = Field(default=0.1, ge=0.0, le=1.01)
+    answerability_model: str | None = "answerability.json"
+    # The defaults are what a knowledge base nobody tuned gets: the shipped model's thresholds chosen
+    # by leaving each training set out (`recommended` in the model file): no auto-resolution until
+    # `triage tune` sets `auto_min_answerability` on dev data of this KB; P below 0.5 hands off.
+    auto_min_answerability: float = Field(default=1.01, ge=0.0, le=1.01)
+    suggest_min_answerability: float = Field(default=0.5, ge=0.0, le=1.01)
     reliable_languages: list[str] = Field(default_factory=lambda: ["en"])
     # share of the dense ranking in hybrid search for a query in another language
     unreliable_dense_weight: float = Field(default=0.25, ge=0.0, le=1.0)
@@ -61,13 +64,21 @@ class RiskRule(BaseModel):
     handoff: list[str] = Field(
         default_factory=lambda: ["security", "financial", "regulatory", "legal", "abuse", "escalation"]
     )
-    at_most_suggest: list[str] = Field(default_factory=lambda: ["prompt_injection"])
+    at_most_suggest: list[str] = Field(default_factory=lambda: ["prompt_injection", "possible_risk"])
     llm_min_confidence: float = 0.8
     patterns: dict[str, list[str]] = Field(default_factory=dict)
     # the learned detector (agent/graph/risk/, e.g. "risk/risk_model.json"), relative to agent/graph/
     # unless absolute; None: off
     model: str | None = None
     model_threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the artefact's own
+    # P(risk) at or above this but under the hand-off threshold: flag possible_risk (a human reviews the
+    # draft, nothing is auto-sent); None: no review zone
+    model_review_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # a secret of these kinds masked in the ticket (agent/graph/redaction) is a security matter: the
+    # customer posted a credential that must be rotated; never answered by a self-service article
+    secret_kinds: list[str] = Field(default_factory=lambda: ["password", "api_key", "token", "jwt", "private_key"])
+    # the ticket tells the agent what to write (agent/graph/checks/coverage.DICTATION): prompt_injection
+    dictation_is_injection: bool = True
 
 
 class PriorityRule(BaseModel):
@@ -115,8 +126,23 @@ class Policy(BaseModel):
         return list(self.categories)
 
     # ---- deterministic detectors -------------------------------------------------------------
-    def detect_risk(self, text: str) -> list[str]:
-        return [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
+    def detect_risk(self, text: str, masked: Mapping[str, int] | None = None) -> list[str]:
+        """Risk flags from the rules: the policy's patterns, a secret the masker removed (`masked`: the
+        redact node's counts by kind) and a ticket that dictates the reply."""
+        flags = [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
+        if masked and any(masked.get(kind) for kind in self.risk.secret_kinds) and "security" not in flags:
+            flags.append("security")
+        if self.risk.dictation_is_injection and "prompt_injection" not in flags:
+            from agent.graph.checks.coverage import DICTATION
+
+            if DICTATION.search(text):
+                flags.append("prompt_injection")
+        return flags
+
+    def review_risk(self, detection: RiskDetection | None) -> bool:
+        """The learned detector is unsure: P(risk) in [model_review_threshold, its hand-off threshold)."""
+        cut = self.risk.model_review_threshold
+        return detection is not None and cut is not None and not detection.flagged and detection.probability >= cut
 
     def detect_risk_model(self, text: str) -> RiskDetection | None:
         """The learned risk detector's verdict (agent/graph/risk/), or None when `risk.model` is off.
@@ -335,7 +361,7 @@ def findings_text(findings: Sequence[Finding], at_most: int = 4) -> str:
 
 
 _EXPLAIN = {
-    "risk": "the ticket tries to instruct the agent",
+    "risk": "a risk flag caps it at a review (the ticket tries to instruct the agent, or the risk detector is unsure)",
     "category_confidence": "category confidence is below the auto-resolve threshold",
     "retrieval_score": "the best article is not a close enough match",
     "ambiguous_match": "another article matches almost as well",

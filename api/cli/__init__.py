@@ -16,6 +16,7 @@ contents (the order here is the order of `triage --help`: top-level commands fir
     coverage   coverage check                            24/7 shifts (agent/graph/routing.py, shifts.py)
     keys       keys create|list|revoke                   API keys (agent/storage/keys.py)
     backfill   backfill                                  past tickets as lifecycle events (api/cli/backfill.py)
+    topics     topics                                    recurring issues -> root causes (agent/insights/topics.py)
     answerability  answerability train                   P(reply resolves) model (evals/answerability.py)
     common     fail(), model_for() (the bundled model's process for a command), shared options
 """
@@ -38,6 +39,7 @@ from api.cli import (
     serve,
     setup,
     tickets,
+    topics,
     train,
     writeback,
 )
@@ -54,6 +56,7 @@ app.command()(evaluate.tune)
 app.command("export-feedback")(feedback.export_feedback_cmd)
 app.command()(bench.bench)
 app.command()(backfill.backfill)
+app.command()(topics.topics)  # triage topics (api/cli/topics.py)
 
 app.add_typer(kb.app, name="kb")
 evaluate.app.command("risk")(risk.eval_risk)  # triage eval risk (api/cli/risk.py)

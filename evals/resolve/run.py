@@ -34,7 +34,9 @@ def half_of(case_id: str) -> str:
 def policy_for_kb(base: Policy, kb: KnowledgeBase) -> Policy:
     """The service policy, with the KB's own categories when they are not the policy's (a foreign
     dataset): same risk, priority, compound and retrieval rules; each new category gets the
-    median auto threshold of the base policy until `triage tune` sets it."""
+    median auto threshold of the base policy until `triage tune` sets it, and the answerability
+    thresholds are the untuned ones the model recommends (left-out-dataset figures: no
+    auto-resolution until `triage tune`)."""
     cats = set(kb.categories) - {"other"}
     if cats <= set(base.categories):
         return base
@@ -46,7 +48,18 @@ def policy_for_kb(base: Policy, kb: KnowledgeBase) -> Policy:
         for c in sorted(cats)
     }
     new["other"] = rule
-    return base.model_copy(update={"categories": new, "version": f"{base.version}+kb-categories"})
+    # nobody tuned the policy on this KB: the answerability thresholds an untuned KB gets (the model's)
+    model = base.answerability_model()
+    rec = model.recommended if model is not None else {}
+    retrieval = base.retrieval.model_copy(
+        update={
+            "auto_min_answerability": rec.get("auto_min_answerability", base.retrieval.auto_min_answerability),
+            "suggest_min_answerability": rec.get("suggest_min_answerability", base.retrieval.suggest_min_answerability),
+        }
+    )
+    return base.model_copy(
+        update={"categories": new, "retrieval": retrieval, "version": f"{base.version}+kb-categories"}
+    )
 
 
 def workspace(settings: Settings, kb: KnowledgeBase) -> tuple[Settings, KnowledgeStore]:

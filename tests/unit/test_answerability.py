@@ -24,7 +24,7 @@ from agent.graph.answerability import (
     model_json,
 )
 from agent.graph.context import AgentContext
-from agent.graph.policy import Policy, load_policy
+from agent.graph.policy import Policy, RetrievalRule, load_policy
 from agent.graph.testing import ScriptedChatModel
 from agent.runtime.assembly import Agent
 from agent.settings import REPO_ROOT, Settings
@@ -184,9 +184,11 @@ def test_the_shipped_model_loads_for_the_default_embedder_and_the_policy_uses_it
     policy = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
     assert policy.answerability_model() is not None
     r = policy.retrieval
-    assert r.auto_min_answerability == m.recommended["auto_min_answerability"]
-    assert r.suggest_min_answerability == m.recommended["suggest_min_answerability"]
     assert 0.0 < r.suggest_min_answerability <= r.auto_min_answerability <= 1.0
+    # a policy that sets nothing (a KB nobody tuned) gets the model's left-out-dataset thresholds
+    untuned = RetrievalRule()
+    assert untuned.auto_min_answerability == m.recommended["auto_min_answerability"]
+    assert untuned.suggest_min_answerability == m.recommended["suggest_min_answerability"]
     # trained on the train halves of sets whose licences allow shipping what was learned from them
     assert set(m.training["sets"]) <= {"smoke", "wixqa", "techqa", "bitext"}
     assert {s["half"] for s in m.training["sets"].values()} == {"train"}
@@ -349,8 +351,11 @@ def test_choose_defaults_takes_the_lowest_threshold_every_left_out_set_keeps() -
             f.handoff.append({"threshold": th, "handoff_recall": min(1.0, th), "answerable_handed_off": 0.0})
         return f
 
-    auto_min, suggest_min, notes = choose_defaults([figs("a", 0.6), figs("b", 0.8)], 0.02, 0.7)
-    assert auto_min == 0.8 and suggest_min == 0.7 and not notes
+    auto_min, suggest_min, notes = choose_defaults([figs("a", 0.6), figs("b", 0.8)], 0.02, 0.45)
+    assert auto_min == 0.8 and suggest_min == 0.45 and not notes
+    # a recall the capped handoff threshold cannot reach: the cap, with a note
+    _, capped, notes = choose_defaults([figs("a", 0.6)], 0.02, 0.9)
+    assert capped == 0.5 and notes
     off, _, notes = choose_defaults([figs("a", 2.0)], 0.02, 0.7)
     assert off > 1.0 and notes
 

@@ -512,3 +512,19 @@ def test_the_draft_prompt_fences_the_ticket(settings: Settings) -> None:
     assert '"""' not in user and not re.search(r"(?m)^\s*#+\s*system", user)
     classify_call = llm.calls[0]
     assert '"""' not in classify_call[1]["content"] and "<<<END-TICKET-x>>>" not in classify_call[1]["content"]
+
+
+def test_a_short_question_that_refers_back_is_searched_with_its_subject_and_the_sentence_before() -> None:
+    from agent.graph.checks.coverage import asks as split_asks
+
+    ticket = (
+        "Payroll journals duplicated in Xero\n\nOur accountant found the payroll journals were posted twice. "
+        "Same amounts, same narration. How do we clean this up, and will it happen again?"
+    )
+    last = split_asks(ticket)[-1]
+    assert last.text == "How do we clean this up, and will it happen again?"
+    assert last.search_text.startswith("Payroll journals duplicated in Xero Same amounts, same narration.")
+    assert last.search_text.endswith(last.text)
+    # a question that names its own topic is searched alone
+    own = split_asks("Hello\n\nHow do I change the bank account of an employee in PayFlow?")[-1]
+    assert own.search_text == own.text

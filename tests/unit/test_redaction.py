@@ -464,7 +464,7 @@ def test_no_secret_reaches_the_draft_prompt_or_the_stored_reply(
     a draft; the model echoes its prompt's ticket into the reply, and the stored reply carries
     placeholders only."""
 
-    def no_risk(self: Policy, text: str) -> list[str]:
+    def no_risk(self: Policy, text: str, masked: object = None) -> list[str]:
         return []
 
     def no_risk_model(self: Policy, text: str) -> None:

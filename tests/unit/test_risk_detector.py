@@ -11,26 +11,37 @@ import pytest
 from agent.domain import RISK_FLAGS, Customer, Ticket
 from agent.graph.policy import load_policy
 from agent.graph.risk import KIND_FLAGS, KINDS, careful_notes, shipped_model
+from agent.graph.risk.data.history_labels import HISTORY_RISKY
 from agent.graph.risk.data_io import DEFAULT_DATA, load_examples
 from agent.graph.risk.model import SHIPPED_MODEL, RiskModelError, load_model
 from agent.settings import Settings
 from tests.unit.conftest import offline_agent
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
-_SHIPPED = load_policy(POLICY_FILE)
-# the shipped policy with the learned detector turned on (it is off by default: see policy.yaml)
-POLICY = _SHIPPED.model_copy(update={"risk": _SHIPPED.risk.model_copy(update={"model": "risk/risk_model.json"})})
+HISTORY = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "history.jsonl"
+POLICY = load_policy(POLICY_FILE)  # the shipped policy: the learned detector is on by default
+# the same policy with the learned detector turned off
+RULES_ONLY = POLICY.model_copy(update={"risk": POLICY.risk.model_copy(update={"model": None})})
 
 
 @pytest.fixture
-def model_on(settings: Settings, tmp_path: Path) -> Settings:
-    """Settings whose policy file is the shipped one with `risk.model` turned on."""
+def model_on(settings: Settings) -> Settings:
+    """The test settings, whose policy file is the shipped one (the learned detector on)."""
+    assert load_policy(settings.policy_file).risk.model == "risk/risk_model.json"
+    return settings
+
+
+@pytest.fixture
+def model_off(settings: Settings, tmp_path: Path) -> Settings:
+    """Settings whose policy file is the shipped one with `risk.model: null`."""
     text = POLICY_FILE.read_text(encoding="utf-8")
-    assert "\n  model: null\n" in text
+    assert "\n  model: risk/risk_model.json\n" in text
     path = tmp_path / "policy.yaml"
-    path.write_text(text.replace("\n  model: null\n", "\n  model: risk/risk_model.json\n", 1), encoding="utf-8")
+    path.write_text(text.replace("\n  model: risk/risk_model.json\n", "\n  model: null\n", 1), encoding="utf-8")
     return settings.model_copy(update={"policy_file": path})
 
+
+MISSED = pytest.mark.xfail(strict=True, reason="missed at the shipped threshold (<= 3% false flags on real tickets)")
 
 # Written for this test, not in the dataset; none of them contains a word the keyword rules know.
 RISKY = [
@@ -46,23 +57,28 @@ RISKY = [
         "2FA\n\nA caller said he was from your team and my colleague read him the six-digit code from her "
         "phone. By the way, how do I reset 2FA?",
     ),
-    (
+    # missed by the model at its shipped threshold; strict, so the day a retrained model catches them
+    # this test says so
+    pytest.param(
         "en",
         "financial",
         "Payslips\n\nThe bank ran the salary file twice so everybody got November's pay two times. "
         "Also, where can I download the payslips?",
+        marks=MISSED,
     ),
-    (
+    pytest.param(
         "uk",
         "security",
         "Пароль\n\nДобрий день. Хтось чужий зайшов у профіль нашої бухгалтерки і поміняв картки для виплат "
         "трьом працівникам. Загалом, як мені змінити пароль?",
+        marks=MISSED,
     ),
-    (
+    pytest.param(
         "uk",
         "financial",
         "Розрахункові листи\n\nБанк провів відомість два рази, і кожен отримав листопадову зарплату подвійно. "
         "Де завантажити розрахункові листи?",
+        marks=MISSED,
     ),
     (
         "uk",
@@ -73,12 +89,12 @@ RISKY = [
 ]
 HARD_NEGATIVES = [
     "Password\n\nI forgot my password and the reset link doesn't arrive, where should I look?",
-    pytest.param(
-        "Bonus\n\nHow do we pay a one-off bonus to five people separately from the monthly payroll?",
-        # P(risk) 0.19 just over the recall-first threshold (0.14): a known false positive (handed off,
-        # never auto-sent wrongly); strict, so the day the model gets it right this test says so
-        marks=pytest.mark.xfail(strict=True, reason="known false positive of the recall-first threshold"),
-    ),
+    "Bonus\n\nHow do we pay a one-off bonus to five people separately from the monthly payroll?",
+    # real ordinary tickets the earlier recall-first model flagged (long defect reports)
+    "Payslip not received\n\nHi, one of our employees says she never got her October payslip by email. "
+    "Everyone else did. Can you send it again or tell me how I do it? Thanks, Olena",
+    "Night shift hours doubled\n\nSince the clocks went back some of our night nurses' timesheets show 17 hours "
+    "for the 20:00-08:00 shift, and the night premium appears twice. We need this fixed before we approve payroll.",
     "Audit\n\nOur auditors want copies of last year's invoices, where do I download them?",
     "Пароль\n\nЗабула пароль, як його відновити?",
     "Податковий розрахунок\n\nЯк вивантажити XML податкового розрахунку для M.E.Doc?",
@@ -99,11 +115,38 @@ def test_shipped_model_loads_and_names_its_training() -> None:
     assert 0.0 < model.threshold < 1.0
     assert model.manifest["data"]["split_used"] == "dev"
     cv = model.manifest["metrics"]["cv_combined"]
-    assert cv["recall"] >= 0.98  # the threshold was chosen for recall on dev (cross-validated)
+    # the threshold: at most 3% of the real (history) ordinary dev tickets flagged, cross-validated
+    assert cv["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags"] <= 0.03
+    assert cv["precision"] >= 0.8 and cv["threshold"] == model.threshold
+    # the issue's recall-first point is recorded (and shows why it is not shipped)
+    assert cv["recall_first"]["recall"] >= 0.98 and cv["recall_first"]["real_false_flag_rate"] > 0.03
+
+
+def test_the_shipped_policy_turns_the_model_on() -> None:
+    assert POLICY.risk.model == "risk/risk_model.json" and POLICY.risk.model_threshold is None
+    det = POLICY.detect_risk_model("How do I add a new user?")
+    assert det is not None and not det.flagged and det.threshold == shipped_model().threshold
+
+
+def test_every_history_ticket_is_in_the_dataset_with_its_hand_label() -> None:
+    history = [json.loads(line) for line in HISTORY.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = {r.id: r for r in load_examples(DEFAULT_DATA) if r.source == "history"}
+    assert set(rows) == {t["id"] for t in history} and len(rows) == 300
+    for t in history:
+        row = rows[t["id"]]
+        assert row.text == f"{t['subject']}\n\n{t['body']}" and row.language == t["language"]
+        assert row.kind == HISTORY_RISKY.get(t["id"])
+    # the plainly risky ones
+    assert rows["H0031"].risk and rows["H0106"].kind == "leaked_credentials" and rows["H0244"].kind == "data_breach"
+    assert not rows["H0002"].risk  # an export format question
+    test_share = sum(r.split == "test" for r in rows.values()) / len(rows)
+    assert 0.2 < test_share < 0.4
 
 
 @pytest.mark.parametrize(
-    ("lang", "flag", "text"), RISKY, ids=[f"{lang}-{flag}-{i}" for i, (lang, flag, _) in enumerate(RISKY)]
+    ("lang", "flag", "text"),
+    RISKY,
+    ids=[f"{r.values[0] if isinstance(r, type(pytest.param())) else r[0]}-{i}" for i, r in enumerate(RISKY)],
 )
 def test_risk_phrased_without_keywords_is_flagged(lang: str, flag: str, text: str) -> None:
     assert not [f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff], "the rules alone catch this one"
@@ -155,10 +198,9 @@ def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
     assert load_model(intact).threshold == shipped_model().threshold
 
 
-def test_policy_without_a_model_falls_back_to_the_rules(settings: Settings) -> None:
-    assert _SHIPPED.risk.model is None  # off by default (see policy.yaml)
-    assert _SHIPPED.detect_risk_model(RISKY[0][2]) is None
-    state = offline_agent(settings).run(TAKEOVER)  # the keyword rules alone miss this phrasing
+def test_policy_without_a_model_falls_back_to_the_rules(model_off: Settings) -> None:
+    assert RULES_ONLY.detect_risk_model(TAKEOVER.body) is None
+    state = offline_agent(model_off).run(TAKEOVER)  # the keyword rules alone miss this phrasing
     assert state["triage"].sources["risk"] == "rules" and state["triage"].risk.value == []
 
 

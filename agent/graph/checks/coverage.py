@@ -96,10 +96,26 @@ _STOP_STEMS = frozenset(tokens(_STOP))
 
 @dataclass(frozen=True)
 class Ask:
-    """One thing the ticket asks for."""
+    """One thing the ticket asks for. `query`: what to search for it: its own text, or, for a short
+    ask that refers back ("will it happen again?", "як це виправити?"), with the ticket's first
+    sentence (its subject) and the sentence before it."""
 
     text: str
     kind: AskKind
+    query: str = ""
+
+    @property
+    def search_text(self) -> str:
+        return self.query or self.text
+
+
+# an ask this short that points back at the sentence before it is searched together with that sentence
+BACK_REFERENCE_WORDS = 5
+_BACK_REFERENCE = re.compile(
+    r"\b(?:it|this|that|these|those|they|them|its|there)\b"
+    r"|(?<!\w)(?:це|цього|цьому|цим|ця|цієї|ці|цих|воно|вона|він|вони|їх|його|її|так|такого|таке)(?!\w)",
+    re.IGNORECASE,
+)
 
 
 def content_stems(text: str) -> set[str]:
@@ -110,10 +126,13 @@ def asks(ticket: str) -> list[Ask]:
     """The questions, requests, incidents and dictations of a ticket, one per sentence (a sentence
     can be several: its kind is the strictest, dictation > incident > question > request)."""
     out: list[Ask] = []
+    previous = first = ""
     for part in re.split(r"(?<=[.!?…])\s+|\n+|\s+-{1,3}\s+|\s+[—–]\s+", normalise(ticket)):
         sentence = part.strip(" \t-*•>\"'«»")
         if len(sentence.split()) < 2:
             continue
+        before, previous = previous, sentence
+        first = first or sentence  # the subject, when the ticket text starts with one
         kind: AskKind | None = None
         if DICTATION.search(sentence):
             kind = "dictation"
@@ -124,7 +143,11 @@ def asks(ticket: str) -> list[Ask]:
         elif _REQUEST.search(sentence):
             kind = "request"
         if kind is not None and len(content_stems(sentence)) >= MIN_CONTENT_WORDS:
-            out.append(Ask(sentence, kind))
+            refers_back = (
+                before and len(content_stems(sentence)) <= BACK_REFERENCE_WORDS and _BACK_REFERENCE.search(sentence)
+            )
+            context = " ".join(dict.fromkeys(x for x in (first, before) if x and x != sentence))
+            out.append(Ask(sentence, kind, f"{context} {sentence}" if refers_back and context else ""))
     return out
 
 

@@ -90,9 +90,10 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     text = state["text"]
     hits = state.get("hits", [])
     lang, lang_conf = detect_language(text)
-    rule_risks = policy.detect_risk(text)
+    rule_risks = policy.detect_risk(text, state.get("redactions"))
     risk_model = policy.detect_risk_model(text)  # the learned detector (agent/graph/risk/); None: off
-    det_risks = sorted(set(rule_risks) | set(risk_model.flags if risk_model is not None else []))
+    unsure = ["possible_risk"] if policy.review_risk(risk_model) else []
+    det_risks = sorted(set(rule_risks) | set(risk_model.flags if risk_model is not None else []) | set(unsure))
     nd_cat, nd_conf, support = nearest_doc_category(hits, policy)
     rule_prio = policy.rule_priority(text, det_risks)
     sent, sent_conf = lexicon_sentiment(text)

@@ -71,7 +71,7 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     top_docs: dict[str, list[str]] = {}
     for ask in asks(text)[:MAX_ASKS]:
         weight = 1.0 if detect_language(ask.text)[0] in reliable else ctx.policy.retrieval.unreliable_dense_weight
-        found = ctx.knowledge.search(ask.text, k=COVER_RANK, dense_weight=weight)
+        found = ctx.knowledge.search(ask.search_text, k=COVER_RANK, dense_weight=weight)
         top_docs[ask.text] = [h.doc_id for h in found]
     prompt_texts: list[str] = []
     if draft.generated_by == "llm":

@@ -1,4 +1,8 @@
-"""The labelled risk set: one JSON object a line (id, text, language, risk, kind, split, group)."""
+"""The labelled risk set: one JSON object a line (id, text, language, risk, kind, split, group, source).
+
+`source` is "written" (composed by data/build.py from hand-written cores) or "history" (a real past
+ticket of evals/datasets/history.jsonl, labelled by hand in data/history_labels.py).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ class Example(BaseModel):
     kind: str | None
     split: str
     group: str = ""
+    source: str = "written"
 
     @model_validator(mode="after")
     def _consistent(self) -> Example:
@@ -28,6 +33,8 @@ class Example(BaseModel):
             raise ValueError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.split not in ("dev", "test"):
             raise ValueError("split must be dev or test")
+        if self.source not in ("written", "history"):
+            raise ValueError("source must be written or history")
         if not self.group:
             self.group = self.id
         return self

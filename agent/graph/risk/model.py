@@ -31,10 +31,10 @@ import numpy.typing as npt
 from pydantic import BaseModel, Field
 
 from agent.errors import ConfigError
-from agent.graph.risk.features import chars, words
+from agent.graph.risk.features import chars, words_and_concepts
 
 FORMAT = "payflow-risk-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: word block = word n-grams + risk concepts (features.concepts)
 SHIPPED_MODEL = Path(__file__).resolve().parent / "risk_model.json"
 SECONDARY_KIND_AT = 0.3
 # the ticket is scored as a whole and sentence by sentence, and its score is the highest: a risk told
@@ -144,7 +144,7 @@ class RiskModel:
                 )
             self.classes: list[str] = list(body["classes"])
             wv, cv = list(body["word"]["vocab"]), list(body["char"]["vocab"])
-            self.word = _Block(words, wv, unpack(body["word"]["idf"]), 0)
+            self.word = _Block(words_and_concepts, wv, unpack(body["word"]["idf"]), 0)
             self.char = _Block(chars, cv, unpack(body["char"]["idf"]), len(wv))
             n_features = len(wv) + len(cv)
             self.coef = unpack(body["coef"]).reshape(len(self.classes), n_features)
