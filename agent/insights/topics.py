@@ -141,7 +141,7 @@ def tfidf_matrix(texts: Sequence[str]) -> tuple[Sparse, list[str]]:
     min_df = 2 if n >= 20 else 1
     max_df = 0.5 if n >= 20 else 1.0
     vec = TfidfVectorizer(min_df=min_df, max_df=max_df, sublinear_tf=True, ngram_range=(1, 2), max_features=50_000)
-    matrix = vec.fit_transform([t[:MAX_CHARS] for t in texts])
+    matrix: Any = vec.fit_transform([t[:MAX_CHARS] for t in texts])
     return matrix.tocsr(), [str(t) for t in vec.get_feature_names_out()]
 
 
@@ -346,7 +346,7 @@ def link_rca(
 
         joined = [" ".join(cluster_texts[c]) for c in ids]
         vec = TfidfVectorizer(sublinear_tf=True, stop_words="english")
-        m = vec.fit_transform(joined + [d.text for d in docs])
+        m: Any = vec.fit_transform(joined + [d.text for d in docs])
         a = m[: len(ids)]
         b = m[len(ids) :]
         sims = np.asarray((a @ b.T).todense(), dtype=np.float64)

@@ -146,3 +146,31 @@ def test_a_dead_webhook_is_logged_and_the_report_still_written(tmp_path: Path, e
     from tests.netutil import free_port
 
     assert post_alerts(f"http://127.0.0.1:{free_port()}/gone", report.alerts, timeout_s=2.0) is False
+
+
+SSO_LOOP = [
+    "sso login safari keeps looping back to the login page after okta sign in",
+    "safari sso redirect loop too many redirects pf-1024 when signing in",
+    "cannot log in with single sign on in safari on mac, it loops between okta and login page",
+    "too many redirects error in safari after sso sign in, chrome works fine",
+    "iphone safari sso login loop, entra id sign in succeeds then back to login",
+    "login loop with google workspace sso on safari 18, password login works",
+]
+
+
+def test_a_cluster_of_a_known_pattern_links_to_its_rca_document(embedder: Embedder) -> None:
+    rows = _dev_rows(200)
+    rng = random.Random(5)
+    sso = [f"{rng.choice(SSO_LOOP)} {rng.choice(['urgent', 'today', 'again', 'since monday', 'whole team'])}"]
+    sso += [f"{s} {w}" for s in SSO_LOOP for w in ("please help", "several users", "since the update")]
+    texts = [r["Document"] for r in rows] + sso
+    report = analyse(
+        texts, embedder=embedder, embedder_spec="bundled:all-MiniLM-L6-v2", rca_docs=load_rca_docs(DEMO_KB)
+    )
+    sso_rows = set(range(len(rows), len(texts)))
+    linked = [c for c in report.clusters if c.rca and c.rca["id"] == "RCA-007"]
+    assert linked, [(c.terms, c.best_rca) for c in report.clusters]
+    for c in linked:
+        members = {i for i, a in enumerate(report.assignments) if a == c.id}
+        assert len(members & sso_rows) > len(members) / 2, c.terms
+    assert all(c.rca is None or c.rca["id"] == "RCA-007" for c in report.clusters), report.clusters

@@ -254,3 +254,32 @@ def test_recent_tickets_reads_the_store_redacted(tmp_path: Path) -> None:
     sso = next(x for x in got if x.text.startswith("SSO"))
     assert abs((sso.at - datetime.fromisoformat(old)).total_seconds()) < 1
     assert t.recent_tickets(store, days=1, now=datetime.now(UTC) + timedelta(days=10)) == []
+
+
+def test_cli_recent_days_clusters_the_stored_tickets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.settings import get_settings
+    from agent.storage.tickets import open_database
+    from api.cli import app
+
+    url = f"sqlite:///{tmp_path / 'triage.db'}"
+    store = open_database(url)
+    texts, _ = _tickets(per_topic=10)
+    recent = datetime.now(UTC) - timedelta(days=2)
+    for i, text in enumerate(texts):
+        store.create_or_get(
+            "generic", f"d{i}", {"external_id": str(i), "subject": text, "body": "", "created_at": recent.isoformat()}
+        )
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", url)
+    monkeypatch.delenv("TRIAGE_ALERT_WEBHOOK_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "recent.json"
+        args = ["topics", "--recent-days", "30", "--clusters", "3", "--embedder", "none", "--json", str(out)]
+        result = CliRunner().invoke(app, args)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["n_tickets"] == len(texts) and data["k"] == 3
+    assert sorted(c["last_week"] for c in data["clusters"]) == [10, 10, 10]
+    assert data["alerts"] and data["webhook"] is None  # all new this week; no URL configured
