@@ -33,7 +33,7 @@ from agent.graph.redaction import redact
 from agent.graph.textutil import detect_language
 from evals.resolve.data import Case, KnowledgeBase, load_cases, load_kb
 from knowledge.embeddings import E5_SMALL, MINILM, Embedder, get_embedder
-from knowledge.store import KnowledgeStore
+from knowledge.store import TITLE, KnowledgeStore
 
 PCTS = (5, 25, 50, 75, 95)
 
@@ -76,8 +76,9 @@ def percentiles(values: Sequence[float]) -> dict[str, float | int]:
 
 
 def doc_cosines(store: KnowledgeStore, queries: NDArray[np.float32]) -> tuple[list[str], NDArray[np.float32]]:
-    """(doc ids, (queries x docs) best-chunk cosine) over the whole collection."""
-    got: Any = store.collection.get(include=["embeddings", "metadatas"])
+    """(doc ids, (queries x docs) best body chunk cosine: `Hit.score`) over the whole collection
+    (title vectors, stored for cross-lingual embedders, left out)."""
+    got: Any = store.collection.get(where={"part": {"$ne": TITLE}}, include=["embeddings", "metadatas"])
     chunks = np.asarray(got["embeddings"], dtype=np.float32)
     chunks /= np.maximum(np.linalg.norm(chunks, axis=1, keepdims=True), 1e-9)
     owners = [str(m["doc_id"]) for m in got["metadatas"]]

@@ -23,12 +23,15 @@ one in another language, more than the gap between the right document and the ne
 ticket whose answer is an English document got the Ukrainian documents first (smoke set, 30
 Ukrainian tickets, recall@5 0.57 against 0.98 for English). For such an embedder the store:
 - indexes each document's title as a vector of its own (chunk ``<id>#title``, metadata
-  ``part: title``; kept out of BM25 and of `document_text`), since tickets are short;
-- ranks the dense side by reciprocal-rank fusion of two rankings of every document's best-chunk
-  cosine: as it is, and centred per document language (minus the mean over the documents of that
-  language, for this query). Parameter-free; with a single-language KB it is plain cosine order.
-Measured (smoke, dense): Ukrainian recall@5 0.57 -> 0.87, English 0.98 -> 0.98 (README, issue 14).
-``Hit.score`` stays the raw cosine (what the policy's thresholds read). MiniLM is unaffected.
+  ``part: title``; kept out of BM25 and of `document_text`), since tickets are short; a document
+  scores the mean of its best body chunk's cosine and its title's;
+- ranks the dense side by reciprocal-rank fusion of two rankings of those scores: as they are, and
+  centred per document language (minus the mean over the documents of that language, for this
+  query). Parameter-free; with a single-language KB it is plain score order;
+- in hybrid search lets BM25 (which can only match documents in the query's script) reorder only
+  the documents in the query's script among their own places of the dense order.
+``Hit.score`` stays the raw cosine of the best body chunk (what the policy's thresholds read).
+MiniLM (``crosslingual = False``) is unaffected. Measured: see README (issue 14).
 """
 
 from __future__ import annotations
@@ -324,26 +327,29 @@ class KnowledgeStore:
             return self._lex
 
     def _crosslingual_dense(self, qvec: np.ndarray, filters: dict[str, Any] | None) -> list[Hit]:
-        """Every document matching `filters`, ordered by RRF of its best-chunk cosine rank and its rank
-        after centring the cosines per document language (module docstring); ``Hit.score`` is the
-        raw cosine, the text the best body chunk's."""
+        """Every document matching `filters`, ordered by RRF of its score's rank and its rank after
+        centring the scores per document language (module docstring); ``Hit.score`` is the raw
+        cosine of the best body chunk, whose text the hit carries."""
         self._lexical()
         assert self._dense is not None
         ids, texts, metas, embs = self._dense
         sims = embs @ (qvec / max(float(np.linalg.norm(qvec)), 1e-9))
         ok = _matcher(filters)
-        best: dict[str, float] = {}
+        title: dict[str, float] = {}
         body: dict[str, int] = {}
         lang: dict[str, str] = {}
         for i, meta in enumerate(metas):
             if ok is not None and not ok(meta):
                 continue
             doc_id, cos = str(meta["doc_id"]), float(sims[i])
-            if cos > best.get(doc_id, -2.0):
-                best[doc_id] = cos
-            if not _is_title(meta) and (doc_id not in body or cos > float(sims[body[doc_id]])):
+            if _is_title(meta):
+                title[doc_id] = cos
+            elif doc_id not in body or cos > float(sims[body[doc_id]]):
                 body[doc_id] = i
             lang[doc_id] = str(meta["language"])
+        # a document's score: the mean of its best body chunk's cosine and its title's (a short title
+        # alone is weak evidence: "Resend a payslip" scores 0.87 for "Я забув пароль")
+        best = {d: (float(sims[i]) + title.get(d, float(sims[i]))) / 2 for d, i in body.items()}
         means: dict[str, float] = {}
         for language in set(lang.values()):
             vals = [best[d] for d in best if lang[d] == language]
@@ -353,10 +359,8 @@ class KnowledgeStore:
         fused = {d: 1.0 / (RRF_K + raw[d]) + 1.0 / (RRF_K + centred[d]) for d in best}
         hits: list[Hit] = []
         for rank, doc_id in enumerate(sorted(best, key=lambda d: (-fused[d], -best[d])), 1):
-            i = body.get(doc_id)
-            if i is None:  # only a title vector matched the filters (cannot happen for ingested docs)
-                continue
-            h = self._hit(ids[i], texts[i], metas[i], best[doc_id])
+            i = body[doc_id]
+            h = self._hit(ids[i], texts[i], metas[i], float(sims[i]))
             h.dense_rank = rank
             hits.append(h)
         return hits

@@ -7,6 +7,7 @@ and no threshold can override them; the LLM's own opinion is never consulted.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -387,8 +388,14 @@ def _compiled(pats: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in pats)
 
 
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
 def _matches(text: str, pats: tuple[str, ...]) -> bool:
-    return any(p.search(text) for p in _compiled(pats))
+    """Whether any pattern matches the text, read as a person reads it (NFKC: fullwidth and other
+    look-alike forms folded; zero-width and bidi characters dropped, so "#\u200b#\u200b#" is "###")."""
+    plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    return any(p.search(plain) for p in _compiled(pats))
 
 
 def _max_priority(a: str, b: str) -> str:
