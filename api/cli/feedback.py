@@ -25,7 +25,7 @@ def export_feedback_cmd(
 
     from agent.storage import open_database
     from agent.storage.reviews import ReviewStore
-    from evals.feedback import export_feedback
+    from evals.feedback import export_feedback, undone_auto_resolutions
 
     start = None
     if since:
@@ -33,8 +33,13 @@ def export_feedback_cmd(
             start = datetime.fromisoformat(since).replace(tzinfo=UTC)
         except ValueError:
             fail(f"--since {since!r} is not a date; use YYYY-MM-DD")
-    reviews = ReviewStore(open_database(get_settings().db_url)).all()
-    n_eval, n_hist = export_feedback(reviews, out, history, start)
-    typer.echo(f"wrote {n_eval} reviewed tickets to {out}")
+    store = open_database(get_settings().db_url)
+    reviews = ReviewStore(store).all()
+    undone = undone_auto_resolutions(store, start)
+    n_eval, n_hist = export_feedback(reviews, out, history, start, undone)
+    typer.echo(
+        f"wrote {n_eval} tickets to {out}: {n_eval - len(undone)} reviewed, {len(undone)} auto-resolutions "
+        "that did not stay resolved (reopened, reassigned to a human or rated bad)"
+    )
     if history is not None:
         typer.echo(f"wrote {n_hist} labelled tickets to {history} (train with `triage train --data {history}`)")

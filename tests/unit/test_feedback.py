@@ -82,7 +82,10 @@ def test_verdicts_export_as_eval_data_and_history(tmp_path: Path, monkeypatch: p
     finally:
         get_settings.cache_clear()
     assert r.exit_code == 0, r.output
-    assert "wrote 3 reviewed tickets" in r.output and "wrote 2 labelled tickets" in r.output
+    assert (
+        "3 reviewed, 0 auto-resolutions that did not stay resolved" in r.output
+        and "wrote 2 labelled tickets" in r.output
+    )
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [x["gold"]["outcome"] for x in lines] == ["auto_resolve", "suggest", "handoff"]
     assert lines[0]["gold"]["doc_ids"] == ["KB-009"] and lines[2]["gold"]["doc_ids"] == []
