@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.settings import Settings
+from agent.storage import open_database
 from evals.demo import signed_headers
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
 
@@ -100,3 +102,52 @@ def test_queue_depth_and_age_come_from_the_store(demo_settings: Settings) -> Non
     assert value(got, "triage_queue_depth") == 3
     assert value(got, "triage_tickets", status="received") == 3
     assert value(got, "triage_queue_oldest_age_seconds") > 0
+
+
+def test_a_separate_worker_serves_its_own_counters(demo_data_dir: Path, tmp_path: Path) -> None:
+    """`triage worker` with TRIAGE_METRICS_PORT: its process's counters over HTTP (loopback), and the
+    tickets it works are counted there, not in the API."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from tests.netutil import free_port
+
+    shutil.copytree(demo_data_dir / "chroma", tmp_path / "chroma")
+    port = free_port()
+    db = f"sqlite:///{tmp_path / 'triage.db'}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        "TRIAGE_DATA_DIR": str(tmp_path),
+        "TRIAGE_DATABASE_URL": db,
+        "TRIAGE_LLM": "none",
+        "TRIAGE_WORKER_POLL_S": "0.05",
+        "TRIAGE_METRICS_PORT": str(port),
+        "TRIAGE_CONFIG": str(tmp_path / "none.toml"),
+    }
+    store = open_database(db)
+    store.create_or_get("generic", "w-1", {"external_id": "W-1", "subject": "Reset password", "body": "I forgot it."})
+    log = tmp_path / "worker.log"
+    with log.open("ab") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "api", "worker"], env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        text = ""
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text
+            except httpx.TransportError:
+                time.sleep(0.3)
+                continue
+            if "triage_ticket_seconds_count 1.0" in text:
+                break
+            time.sleep(0.3)
+        assert "triage_ticket_seconds_count 1.0" in text, text[-3000:] + log.read_text()[-2000:]
+        assert 'triage_node_seconds_count{node="redact"} 1.0' in text
+        assert sum(store.counts().values()) == 1  # the one ticket, worked by this process
+    finally:
+        proc.terminate()
+        proc.wait(30)
