@@ -257,6 +257,13 @@ def test_the_page_speaks_ukrainian_and_remembers_it_per_browser(service: tuple[s
             expect(page.locator("#triage-rows th").first).to_have_text("категорія")  # what the script wrote
             # the ticket's own text is data: never translated
             expect(page.locator("#ticket-body")).to_contain_text(SSO["body"][:30])
+            # switching the language while editing keeps the edit
+            page.get_by_label("Чернетка відповіді").fill("my unsent edit")
+            page.get_by_label("Мова сторінки").select_option("en")
+            expect(page.get_by_label("Draft reply")).to_have_value("my unsent edit")
+            expect(page.get_by_role("button", name="Restore the draft")).to_be_visible()
+            page.get_by_role("button", name="Restore the draft").click()
+            page.get_by_label("Page language").select_option("uk")
             page.screenshot(path=str(ARTIFACTS / "review-page-uk.png"), full_page=True)
 
             # remembered by this browser: a reload (and a new tab) comes back in Ukrainian

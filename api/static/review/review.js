@@ -566,7 +566,17 @@
         $("who").textContent = T("signed_in");
         for (const field of ["queue", "category", "language", "priority"]) $(`f-${field}`).options[0].text = T("all");
         renderQueue();
-        if (state.current) renderTicket(state.current);
+        if (state.current) {
+          // re-render in the new language without losing what the agent is typing
+          const draft = $("draft").value;
+          const reason = $("reject-reason").value;
+          const rejecting = !$("reject-form").hidden;
+          renderTicket(state.current);
+          $("draft").value = draft;
+          $("restore").hidden = !edited();
+          $("reject-reason").value = reason;
+          if (rejecting) $("reject-form").hidden = false;
+        }
       }
     });
     $("sign-in-form").addEventListener("submit", async (event) => {
