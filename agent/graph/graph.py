@@ -35,7 +35,6 @@ from agent.graph.nodes.retrieve import retrieve
 from agent.graph.nodes.review import review
 from agent.graph.nodes.write_back import park, write_back
 from agent.graph.state import TicketInput, TriageOutput, TriageState
-from agent.metrics import timed_node
 
 # Retried in place, only for what may pass (agent/errors.py): the knowledge store or the database
 # hiccuping. LLM failures are not here: the nodes that call the LLM fall back instead of waiting.
@@ -64,18 +63,18 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[str] | None = None,
 ) -> CompiledStateGraph[TriageState, AgentContext, TicketInput, TriageOutput]:
     g = StateGraph(TriageState, context_schema=AgentContext, input_schema=TicketInput, output_schema=TriageOutput)
-    g.add_node(timed_node(redact))
-    g.add_node(timed_node(retrieve), retry_policy=TRANSIENT)
-    g.add_node(timed_node(classify))
-    g.add_node(timed_node(decide))
-    g.add_node(timed_node(draft), retry_policy=TRANSIENT)
-    g.add_node(timed_node(ground_check), retry_policy=TRANSIENT)
-    g.add_node(timed_node(gate))
-    g.add_node(timed_node(act))
-    g.add_node(timed_node(park), retry_policy=TRANSIENT)
-    g.add_node(timed_node(review))
-    g.add_node(timed_node(handoff))
-    g.add_node(timed_node(write_back), retry_policy=TRANSIENT)
+    g.add_node(redact)
+    g.add_node(retrieve, retry_policy=TRANSIENT)
+    g.add_node(classify)
+    g.add_node(decide)
+    g.add_node(draft, retry_policy=TRANSIENT)
+    g.add_node(ground_check, retry_policy=TRANSIENT)
+    g.add_node(gate)
+    g.add_node(act)
+    g.add_node(park, retry_policy=TRANSIENT)
+    g.add_node(review)
+    g.add_node(handoff)
+    g.add_node(write_back, retry_policy=TRANSIENT)
     g.add_edge(START, "redact")
     g.add_edge("redact", "retrieve")
     g.add_edge("retrieve", "classify")

@@ -21,7 +21,7 @@ from agent.graph.graph import build_graph
 from agent.graph.llm import make_chat_model
 from agent.graph.policy import load_policy
 from agent.graph.state import TriageState
-from agent.metrics import count_outcome, timed_ticket
+from agent.metrics import NodeTimer, count_outcome, timed_ticket
 from agent.runtime.writeback import open_writeback
 from agent.settings import Settings
 from knowledge.embeddings import get_embedder
@@ -160,9 +160,9 @@ class Agent:
 
     def _run(self, ticket: Ticket, review: Review | None) -> TriageState:
         if self.checkpointer is None:
-            state: Any = self.graph.invoke({"ticket": ticket}, context=self.context)
+            state: Any = self.graph.invoke({"ticket": ticket}, {"callbacks": [NodeTimer()]}, context=self.context)
             return state
-        config: Any = {"configurable": {"thread_id": ticket.id}}
+        config: Any = {"configurable": {"thread_id": ticket.id}, "callbacks": [NodeTimer()]}
         snap = self.graph.get_state(config)
         if not snap.values:
             self.graph.invoke({"ticket": ticket}, config, context=self.context)

@@ -45,7 +45,7 @@ def check_state(state: Any) -> None:
     assert triage.decided_by == "llm", [e for e in state["audit"] if e.event == "llm_failed"]
     assert triage.category.value in load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml").category_names
     assert triage.priority.value in ("low", "normal", "high", "urgent")
-    assert state["prompts"]["classify"] == "2"
+    assert state["prompts"]["classify"] == "3"
     decision = state["decision"]
     if decision.action != "handoff":
         draft = state["draft"]
