@@ -172,6 +172,13 @@ class Agent:
         elif snap.next:  # interrupted half-way (crash): resume from the last checkpoint
             self.graph.invoke(None, config, context=self.context)
         final: Any = self.graph.get_state(config).values
+        if "decision" not in final and not self.waiting_for_review(ticket.id):
+            # a checkpoint left by a kill -9 that resumes to an end without a decision (seen in the
+            # durability test, rarely): run the ticket again from its input on the same thread (the
+            # write-back ledger keeps every step exactly once)
+            log.warning("ticket %s: its checkpoint resumed without a decision; running it again", ticket.id)
+            self.graph.invoke({"ticket": ticket}, config, context=self.context)
+            final = self.graph.get_state(config).values
         return final
 
     def waiting_for_review(self, ticket_id: str) -> bool:

@@ -48,11 +48,11 @@ class Worker:
         verdict = self.reviews.pending(ticket.id)
         try:
             state = self.agent.run(ticket, verdict)
+            result, status = ticket_result(state, self.agent.context.policy.version), status_of(state)
         except Exception as exc:  # noqa: BLE001 - the worker outlives any one ticket; _failed decides what next
             self._failed(ticket, exc)
             return
         audit = [*state.get("audit", []), AuditEvent(node="worker", event="completed", detail={"worker": self.id})]
-        result, status = ticket_result(state, self.agent.context.policy.version), status_of(state)
         written = self.store.complete(
             ticket.id,
             self.id,
