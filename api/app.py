@@ -30,12 +30,14 @@ from api.middleware import (
     StaticFilesWithHeaders,
 )
 from api.routes import intake, keys, reviews, tickets, webhooks
+from api.routes.dashboard import router as dashboard_router
 from api.routes.kpis import router as kpis_router
 from api.routes.metrics import router as metrics_router
 from api.routes.sla import router as sla_router
 
 log = logging.getLogger("triage.api")
 REVIEW_PAGE = Path(__file__).parent / "static" / "review"
+DASHBOARD_PAGE = Path(__file__).parent / "static" / "dashboard"
 
 
 def create_app(settings: Settings | None = None, *, model: ModelSupervisor | None = None) -> FastAPI:
@@ -85,11 +87,15 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
     app.include_router(reviews.router)
     app.include_router(keys.router)
     app.include_router(metrics_router)
+    app.include_router(dashboard_router)  # GET /dashboard/data, before the page's mount at /dashboard
     # The agents' review page: static HTML/JS/CSS, open (it asks for a key; every API call it makes sends it).
     # GET /review redirects to /review/, which serves index.html.
     # CSP (own-origin script, style and API calls only), X-Frame-Options and the common headers.
     review_page = StaticFilesWithHeaders(directory=REVIEW_PAGE, html=True, headers=REVIEW_HEADERS)
     app.mount("/review", review_page, name="review")
+    # the dashboard page (api/static/dashboard/): open like the review page; its data call needs an agent key
+    dashboard_page = StaticFilesWithHeaders(directory=DASHBOARD_PAGE, html=True, headers=REVIEW_HEADERS)
+    app.mount("/dashboard", dashboard_page, name="dashboard")
 
     @app.get("/healthz", tags=["ops"])  # open: no key (load balancers, probes)
     async def healthz(request: Request, who: MaybePrincipalDep) -> dict[str, object]:
@@ -152,7 +158,8 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
 
 
 def readiness(settings: Settings, services: Services, model: ModelSupervisor | None) -> dict[str, dict[str, object]]:
-    """What /readyz checks, each {ok, ...}: the database, and for llamacpp/... the model process."""
+    """What /readyz checks, each {ok, ...}: the database, the Chroma server when TRIAGE_CHROMA_URL is set,
+    and for llamacpp/... the model process."""
     checks: dict[str, dict[str, object]] = {}
     try:
         services.store.counts()
@@ -160,6 +167,11 @@ def readiness(settings: Settings, services: Services, model: ModelSupervisor | N
     except SQLAlchemyError as exc:
         checks["database"] = {"ok": False, "problem": type(exc).__name__}
     checks["worker"] = {"ok": True, "running": services.worker is not None}
+    if settings.chroma_url:  # the KB in a Chroma server (scaled): this process ingests and serves /kb/docs from it
+        from api.deploy.topology import http_ok
+
+        up = http_ok(f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat")
+        checks["knowledge"] = {"ok": up, "state": "reachable" if up else "unreachable", "url": settings.chroma_url}
     if model is not None:
         status = model.status()
         checks["model"] = {"ok": status["state"] == "ready", **status}

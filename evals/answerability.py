@@ -63,13 +63,16 @@ HANDOFF_CAP = 0.5  # the highest default handoff threshold (see choose_defaults)
 @dataclass(frozen=True)
 class TrainingSet:
     """A knowledge base and labelled cases; `limit`: the first N cases; `every`: then one case in N by a
-    fixed hash of its id (a sample across a file sorted by intent)."""
+    fixed hash of its id (a sample across a file sorted by intent). `extra`: every case is a training
+    example of every model (no test half, never measured on, never left out): the support agents'
+    verdicts from `triage export-feedback` (`feedback_set`)."""
 
     name: str
     kb: Path
     cases: Path
     limit: int | None = None
     every: int = 1
+    extra: bool = False
 
 
 def default_sets(datasets: Path) -> list[TrainingSet]:
@@ -94,6 +97,13 @@ def default_sets(datasets: Path) -> list[TrainingSet]:
             every=24,
         ),
     ]
+
+
+def feedback_set(path: Path, kb: Path) -> TrainingSet:
+    """The eval file `triage export-feedback` writes (agents' verdicts on the service's replies, on the
+    service's knowledge base `kb`) as extra training examples: an approved reply citing a gold
+    document resolves (label 1); a rejected one, or an auto-resolution that was reopened, does not (0)."""
+    return TrainingSet("feedback", kb, path, extra=True)
 
 
 def _hash_int(text: str) -> int:
@@ -537,7 +547,10 @@ def train(
     names = [r.spec.name for r in runs]
     if len(set(names)) != len(names):
         raise ValueError(f"training set names must be distinct (have {', '.join(names)})")
-    exs = {r.spec.name: [e for e in examples(r) if half_of(e.case_id) == "train"] for r in runs}
+    exs = {r.spec.name: [e for e in examples(r) if r.spec.extra or half_of(e.case_id) == "train"] for r in runs}
+    measured = [r for r in runs if not r.spec.extra]
+    if not measured:
+        raise ValueError("train on at least one labelled set besides the feedback file (it is never measured on)")
     embedder = {r.embedder for r in runs}
     if len(embedder) != 1:
         raise ValueError(f"every training set must come from one embedder (have {', '.join(sorted(embedder))})")
@@ -545,7 +558,7 @@ def train(
     lodo: list[SetFigures] = []
     lodo_tune: list[SetFigures] = []
     lodo_models: dict[str, AnswerabilityModel] = {}
-    for run in runs:
+    for run in measured:
         name = run.spec.name
         say(f"leave one dataset out: fitting without {name}")
         m = fit([e for n in names if n != name for e in exs[n]], c, embedder=emb)
@@ -570,7 +583,7 @@ def train(
                     "cases_sha256": hashlib.sha256(r.spec.cases.read_bytes()).hexdigest(),
                     "limit": r.spec.limit,
                     "every": r.spec.every,
-                    "half": "train",
+                    "half": "all" if r.spec.extra else "train",
                     "examples": len(exs[r.spec.name]),
                     "positives": sum(e.y for e in exs[r.spec.name]),
                 }
@@ -588,16 +601,16 @@ def train(
             )
         )
     )
-    final_figs = measure(model, runs, is_test, "final")
+    final_figs = measure(model, measured, is_test, "final")
     lodo_at: dict[str, dict[str, Any]] = {}
-    for run in runs:
+    for run in measured:
         lodo_at.update(at_thresholds(lodo_models[run.spec.name], [run], is_test, auto_min, suggest_min))
     return TrainResult(
         model=model,
         final=final_figs,
         lodo=lodo,
         lodo_tune=lodo_tune,
-        final_at_default=at_thresholds(model, runs, is_test, auto_min, suggest_min),
+        final_at_default=at_thresholds(model, measured, is_test, auto_min, suggest_min),
         lodo_at_default=lodo_at,
         notes=notes,
     )

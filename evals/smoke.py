@@ -2,7 +2,9 @@
 
 Reports outcome counts against gold (a confusion table), the wrong-auto-resolution count (auto-
 resolved when gold says suggest/handoff, or citing no gold doc), triage accuracy per field and
-retrieval recall@k of the gold docs, plus latency.
+retrieval recall@k of the gold docs, plus latency; the retrieval and resolution figures also per
+ticket language, side by side (`by_language`). A translation of a gold document (front matter
+`translation_of`) counts as gold: the same article in the ticket's language answers it too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from typing import Any
 from agent.runtime.assembly import Agent
 from agent.settings import Settings
 from evals.labelled import load_jsonl
+from evals.resolve.data import with_translations
+from evals.resolve.languages import format_languages
 from evals.stats import percentile
+from knowledge.ingest import load_docs
 
 ACTIONS = ("auto_resolve", "suggest", "handoff")
 
@@ -23,6 +28,7 @@ ACTIONS = ("auto_resolve", "suggest", "handoff")
 def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int | None = None) -> dict[str, Any]:
     examples = load_jsonl(path, limit)
     agent = Agent.from_settings(settings, durable=False, llm=llm)
+    kb_docs = load_docs(settings.kb_path)[0] if settings.kb_path.is_dir() else []
     confusion: Counter[tuple[str, str]] = Counter()
     fields = {"category": 0, "priority": 0, "language": 0}
     risk_tp = risk_fn = risk_fp = 0
@@ -49,14 +55,18 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
         risk_fn += gold_block and not got_block
         risk_fp += got_block and not gold_block
         retrieved = [h.doc_id for h in state.get("hits", [])]
-        if gold.doc_ids:
+        gold_docs = set(with_translations(list(gold.doc_ids), kb_docs))
+        found = bool(gold_docs & set(retrieved)) if gold_docs else None
+        if found is not None:
             recall_total += 1
-            recall_hits += bool(set(gold.doc_ids) & set(retrieved))
+            recall_hits += found
         draft = state.get("draft")
+        wrong = False
         if got == "auto_resolve":
-            cites_gold = bool(draft and set(draft.citations) & set(gold.doc_ids))
+            cites_gold = bool(draft and set(draft.citations) & gold_docs)
             if gold.outcome != "auto_resolve" or not cites_gold:
                 wrong_auto.append(ex.ticket.external_id)
+                wrong = True
         rows.append(
             {
                 "id": ex.ticket.external_id,
@@ -67,6 +77,9 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
                 "gold_category": gold.category,
                 "top": retrieved[:1],
                 "gold_docs": gold.doc_ids,
+                "language": ex.ticket.language or triage.language.value,
+                "gold_doc_in_top_k": found,
+                "wrong": wrong,
             }
         )
     n = len(examples)
@@ -93,8 +106,55 @@ def run_smoke(settings: Settings, path: Path, llm: str | None = None, limit: int
         "recall_at_k": round(recall_hits / recall_total, 3) if recall_total else None,
         "seconds_p50": round(percentile(latencies, 0.5), 3),
         "seconds_p95": round(percentile(latencies, 0.95), 3),
+        "by_language": by_language(rows, latencies),
         "rows": rows,
     }
+
+
+def by_language(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, dict[str, Any]]:
+    """Per ticket language (the gold's, else the detected one): recall@k, how many answerable
+    tickets (gold auto_resolve) were auto-resolved right, wrong auto-resolutions, handoff recall,
+    outcome accuracy, p50 seconds."""
+    out: dict[str, dict[str, Any]] = {}
+    for lang in sorted({r["language"] for r in rows}):
+        sub = [(r, s) for r, s in zip(rows, latencies, strict=True) if r["language"] == lang]
+        found = [r["gold_doc_in_top_k"] for r, _ in sub if r["gold_doc_in_top_k"] is not None]
+        auto_gold = [r for r, _ in sub if r["gold"] == "auto_resolve"]
+        handoff_gold = [r for r, _ in sub if r["gold"] == "handoff"]
+        auto = [r for r, _ in sub if r["got"] == "auto_resolve"]
+        out[lang] = {
+            "tickets": len(sub),
+            "recall_at_k": round(sum(found) / len(found), 3) if found else None,
+            "gold_auto": len(auto_gold),
+            "correct_auto": sum(r["got"] == "auto_resolve" and not r["wrong"] for r in auto_gold),
+            "correct_auto_rate": round(
+                sum(r["got"] == "auto_resolve" and not r["wrong"] for r in auto_gold) / len(auto_gold), 3
+            )
+            if auto_gold
+            else None,
+            "auto_resolved": len(auto),
+            "wrong_auto": sum(r["wrong"] for r in auto),
+            "handoff_recall": round(sum(r["got"] == "handoff" for r in handoff_gold) / len(handoff_gold), 3)
+            if handoff_gold
+            else None,
+            "outcome_accuracy": round(sum(r["got"] == r["gold"] for r, _ in sub) / len(sub), 3),
+            "seconds_p50": round(percentile([s for _, s in sub], 0.5), 3),
+        }
+    return out
+
+
+SMOKE_LANGUAGE_ROWS = [
+    ("tickets", "tickets", "n"),
+    ("recall_at_k", "gold doc in top-k", "pct"),
+    ("gold_auto", "gold auto_resolve", "n"),
+    ("correct_auto", "  auto-resolved right", "n"),
+    ("correct_auto_rate", "  share auto-resolved right", "pct"),
+    ("auto_resolved", "auto-resolved", "n"),
+    ("wrong_auto", "  of them wrong", "n"),
+    ("handoff_recall", "handoff recall", "pct"),
+    ("outcome_accuracy", "outcome accuracy", "pct"),
+    ("seconds_p50", "seconds p50", "n"),
+]
 
 
 def format_summary(m: dict[str, Any]) -> str:
@@ -117,4 +177,6 @@ def format_summary(m: dict[str, Any]) -> str:
         f"category decided by {m['category_decided_by']} (classifier {m['classifier']})",
         f"seconds per ticket p50 {m['seconds_p50']} p95 {m['seconds_p95']}",
     ]
+    if m.get("by_language"):
+        lines += ["", *format_languages(m["by_language"], SMOKE_LANGUAGE_ROWS)]
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Markdown documents with YAML front matter -> validated docs -> chunks.
 
 Front matter fields: id, title, type (kb|rca), product, category, language, auto_resolvable,
-action, status (rca docs: open|workaround|fixed). Chunks follow `## ` sections, merged or split to
+action, status (rca docs: open|workaround|fixed), translation_of (a translation's original; the
+translation's id is `<original>.<language>`). Chunks follow `## ` sections, merged or split to
 stay near `chunk_chars`; every chunk carries the title so it embeds with its context.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, field_validator, model_validator
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 
@@ -38,6 +39,9 @@ class DocMeta(BaseModel):
     auto_resolvable: bool = False
     action: str = "none"
     status: Literal["open", "workaround", "fixed"] | None = None
+    # a translation of another document: its id is `<that id>.<language>` (KB-009.uk translates KB-009);
+    # search returns the article once, under the original's id, whichever version matched
+    translation_of: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -45,6 +49,12 @@ class DocMeta(BaseModel):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", v):
             raise ValueError("id must be letters, digits, '.', '_' or '-'")
         return v
+
+    @model_validator(mode="after")
+    def _translation_id(self) -> DocMeta:
+        if self.translation_of and self.id != f"{self.translation_of}.{self.language}":
+            raise ValueError(f"a translation's id is '<original id>.<language>': {self.translation_of}.{self.language}")
+        return self
 
 
 class Doc(BaseModel):

@@ -32,19 +32,45 @@ Ukrainian tickets, recall@5 0.57 against 0.98 for English). For such an embedder
   the documents in the query's script among their own places of the dense order.
 ``Hit.score`` stays the raw cosine of the best body chunk (what the policy's thresholds read).
 MiniLM (``crosslingual = False``) is unaffected. Measured: see README (issue 14).
+
+Where the vectors live, and how a change reaches every process (issue 16). ``url=None``: a Chroma
+PersistentClient in `path` (the embedded default). ``url="http://host:port"``: a Chroma server
+(chromadb's own `chroma run --path DIR --port N`, `chromadb.HttpClient`), so one process ingests and
+every worker reads the same collections; the per-embedder stamped collections are the same there.
+Either way our embedder is the collection's embedding function (Chroma's default downloads a model).
+Every ingest that changes anything stamps the collection's metadata with a new ``kb_version``;
+every search first reads (collection id, ``kb_version``, chunk count), two cheap reads, and when
+they moved since the last search it drops the BM25 index and the cross-lingual matrix (rebuilt on
+use) and, for a PersistentClient, opens a fresh Chroma client: a local client's vector segments are
+loaded once per process and never see another process's writes (`InternalError: Error finding id`
+for a chunk added by `triage kb ingest` elsewhere). A chunk that is gone or not readable by the time
+it is fetched (a document changed between the BM25 rebuild and the fetch) is a miss, not an error.
+A Chroma server that cannot be reached or fails is `KnowledgeUnavailableError` (transient: the
+retrieve node retries and the worker requeues the ticket). Several processes on one PersistentClient
+directory are outside Chroma's rules (readers are safe in practice; one writer at a time): scaled
+deployments use the server (TRIAGE_CHROMA_URL).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import chromadb
+import chromadb.errors
+import httpx
 import numpy as np
+from chromadb.api import ClientAPI, ServerAPI
+from chromadb.api.client import Client
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
+from chromadb.config import System
 
 from knowledge.embeddings import Embedder, EmbedderIdentity
 from knowledge.ingest import Doc, DocError, chunk_doc, load_docs
@@ -53,11 +79,41 @@ from knowledge.types import Hit
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
 INGEST_HINT = "run `triage kb ingest <kb folder>` to embed the knowledge base with it"
+VERSION_KEY = "kb_version"  # collection metadata: changes with every ingest that changes the collection
+# a Chroma server answering like this is failing or unreachable; the same call may succeed later
+_SERVER_ERRORS: tuple[type[BaseException], ...] = (httpx.TransportError, chromadb.errors.InternalError)
+
+log = logging.getLogger(__name__)
 
 
 class IndexMismatchError(RuntimeError):
     """The collection was not embedded by this store's embedder: searching it would compare vectors
     of two models. `triage kb ingest` (re-)embeds it."""
+
+
+class KnowledgeUnavailableError(RuntimeError):
+    """The knowledge base cannot be read right now: the Chroma server is unreachable or failing.
+    Transient (agent/errors.py): the same search may succeed later."""
+
+
+class EmptyKnowledgeError(RuntimeError):
+    """This embedder's collection holds no documents: every ticket would be handed off with nothing
+    retrieved. `triage kb ingest` fills it."""
+
+
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of a Chroma server URL such as ``http://127.0.0.1:8001``; ValueError saying
+    what is wrong otherwise."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"TRIAGE_CHROMA_URL must look like http://host:port, not {url!r}")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 8000)
+    except ValueError as exc:
+        raise ValueError(f"TRIAGE_CHROMA_URL {url!r}: {exc}") from None
+    if parts.path.strip("/"):
+        raise ValueError(f"TRIAGE_CHROMA_URL must be the server's root (http://host:port), not {url!r}")
+    return parts.hostname, port, parts.scheme == "https"
 
 
 def index_name(collection: str, identity: EmbedderIdentity) -> str:
@@ -113,6 +169,7 @@ def _meta(doc: Doc, chunk_index: int, part: str = "body", layout: str = "") -> d
         "auto_resolvable": m.auto_resolvable,
         "action": m.action,
         "status": m.status or "",
+        "translation_of": m.translation_of or "",
         "content_hash": doc.content_hash,
         "source": doc.path,
         "chunk_index": chunk_index,
@@ -165,15 +222,21 @@ def _int(value: object) -> int:
 
 
 class KnowledgeStore:
-    """The knowledge base `collection` in the Chroma at `path`, embedded by `embedder` (in its own
-    collection, see the module docstring)."""
+    """The knowledge base `collection` in the Chroma at `path` (or in the Chroma server at `url`),
+    embedded by `embedder` (in its own collection, see the module docstring)."""
 
-    def __init__(self, path: Path, embedder: Embedder, collection: str = "knowledge", chunk_chars: int = 900):
-        path.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path,
+        embedder: Embedder,
+        collection: str = "knowledge",
+        chunk_chars: int = 900,
+        url: str | None = None,
+    ):
         self.path = path
-        self.client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        )
+        self.url = url.rstrip("/") if url else None
+        self.location = f"the Chroma server at {self.url}" if self.url else str(path)
+        self.client = self._connect()
         self.embedder = embedder
         self.name = collection
         self.identity = embedder.identity
@@ -187,7 +250,78 @@ class KnowledgeStore:
         self._layout = TITLE_LAYOUT if self.crosslingual else ""
         self._language_scripts: dict[str, str] = {}  # document language -> its dominant script
         self._dense: tuple[list[str], list[str], list[dict[str, Any]], np.ndarray] | None = None
-        self.collection, self._mismatch = self._open()
+        self._sync_lock = threading.RLock()
+        self._seen: tuple[str, str, int] | None = None  # (collection id, kb_version, chunks) last searched
+        self._warned_empty = False
+        self.collection, self._mismatch = self._server_call(self._open)
+
+    def _connect(self) -> ClientAPI:
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if self.url is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            settings.persist_directory, settings.is_persistent = str(self.path), True
+            return self._fresh_local(settings)
+        host, port, ssl = parse_chroma_url(self.url)
+        try:
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+        except (ValueError, *_SERVER_ERRORS) as exc:  # chromadb: "Could not connect to a Chroma server"
+            raise KnowledgeUnavailableError(
+                f"cannot reach {self.location} ({exc}): start it (`chroma run --path <dir> --host {host} "
+                f"--port {port}`) or unset TRIAGE_CHROMA_URL to use the local store"
+            ) from exc
+
+    def _server_call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(...)`, with a Chroma server's transport errors and 5xx as `KnowledgeUnavailableError`."""
+        if self.url is None:
+            return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except _SERVER_ERRORS as exc:
+            raise KnowledgeUnavailableError(f"{self.location} failed: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _fresh_local(settings: ChromaSettings) -> ClientAPI:
+        """A PersistentClient whose vector segments are read from disk now (see the module docstring):
+        a Chroma System of its own (`chromadb.PersistentClient` would hand back the one this process
+        opened first, however stale), registered for the path; an old one is dropped with its last user."""
+        system = System(settings)
+        system.instance(ServerAPI)
+        system.start()
+        return Client.from_system(system)
+
+    def _reconnect(self) -> None:
+        if self.url is None:  # a server client holds no segments: every call reads the server's state
+            self.client = self._fresh_local(self.client.get_settings())
+
+    def _version(self) -> tuple[str, str, int]:
+        col = self.client.get_collection(self.index, embedding_function=self.embedder)  # type: ignore[arg-type]
+        return str(col.id), str((col.metadata or {}).get(VERSION_KEY, "")), col.count()
+
+    def sync(self, reload: bool = False) -> int:
+        """See a change made by any process since the last call (module docstring); the chunk count.
+        `reload`: open a fresh client even if nothing seems to have changed."""
+        with self._sync_lock:
+            try:
+                seen = self._server_call(self._version)
+            except (chromadb.errors.NotFoundError, ValueError):  # deleted, or re-made with another function
+                seen = None
+            if not reload and seen is not None and seen == self._seen:
+                return seen[2]
+            if reload or self._seen is not None:
+                log.info("knowledge base %r in %s changed: reloading", self.index, self.location)
+                self._reconnect()
+            self.collection, self._mismatch = self._server_call(self._open)
+            self._lex_stale = True  # the BM25 index (and the cross-lingual matrix) rebuild on next use
+            self._seen = seen if seen is not None and seen[0] == str(self.collection.id) else None
+            return self._server_call(self.collection.count)
+
+    def _stamp(self) -> None:
+        """Record that this collection changed (every other process reloads on its next search)."""
+        version = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        meta: dict[str, Any] = {**self.identity.metadata(), VERSION_KEY: version}  # never hnsw:*: fixed at creation
+        self.collection.modify(metadata=meta)
+        with self._sync_lock:  # this process wrote it, so its own client is current
+            self._seen = (str(self.collection.id), version, self.collection.count())
 
     def _open(self) -> tuple[Collection, str | None]:
         """This embedder's collection (created, stamped, when missing) and why it must not be searched
@@ -209,7 +343,19 @@ class KnowledgeStore:
         return col, f"collection {self.index!r} was embedded by {by}, not {self.identity.describe()}"
 
     def count(self) -> int:
-        return self.collection.count()
+        return self.sync()
+
+    def require_documents(self) -> int:
+        """The chunk count; `EmptyKnowledgeError` (saying how to fill it) when there are none. A worker
+        calls this at start: with an empty KB every ticket would be handed off with nothing retrieved."""
+        self.check_index()
+        n = self.count()
+        if n == 0:
+            raise EmptyKnowledgeError(
+                f"the knowledge base {self.name!r} in {self.location} is empty (collection {self.index!r}, "
+                f"{self.identity.describe()}): every ticket would be handed off with no documents; {INGEST_HINT}"
+            )
+        return n
 
     def other_indexes(self) -> list[OtherIndex]:
         """Collections of this knowledge base by other embedders (or from before collections were
@@ -241,8 +387,9 @@ class KnowledgeStore:
             built = [o for o in self.other_indexes() if o.chunks]
             if built:
                 raise IndexMismatchError(
-                    f"the knowledge base {self.name!r} in {self.path} is not embedded by {self.identity.describe()} "
-                    f"yet (collection {self.index!r} is empty); it is by {', '.join(o.describe() for o in built)}. "
+                    f"the knowledge base {self.name!r} in {self.location} is not embedded by "
+                    f"{self.identity.describe()} yet (collection {self.index!r} is empty); it is by "
+                    f"{', '.join(o.describe() for o in built)}. "
                     f"Vectors of two models are never compared: {INGEST_HINT}"
                 )
 
@@ -255,13 +402,14 @@ class KnowledgeStore:
 
     def ingest(self, root: Path, prune: bool = False) -> IngestReport:
         docs, errors = load_docs(root)
-        return self.ingest_docs(docs, errors, prune)
+        return self._server_call(self.ingest_docs, docs, errors, prune)
 
     def ingest_docs(self, docs: list[Doc], errors: list[DocError] | None = None, prune: bool = False) -> IngestReport:
         """Add or replace already-parsed documents (content hash: unchanged ones are skipped).
         `errors`: files that failed to parse; with any, pruning is skipped so nothing is lost."""
         errors = list(errors or [])
         report = IngestReport(errors=errors)
+        self.sync()  # another process may have changed (or re-made) the collection since this one opened it
         if self._mismatch:  # never add vectors beside another model's: start the collection afresh
             report.rebuilt = self._mismatch
             self.client.delete_collection(self.index)
@@ -303,6 +451,8 @@ class KnowledgeStore:
                 self.collection.delete(where={"doc_id": doc_id})
                 report.removed.append(doc_id)
                 self._lex_stale = True
+        if report.added or report.updated or report.removed or report.rebuilt:
+            self._stamp()
         return report
 
     def _lexical(self) -> LexicalIndex:
@@ -397,19 +547,36 @@ class KnowledgeStore:
         cosine only. Either way ``Hit.score`` is the document's cosine similarity, because the
         policy's retrieval thresholds are calibrated on it; the order is the fused one.
         """
+        n = self.sync()
         self.check_index()
-        n = self.collection.count()
+        if n == 0 and not self._warned_empty:
+            self._warned_empty = True
+            log.warning("the knowledge base %r in %s is empty: nothing can be retrieved; %s",
+                        self.index, self.location, INGEST_HINT)  # fmt: skip
         if n == 0 or not query.strip():
             return []
+        try:
+            return self._search(query, k, filters, mode, dense_weight, n)
+        except chromadb.errors.InternalError as exc:
+            if self.url is not None:
+                raise KnowledgeUnavailableError(f"{self.location} failed: {exc}") from exc
+            # a local client that missed another process's write between sync() and now: reload, once
+            log.info("knowledge base %r: %s; reloading and searching again", self.index, exc)
+            return self._search(query, k, filters, mode, dense_weight, self.sync(reload=True))
+
+    def _search(
+        self, query: str, k: int, filters: dict[str, Any] | None, mode: str, dense_weight: float, n: int
+    ) -> list[Hit]:
         qvec = self.embedder.encode_queries([query])[0]
         pool = min(n, max(k * 8, 20))
         if self.crosslingual:
             dense = self._crosslingual_dense(qvec, filters)
             if mode == "dense":
-                return dense[:k]
+                return self._one_per_article(dense, k)
             best = {h.doc_id: h for h in dense}
             return self._fuse(query, best, qvec, pool, filters, dense_weight, k)
-        res = self.collection.query(
+        res = self._server_call(
+            self.collection.query,
             query_embeddings=[qvec.tolist()],
             n_results=pool,
             where=_where(filters),
@@ -428,7 +595,7 @@ class KnowledgeStore:
         for rank, h in enumerate(dense, 1):
             h.dense_rank = rank
         if mode == "dense":
-            return dense[:k]
+            return self._one_per_article(dense, k)
         return self._fuse(query, best, qvec, pool, filters, dense_weight, k)
 
     def _fuse(
@@ -453,13 +620,11 @@ class KnowledgeStore:
                 lex_best_chunk[doc_id] = chunk_id
         missing = [lex_best_chunk[d] for d in lex_rank if d not in best]
         if missing:  # found by BM25 only: fetch the chunk and its cosine to the query
-            got = self.collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
-            embs = np.asarray(got["embeddings"], dtype=np.float32)
-            for chunk_id, text, meta, emb in zip(
-                got["ids"], got["documents"] or [], got["metadatas"] or [], embs, strict=True
-            ):
+            for chunk_id, text, meta, emb in self._fetch(missing):
                 cos = float(np.dot(emb, qvec) / max(float(np.linalg.norm(emb) * np.linalg.norm(qvec)), 1e-9))
                 best[str(meta["doc_id"])] = self._hit(chunk_id, text, meta, cos)
+            for doc_id in [d for d in lex_rank if d not in best]:  # gone since the BM25 index was built
+                del lex_rank[doc_id]
         for doc_id, h in best.items():
             h.lexical_rank = lex_rank.get(doc_id)
             fused = (dense_weight / (RRF_K + h.dense_rank) if h.dense_rank else 0.0) + (
@@ -469,7 +634,47 @@ class KnowledgeStore:
         ranked = sorted(best.values(), key=lambda h: (h.fused or 0.0, h.score), reverse=True)
         if self.crosslingual:
             ranked = self._lexical_within_script(query, list(best.values()), ranked)
-        return ranked[:k]
+        return self._one_per_article(ranked, k)
+
+    def _one_per_article(self, ranked: list[Hit], k: int) -> list[Hit]:
+        """The first k articles: an article and its translations (front matter `translation_of`)
+        take one place, the best-ranked version's, under the original's id (so recall by doc id is
+        honest and the reply cites the article; the draft reads the ticket's-language version)."""
+        original = {
+            str(m["doc_id"]): str(m["translation_of"])
+            for m in self._lexical().meta_by_id.values()
+            if m.get("translation_of")
+        }
+        out: list[Hit] = []
+        for h in ranked:
+            doc_id = original.get(h.doc_id, h.doc_id)
+            if any(o.doc_id == doc_id for o in out):
+                continue
+            out.append(h if doc_id == h.doc_id else h.model_copy(update={"doc_id": doc_id}))
+            if len(out) == k:
+                break
+        return out
+
+    def _fetch(self, ids: list[str]) -> list[tuple[str, str, Any, np.ndarray]]:
+        """(id, text, metadata, embedding) of the chunks among `ids` that exist now: a chunk deleted
+        (its document changed or removed) since the BM25 index was built is a miss, not an error."""
+        try:
+            got = self._server_call(self.collection.get, ids=ids, include=["documents", "metadatas", "embeddings"])
+        except chromadb.errors.InternalError:
+            if self.url is not None:
+                raise
+            # a local client whose vector segment predates the chunk (another process wrote it): look
+            # again through a fresh client; still unreadable means it is gone, a miss
+            self.sync(reload=True)
+            try:
+                got = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+            except chromadb.errors.InternalError as exc:
+                log.warning("knowledge base %r: chunks %s not readable (%s); treated as misses", self.index, ids, exc)
+                return []
+        if not got["ids"]:
+            return []
+        embs = list(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        return list(zip(got["ids"], got["documents"] or [], got["metadatas"] or [], embs, strict=True))
 
     def _lexical_within_script(self, query: str, dense: list[Hit], fused: list[Hit]) -> list[Hit]:
         """Cross-lingual embedders: BM25 can only match documents written in the query's script, so
@@ -491,7 +696,8 @@ class KnowledgeStore:
 
     def document_text(self, doc_id: str) -> str:
         """The whole document body, rebuilt from its chunks in order."""
-        got = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        self.sync()
+        got = self._server_call(self.collection.get, where={"doc_id": doc_id}, include=["documents", "metadatas"])
         pairs = sorted(
             ((m, t) for m, t in zip(got["metadatas"] or [], got["documents"] or [], strict=True) if not _is_title(m)),
             key=lambda p: _int(p[0]["chunk_index"]),
@@ -503,5 +709,6 @@ class KnowledgeStore:
 
     def categories(self) -> dict[str, str]:
         """doc_id -> category for every stored document."""
-        got = self.collection.get(include=["metadatas"])
+        self.sync()
+        got = self._server_call(self.collection.get, include=["metadatas"])
         return {str(m["doc_id"]): str(m["category"]) for m in got["metadatas"] or []}

@@ -150,7 +150,7 @@ class InMemoryRetriever:
 
     @classmethod
     def demo(cls) -> InMemoryRetriever:
-        """The shipped demo KB (knowledge/demo: 38 KB articles, 10 RCA docs)."""
+        """The shipped demo KB (knowledge/demo: 38 KB articles, 10 RCA docs, 36 Ukrainian translations)."""
         return cls.from_folder(DEMO_KB)
 
     # -- scripting ------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ class InMemoryRetriever:
         for rank, h in enumerate(dense, 1):
             h.dense_rank = rank
         if mode == "dense":
-            return dense[:k]
+            return self._one_per_article(dense, k)
 
         index = {c.id: i for i, c in enumerate(self.chunks)}
         lex_rank: dict[str, int] = {}
@@ -238,7 +238,19 @@ class InMemoryRetriever:
                 1.0 / (RRF_K + h.lexical_rank) if h.lexical_rank else 0.0
             )
             h.fused = round(fused, 6)
-        return sorted(best.values(), key=lambda h: (h.fused or 0.0, h.score), reverse=True)[:k]
+        return self._one_per_article(sorted(best.values(), key=lambda h: (h.fused or 0.0, h.score), reverse=True), k)
+
+    def _one_per_article(self, ranked: list[Hit], k: int) -> list[Hit]:
+        """As the store: an article and its translations take one place, under the original's id."""
+        out: list[Hit] = []
+        for h in ranked:
+            doc_id = self.docs[h.doc_id].meta.translation_of or h.doc_id
+            if any(o.doc_id == doc_id for o in out):
+                continue
+            out.append(h if doc_id == h.doc_id else h.model_copy(update={"doc_id": doc_id}))
+            if len(out) == k:
+                break
+        return out
 
     def _hit(self, i: int, score: float) -> Hit:
         chunk, meta = self.chunks[i], self.metas[i]

@@ -2,7 +2,11 @@
 
 In-process by default (a thread started by the API); `triage worker` runs the same loop in its own
 process when scaled. Exactly-once: results are written by `TicketStore.complete()` under the
-worker's lease, and a crashed run resumes from its LangGraph checkpoint (thread_id = ticket id).
+worker's lease, and a crashed run resumes from its LangGraph checkpoint (thread_id = ticket id; on
+PostgreSQL the checkpoints are shared, so any worker resumes any ticket). While a ticket is worked a
+heartbeat thread renews its lease every `heartbeat_s` (a third of the lease by default): a live
+worker keeps its ticket however long the LLM and the write-back take, and a dead one's ticket is
+claimable again once the short lease runs out.
 """
 
 from __future__ import annotations
@@ -24,13 +28,64 @@ from agent.storage.tickets import TicketStore
 log = logging.getLogger("triage.worker")
 
 
+class Heartbeat:
+    """Renews a worker's lease on one ticket every `every_s` seconds in a background thread, until
+    stopped; `lost` is set when a renewal finds the lease is no longer the worker's.
+
+        with Heartbeat(store, ticket_id, worker_id, lease_s, every_s) as beat:
+            ...                          # long work; beat.lost.is_set() says the lease is gone
+    """
+
+    def __init__(self, store: TicketStore, ticket_id: str, owner: str, lease_s: float, every_s: float) -> None:
+        self.store, self.ticket_id, self.owner = store, ticket_id, owner
+        self.lease_s, self.every_s = lease_s, every_s
+        self.lost = threading.Event()
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{ticket_id[:8]}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                held = self.store.renew(self.ticket_id, self.owner, self.lease_s)
+            except Exception as exc:  # noqa: BLE001 - a database hiccup: try again at the next beat
+                log.warning("ticket %s: lease renewal failed (%s); retrying", self.ticket_id, exc)
+                continue
+            if not held:
+                log.warning("ticket %s: lease lost (another worker owns it now)", self.ticket_id)
+                self.lost.set()
+                return
+            self.renewals += 1
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(self.every_s + 5)
+
+
 class Worker:
     def __init__(
-        self, store: TicketStore, agent: Agent, *, lease_s: float = 300.0, poll_s: float = 0.2, max_attempts: int = 3
+        self,
+        store: TicketStore,
+        agent: Agent,
+        *,
+        lease_s: float = 30.0,
+        heartbeat_s: float | None = None,
+        poll_s: float = 0.2,
+        max_attempts: int = 3,
     ) -> None:
         self.store = store
         self.agent = agent
         self.lease_s = lease_s
+        self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_s / 3
+        if self.heartbeat_s >= lease_s:
+            raise ValueError(
+                f"the lease heartbeat ({self.heartbeat_s}s) must be shorter than the lease ({lease_s}s): "
+                "set TRIAGE_WORKER_HEARTBEAT_S below TRIAGE_WORKER_LEASE_S (a third of it is the default)"
+            )
         self.poll_s = poll_s
         self.max_attempts = max_attempts
         # verdicts of support agents, for resuming tickets paused for review
@@ -45,6 +100,11 @@ class Worker:
         self._wake.set()
 
     def process(self, ticket: Ticket) -> None:
+        """Run one claimed ticket under a heartbeat that keeps its lease while the graph runs."""
+        with Heartbeat(self.store, ticket.id, self.id, self.lease_s, self.heartbeat_s):
+            self._process(ticket)
+
+    def _process(self, ticket: Ticket) -> None:
         verdict = self.reviews.pending(ticket.id)
         try:
             state = self.agent.run(ticket, verdict)
@@ -66,9 +126,16 @@ class Worker:
         if not written:
             log.warning("ticket %s: lease lost before completion; another worker owns it", ticket.id)
         elif verdict is not None:
+            # applied only when the graph really resumed from its review interrupt with the verdict (the
+            # review node then sets `review`); a run that paused again keeps the verdict pending
             if state.get("review") is None:
-                log.warning("ticket %s: a review verdict is waiting but its graph was not paused for one", ticket.id)
-            self.reviews.mark_applied(ticket.id)
+                log.warning(
+                    "ticket %s: a review verdict is waiting but the graph did not resume from its review "
+                    "pause; the verdict stays pending",
+                    ticket.id,
+                )
+            else:
+                self.reviews.mark_applied(ticket.id)
 
     def _failed(self, ticket: Ticket, exc: Exception) -> None:
         """A transient failure (agent/errors.py `is_transient`) gives the ticket back to the queue until

@@ -4,8 +4,10 @@ A ticket whose graph paused for review is `awaiting_review`. `submit()` records 
 verdict and puts the ticket back on the work queue (status `received`) in one transaction, only
 if it is still awaiting review: two agents clicking at once get one verdict and one 409. A worker
 claims it, resumes the graph with the verdict (LangGraph `Command(resume=...)`) and marks the
-verdict applied. Every verdict stays: it is the feedback `triage export-feedback` turns into eval
-data and training history.
+verdict applied, only after the graph really resumed from its review pause with it (a ticket whose
+paused checkpoint is gone is drafted again and paused again; its unapplied verdict is then replaced
+by the next one submitted). Every applied verdict stays: it is the feedback `triage export-feedback`
+turns into eval data and training history.
 """
 
 from __future__ import annotations
@@ -55,8 +57,14 @@ class ReviewStore:
             row = s.get(TicketRow, ticket_id)
             if row is None:
                 raise ReviewError(f"no ticket {ticket_id!r}", "not_found")
-            if s.get(ReviewRow, ticket_id) is not None:
+            earlier = s.get(ReviewRow, ticket_id)
+            if earlier is not None and (earlier.applied_at is not None or row.status != "awaiting_review"):
                 raise ReviewError(f"ticket {ticket_id} was already reviewed", "already_reviewed")
+            if earlier is not None:
+                # a verdict the graph never resumed with (its checkpoint was gone, the ticket was
+                # drafted and paused again): the reviewer judges the new draft; the old one is replaced
+                s.delete(earlier)
+                s.flush()
             result = TicketResult.stored(row.result)
             draft = result.reply.text if result is not None and result.reply is not None else ""
             res = s.execute(

@@ -1,9 +1,11 @@
 """Durable ticket store (SQLAlchemy 2): SQLite by default, PostgreSQL by URL.
 
 A ticket is written once at intake (status=received) and then moved by workers with a lease:
-`claim()` takes one ticket (a conditional UPDATE, safe with several workers), `complete()` writes
-the result, status and audit trail in one transaction and only while the worker still holds the
-lease, so a ticket is finished exactly once even if a worker dies half-way. A `writeback_failed`
+`claim()` takes one ticket (a conditional UPDATE, safe with several workers; on PostgreSQL the row
+is picked with `FOR UPDATE SKIP LOCKED`), the worker's heartbeat `renew()`s the lease while it works,
+and `complete()` writes the result, status and audit trail (each event once) in one transaction and
+only while the worker still holds the lease, so a ticket is finished exactly once even if a worker
+dies half-way; a dead worker's ticket is claimable again when its short lease runs out. A `writeback_failed`
 ticket is leased the same way while its write-back is retried (`lock_writeback`/`finish_writeback`).
 """
 
@@ -24,6 +26,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -48,12 +51,19 @@ log = logging.getLogger("triage.storage")
 
 class TicketRow(Base):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_ticket_delivery"),)
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_id", name="uq_ticket_delivery"),
+        # one ticket per ticket of the source system: a new-ticket event under another delivery id is
+        # the same ticket (NULL for tickets without an external id: NULLs never collide)
+        Index("uq_ticket_external", "source", "external_key", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     source: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(255))
     external_id: Mapped[str] = mapped_column(String(255), index=True)
+    # the dedupe key of external_id (`delivery_key` of it), NULL when the ticket has none
+    external_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -96,8 +106,27 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt
 
 
-def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> None:
+def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> int:
+    """Store the events of `audit` not stored yet for this ticket; returns how many were new.
+
+    A resumed graph hands back its whole audit trail (the state's list accumulates across the run
+    before a pause and the run after it), so an event already stored (same time, node and event)
+    is skipped: each event is written once."""
+    if not audit:
+        return 0
+    stored = {
+        (_aware(at), node, event)
+        for at, node, event in s.execute(
+            select(AuditRow.at, AuditRow.node, AuditRow.event).where(AuditRow.ticket_id == ticket_id)
+        )
+    }
+    new = 0
     for ev in audit:
+        key = (_aware(ev.at), ev.node, ev.event)
+        if key in stored:
+            continue
+        stored.add(key)
+        new += 1
         s.add(
             AuditRow(
                 ticket_id=ticket_id,
@@ -107,6 +136,7 @@ def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> None:
                 detail=json.loads(json.dumps(ev.detail, default=str)),
             )
         )
+    return new
 
 
 class TicketStore:
@@ -141,11 +171,18 @@ class TicketStore:
 
     # ---- intake ------------------------------------------------------------------------------
     def create_or_get(self, source: str, delivery_id: str, ticket_fields: dict[str, Any]) -> tuple[str, bool]:
-        """Store a new ticket, or return the id of the one this delivery already created. A delivery id
-        the column cannot hold as is (over 255 characters, or with characters PostgreSQL refuses) is
-        stored as its hash (`delivery_key`), so a redelivery still finds the ticket."""
+        """Store a new ticket, or return the id of the one that already stands for it: the ticket this
+        delivery created, or the ticket with the same external id from the same source (the same
+        source ticket announced again under another event/delivery id is one ticket, not two). A
+        delivery or external id the column cannot hold as is (over 255 characters, or with characters
+        PostgreSQL refuses) is stored as its hash (`delivery_key`), so a redelivery still finds the
+        ticket. Race-safe: two deliveries of one ticket at once make one row (the unique keys), the
+        loser gets the winner's id. A ticket without an external id ("" ) is deduplicated on the
+        delivery id only."""
         delivery_id = delivery_key(delivery_id)
-        existing = self.find_by_delivery(source, delivery_id)
+        external = str(ticket_fields.get("external_id") or "").strip()
+        external_key = delivery_key(external) if external else None
+        existing = self._find_existing(source, delivery_id, external_key)
         if existing:
             return existing, False
         ticket_id = uuid.uuid4().hex
@@ -158,6 +195,7 @@ class TicketStore:
             source=source,
             delivery_id=delivery_id,
             external_id=str(payload["external_id"]),
+            external_key=external_key,
             status="received",
             payload=payload,
             attempts=0,
@@ -177,21 +215,41 @@ class TicketStore:
                         detail={"source": source, "delivery_id": delivery_id},
                     )
                 )
-        except IntegrityError:  # a concurrent delivery of the same id won the race
-            again = self.find_by_delivery(source, delivery_id)
+        except IntegrityError:  # a concurrent delivery of the same id or the same ticket won the race
+            again = self._find_existing(source, delivery_id, external_key)
             if again is None:
                 raise
             return again, False
         return ticket_id, True
+
+    def _find_existing(self, source: str, delivery_key_: str, external_key: str | None) -> str | None:
+        """One indexed read: the ticket of this delivery, else the one with this external key."""
+        match = TicketRow.delivery_id == delivery_key_
+        if external_key is not None:
+            match = or_(match, TicketRow.external_key == external_key)
+        with self.session() as s:
+            rows = s.execute(select(TicketRow.id, TicketRow.delivery_id).where(TicketRow.source == source, match)).all()
+        by_delivery = next((r.id for r in rows if r.delivery_id == delivery_key_), None)
+        return by_delivery or (rows[0].id if rows else None)
 
     def find_by_delivery(self, source: str, delivery_id: str) -> str | None:
         key = delivery_key(delivery_id)
         with self.session() as s:
             return s.scalar(select(TicketRow.id).where(TicketRow.source == source, TicketRow.delivery_id == key))
 
+    def find_by_external(self, source: str, external_id: str) -> str | None:
+        """The ticket that stands for `external_id` of `source` (the one intake deduplicates on), if any."""
+        key = delivery_key(external_id.strip())
+        with self.session() as s:
+            return s.scalar(select(TicketRow.id).where(TicketRow.source == source, TicketRow.external_key == key))
+
     # ---- work queue --------------------------------------------------------------------------
     def claim(self, worker_id: str, lease_s: float) -> Ticket | None:
-        """Take the oldest ticket that is received, or processing with an expired lease."""
+        """Take the oldest ticket that is received, or processing with an expired lease (a dead
+        worker's). On PostgreSQL the candidate row is locked with `FOR UPDATE SKIP LOCKED`, so
+        concurrent workers each take a different ticket without waiting on one another; on SQLite
+        (one writer) the conditional UPDATE decides. The lease runs `lease_s` from now: renew it
+        with `renew()` while the ticket is worked."""
         now = utcnow()
         claimable = or_(
             TicketRow.status == "received",
@@ -199,7 +257,10 @@ class TicketStore:
         )
         for _ in range(5):
             with self.writing() as s:
-                candidate = s.scalar(select(TicketRow.id).where(claimable).order_by(TicketRow.created_at).limit(1))
+                query = select(TicketRow.id).where(claimable).order_by(TicketRow.created_at).limit(1)
+                if not self.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                candidate = s.scalar(query)
                 if candidate is None:
                     return None
                 res = s.execute(
@@ -228,6 +289,34 @@ class TicketStore:
                     return Ticket.model_validate(row.payload)
             # another worker took it between our select and update: try the next one
         return None
+
+    def renew(self, ticket_id: str, worker_id: str, lease_s: float) -> bool:
+        """Extend this worker's lease on a ticket it is working (`processing`) or retrying the
+        write-back of (`writeback_failed`) to `lease_s` from now (the worker's heartbeat). False
+        when the lease is no longer ours: another worker took the ticket, or it was finished."""
+        now = utcnow()
+        with self.writing() as s:
+            res = s.execute(
+                update(TicketRow)
+                .where(
+                    TicketRow.id == ticket_id,
+                    TicketRow.lease_owner == worker_id,
+                    TicketRow.status.in_(("processing", "writeback_failed")),
+                )
+                .values(lease_until=now + timedelta(seconds=lease_s))
+            )
+            return res.rowcount == 1  # type: ignore[attr-defined]
+
+    def holds_lease(self, ticket_id: str, worker_id: str) -> bool:
+        """Whether `worker_id` still owns the ticket's lease (and it has not run out)."""
+        with self.session() as s:
+            row = s.execute(
+                select(TicketRow.lease_owner, TicketRow.lease_until).where(TicketRow.id == ticket_id)
+            ).one_or_none()
+        if row is None or row[0] != worker_id:
+            return False
+        until = _aware(row[1])
+        return until is not None and until > utcnow()
 
     def expire_leases(self) -> int:
         """Make every in-flight ticket claimable now (single-process SQLite mode, at start-up)."""

@@ -18,6 +18,7 @@ contents (the order here is the order of `triage --help`: top-level commands fir
     backfill   backfill                                  past tickets as lifecycle events (api/cli/backfill.py)
     topics     topics                                    recurring issues -> root causes (agent/insights/topics.py)
     answerability  answerability train                   P(reply resolves) model (evals/answerability.py)
+    report     report weekly                             the weekly performance review (api/cli/report.py)
     common     fail(), model_for() (the bundled model's process for a command), shared options
 """
 
@@ -35,12 +36,16 @@ from api.cli import (
     feedback,
     kb,
     keys,
+    prune,
+    report,
+    requeue,
     risk,
     serve,
     setup,
     tickets,
     topics,
     train,
+    up,
     writeback,
 )
 
@@ -57,6 +62,9 @@ app.command("export-feedback")(feedback.export_feedback_cmd)
 app.command()(bench.bench)
 app.command()(backfill.backfill)
 app.command()(topics.topics)  # triage topics (api/cli/topics.py)
+app.command()(prune.prune)  # triage prune (api/cli/prune.py)
+app.command("requeue")(requeue.requeue_cmd)  # triage requeue: failed tickets back to the queue
+app.command()(up.up)  # triage up: the whole service as processes on one machine (api/deploy/)
 
 app.add_typer(kb.app, name="kb")
 evaluate.app.command("risk")(risk.eval_risk)  # triage eval risk (api/cli/risk.py)
@@ -67,3 +75,4 @@ app.add_typer(serve.model_app, name="model")
 app.add_typer(coverage.app, name="coverage")
 app.add_typer(keys.app, name="keys")
 app.add_typer(answerability.app, name="answerability")
+app.add_typer(report.app, name="report")  # triage report weekly (api/cli/report.py)

@@ -31,6 +31,14 @@ def train_answerability(
     min_handoff_recall: Annotated[
         float, typer.Option(help="share of unanswerable tickets the recommended handoff threshold hands off")
     ] = 0.8,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="the eval file of `triage export-feedback` (agents' verdicts on this service's replies, on "
+            "TRIAGE_KB_PATH): every verdict an extra training example (approved: resolves; rejected or reopened: "
+            "does not); never measured on"
+        ),
+    ] = None,
     c: Annotated[float, typer.Option("--C", help="inverse regularisation of the logistic regression")] = 1.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="write every figure here")] = None,
     cache: Annotated[bool, typer.Option(help="reuse the graph runs cached under <data dir>/answerability")] = True,
@@ -43,7 +51,15 @@ def train_answerability(
     after changing TRIAGE_EMBEDDER: a model from another embedder auto-resolves nothing."""
     from agent.graph.answerability import SHIPPED_MODEL, AnswerabilityModelError
     from agent.graph.policy import PolicyError
-    from evals.answerability import default_sets, format_result, load_runs, result_json, save_model, train
+    from evals.answerability import (
+        default_sets,
+        feedback_set,
+        format_result,
+        load_runs,
+        result_json,
+        save_model,
+        train,
+    )
     from evals.resolve.data import ResolveDataError
 
     s = get_settings().model_copy(update={"llm": "none"})
@@ -53,6 +69,10 @@ def train_answerability(
         if unknown:
             fail(f"unknown --set {', '.join(unknown)}; choose from {', '.join(t.name for t in sets)}")
         sets = [t for t in sets if t.name in only]
+    if feedback is not None:
+        if not feedback.is_file():
+            fail(f"--feedback {feedback}: no such file; write it with `triage export-feedback`")
+        sets.append(feedback_set(feedback, s.kb_path))
     missing = [str(p) for t in sets for p in (t.kb, t.cases) if not p.exists()]
     if missing:
         fail(f"training data not found: {', '.join(missing)}; pass --datasets DIR (the shared datasets folder)")

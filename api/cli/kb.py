@@ -18,13 +18,19 @@ def kb_ingest(
     path: Annotated[Path, typer.Argument(help="a markdown file or a folder of them")],
     prune: Annotated[bool, typer.Option(help="remove stored docs that are no longer in PATH")] = False,
 ) -> None:
-    """Ingest markdown docs with front matter; unchanged docs are skipped, changed ones replaced."""
+    """Ingest markdown docs with front matter; unchanged docs are skipped, changed ones replaced.
+    Running services (`triage serve`, workers, on this data dir or the same TRIAGE_CHROMA_URL) see the
+    change on their next search, no restart needed."""
     from agent.runtime.assembly import open_knowledge
+    from knowledge.store import KnowledgeUnavailableError
 
     if not path.exists():
         fail(f"{path} does not exist")
-    store = open_knowledge(get_settings())
-    report = store.ingest(path, prune=prune)
+    try:
+        store = open_knowledge(get_settings())
+        report = store.ingest(path, prune=prune)
+    except (KnowledgeUnavailableError, ValueError) as exc:  # the server is down; a malformed TRIAGE_CHROMA_URL
+        fail(str(exc))
     typer.echo(f"{path}: {report.summary()} (collection now {store.count()} chunks)")
     for err in report.errors:
         typer.secho(f"  rejected {err}", fg=typer.colors.YELLOW, err=True)
@@ -36,11 +42,11 @@ def kb_ingest(
 def kb_search(query: str, k: int = 5) -> None:
     """Show the top-k documents for a query."""
     from agent.runtime.assembly import open_knowledge
-    from knowledge.store import IndexMismatchError
+    from knowledge.store import IndexMismatchError, KnowledgeUnavailableError
 
     try:
         hits = open_knowledge(get_settings()).search(query, k=k)
-    except IndexMismatchError as exc:
+    except (IndexMismatchError, KnowledgeUnavailableError, ValueError) as exc:
         fail(str(exc))
     for hit in hits:
         typer.echo(f"{hit.score:.3f}  {hit.doc_id:10} [{hit.doc_type}/{hit.category}/{hit.language}] {hit.title}")

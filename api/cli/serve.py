@@ -27,6 +27,8 @@ def serve(
     _preflight(settings)
     if ingest:
         kb_ingest(settings.kb_path, prune=False)
+    if settings.worker_enabled:
+        _require_kb(settings)
     h, p = host or settings.host, port or settings.port
     typer.echo(f"API on http://{h}:{p}  (docs: http://{h}:{p}/docs)  LLM: {settings.llm}")
     if settings.llm.startswith("llamacpp/"):
@@ -59,11 +61,31 @@ def _preflight(settings: Settings) -> None:
         fail(str(exc))
 
 
+def _require_kb(settings: Settings) -> None:
+    """A worker with an empty (or unreachable, or another embedder's) knowledge base would hand every
+    ticket off with nothing retrieved: refuse to start, saying how to fix it (TRIAGE_ALLOW_EMPTY_KB=true
+    starts anyway, loudly)."""
+    from agent.runtime.assembly import open_knowledge
+    from knowledge.store import EmptyKnowledgeError, IndexMismatchError, KnowledgeUnavailableError
+
+    try:
+        n = open_knowledge(settings).require_documents()
+    except EmptyKnowledgeError as exc:
+        if not settings.allow_empty_kb:
+            fail(f"{exc} (or set TRIAGE_ALLOW_EMPTY_KB=true to start anyway)")
+        typer.secho(f"warning: {exc}; starting anyway (TRIAGE_ALLOW_EMPTY_KB)", fg=typer.colors.YELLOW, err=True)
+        return
+    except (IndexMismatchError, KnowledgeUnavailableError, ValueError) as exc:
+        fail(str(exc))
+    typer.echo(f"knowledge base: {n} chunks in {settings.chroma_url or settings.chroma_path}")
+
+
 def worker() -> None:
     """Run a worker process without the API (scaled mode; needs a shared database such as PostgreSQL)."""
     from agent.runtime.process import open_worker
     from agent.storage import open_database
 
+    _require_kb(get_settings())
     # a worker shares the model process of `triage serve` / `triage model serve`; it never starts one
     with model_for(serve=False) as (s, _model), open_worker(s, open_database(s.db_url)) as w:
         typer.echo(f"worker {w.id} polling {s.db_url.split('@')[-1]}")

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from agent.graph.textutil import detect_language
 from knowledge.ingest import Doc, DocError, DocMeta, load_docs
 
@@ -297,8 +299,38 @@ def load_cases(path: Path, kb: KnowledgeBase, limit: int | None = None) -> list[
                 f"{path}: case {c.id}: gold document(s) {', '.join(unknown[:3])} are not in the knowledge base "
                 f"{kb.path}; is this the right --kb?"
             )
-        c.gold_doc_ids = [d for d in c.gold_doc_ids if d in known]
+        c.gold_doc_ids = with_translations([d for d in c.gold_doc_ids if d in known], kb.docs)
     return cases
+
+
+def translation_groups(docs: list[Doc]) -> dict[str, str]:
+    """doc id -> the id of the document it translates (front matter `translation_of`), or its own id."""
+    out: dict[str, str] = {}
+    for d in docs:
+        original = getattr(d.meta, "translation_of", None) or _front_matter_field(d.path, "translation_of")
+        out[d.meta.id] = str(original) if original else d.meta.id
+    return out
+
+
+def _front_matter_field(path: str, name: str) -> object:
+    """A front matter field of a markdown document that `DocMeta` does not keep (None otherwise)."""
+    p = Path(path)
+    if p.suffix != ".md" or not p.is_file():
+        return None
+    m = re.match(r"---\n(.*?)\n---", p.read_text(encoding="utf-8").replace("\r\n", "\n"), re.S)
+    try:
+        data = yaml.safe_load(m.group(1)) if m else None
+    except yaml.YAMLError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def with_translations(gold: list[str], docs: list[Doc]) -> list[str]:
+    """`gold` plus every translation of a gold document (and the original a gold translation
+    translates): the same article in the ticket's own language answers it as well."""
+    groups = translation_groups(docs)
+    wanted = {groups.get(g, g) for g in gold}
+    return [*gold, *sorted(d for d, g in groups.items() if g in wanted and d not in gold)]
 
 
 def _case_from_json(path: Path, n: int, row: dict[str, Any]) -> Case:

@@ -199,17 +199,28 @@ def curve(traces: list[Trace], policy: Policy) -> list[dict[str, float]]:
 
 
 def by_language(traces: list[Trace], policy: Policy) -> dict[str, dict[str, Any]]:
+    """The outcome and retrieval figures per ticket language (the case's, else the detected one)."""
     out: dict[str, dict[str, Any]] = {}
-    for lang in sorted({t.triage.language.value for t in traces}):
-        sub = [t for t in traces if t.triage.language.value == lang]
+
+    def lang_of(t: Trace) -> str:
+        return t.case.language or t.triage.language.value
+
+    for lang in sorted({lang_of(t) for t in traces}):
+        sub = [t for t in traces if lang_of(t) == lang]
         m = outcome_metrics(sub, policy)
         r = retrieval_metrics(sub) if any(t.case.gold_doc_ids for t in sub) else {}
         out[lang] = {
             "tickets": m["tickets"],
+            "answerable": m["answerable"],
             "auto_resolution_rate": m["auto_resolution_rate"],
+            "correct_auto_rate_answerable": m["correct_auto_rate_answerable"],
+            "auto_resolved": m["outcomes"]["auto_resolve"],
             "wrong_resolutions": m["wrong_resolutions"],
             "handoff_recall": m["handoff_recall"],
+            "recall_at_1": r.get("recall_at_1"),
             "recall_at_5": r.get("recall_at_5"),
+            "mrr": r.get("mrr"),
+            "seconds_p50": round(percentile([t.seconds for t in sub], 0.5), 3),
         }
     return out
 

@@ -19,10 +19,36 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from evals.report_page import html_img, html_page, html_table
+from evals.resolve.languages import format_languages
 
 
 def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+LANGUAGE_ROWS = [
+    ("tickets", "tickets", "n"),
+    ("answerable", "answerable", "n"),
+    ("recall_at_1", "recall@1", "pct"),
+    ("recall_at_5", "recall@5", "pct"),
+    ("mrr", "MRR", "n"),
+    ("correct_auto_rate_answerable", "answerable auto-resolved right", "pct"),
+    ("auto_resolved", "auto-resolved", "n"),
+    ("wrong_resolutions", "  of them wrong", "n"),
+    ("handoff_recall", "handoff recall", "pct"),
+    ("seconds_p50", "seconds p50", "n"),
+]
+
+
+LANGUAGE_COLUMNS = [
+    "language",
+    "tickets",
+    "auto",
+    "answerable auto-resolved right",
+    "wrong",
+    "handoff recall",
+    "recall@5",
+]
 
 
 def format_summary(m: dict[str, Any]) -> str:
@@ -45,6 +71,8 @@ def format_summary(m: dict[str, Any]) -> str:
         f"{_ragas_by(run)}",
         f"seconds per ticket p50 {m['seconds_p50']} p95 {m['seconds_p95']}",
     ]
+    if m.get("by_language"):
+        lines += ["", *format_languages(m["by_language"], LANGUAGE_ROWS)]
     if m.get("judge"):
         by = run.get("metrics_by", {})
         lines.append(
@@ -196,6 +224,7 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
             lang,
             str(v["tickets"]),
             _pct(v["auto_resolution_rate"]),
+            _pct(v.get("correct_auto_rate_answerable")),
             str(v["wrong_resolutions"]),
             _pct(v["handoff_recall"]),
             _pct(v["recall_at_5"]),
@@ -219,8 +248,8 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
         "",
         "## By language",
         "",
-        "| language | tickets | auto | wrong | handoff recall | recall@5 |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| language | tickets | auto | answerable auto-resolved right | wrong | handoff recall | recall@5 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ] + ["| " + " | ".join(r) + " |" for r in lang_rows]
     md += ["", "## Why tickets were not auto-resolved (rules fired)", "", "| rule | tickets |", "|---|---:|"]
     md += [f"| {k} | {v} |" for k, v in rules]
@@ -232,7 +261,7 @@ def write_resolve_report(result: dict[str, Any], directory: Path, title: str) ->
 
     body = f"""<div class="plots">{html_img(plots["outcomes"])}{html_img(plots["curve"])}</div>
 <h2>By language</h2>
-{html_table(["language", "tickets", "auto", "wrong", "handoff recall", "recall@5"], lang_rows)}
+{html_table(LANGUAGE_COLUMNS, lang_rows)}
 <h2>Why tickets were not auto-resolved</h2>
 {html_table(["rule", "tickets"], rules)}
 <h2>Wrong resolutions</h2>

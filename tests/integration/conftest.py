@@ -31,14 +31,22 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
+    """MiniLM: what the tests of the store, the classifier's encoder and topics pin (not the default)."""
     return get_embedder("bundled:all-MiniLM-L6-v2")
 
 
 @pytest.fixture(scope="session")
-def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
-    """A data dir whose Chroma holds the demo KB, ingested once per test session."""
+def default_embedder() -> Embedder:
+    """The service's default retrieval embedder (Settings.embedder: multilingual-e5-small), which the
+    shipped policy thresholds and answerability model are tuned for: the demo KB is embedded with it."""
+    return get_embedder(Settings.model_fields["embedder"].default, 1)
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> Path:
+    """A data dir whose Chroma holds the demo KB (by the default embedder), ingested once per test session."""
     data = tmp_path_factory.mktemp("demo-data")
-    store = KnowledgeStore(data / "chroma", embedder, "knowledge")
+    store = KnowledgeStore(data / "chroma", default_embedder, "knowledge")
     report = store.ingest(DEMO_KB)
     assert not report.errors, report.errors
     return data

@@ -121,6 +121,7 @@ def test_a_separate_worker_serves_its_own_counters(demo_data_dir: Path, tmp_path
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
         "TRIAGE_DATA_DIR": str(tmp_path),
+        "TRIAGE_ALLOW_EMPTY_KB": "true",  # no KB here: this test is about the model process / metrics
         "TRIAGE_DATABASE_URL": db,
         "TRIAGE_LLM": "none",
         "TRIAGE_WORKER_POLL_S": "0.05",

@@ -129,6 +129,7 @@ def test_every_route_has_an_auth_dependency() -> None:
     assert guarded["/tickets/{ticket_id}"] == "agent"
     assert guarded["/tickets/{ticket_id}/writeback/retry"] == "admin"
     assert guarded["/sla/at-risk"] == guarded["/routing/on-duty"] == "agent"
+    assert guarded["/kpis"] == guarded["/dashboard/data"] == "agent"
     assert guarded["/admin/keys"] == guarded["/admin/keys/{key_id}"] == "admin"
     assert guarded["/intake/tickets"] == "webhook"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -126,7 +127,18 @@ class Seen:
     resolved: bool
 
 
+def _unmarked(texts: list[str]) -> list[str]:
+    """Comments without the marker footer every note and reply carries (`ref triage-<id>-<step>`)."""
+    return [re.sub(r"\n\nref triage-[a-z0-9-]+$", "", t) for t in texts]
+
+
 def seen(system: str, fake: FakeServer, external_id: str) -> Seen:
+    got = _seen(system, fake, external_id)
+    got.replies, got.notes = _unmarked(got.replies), _unmarked(got.notes)
+    return got
+
+
+def _seen(system: str, fake: FakeServer, external_id: str) -> Seen:
     t = fake.tickets[external_id]
     if system == "zendesk":
         comments = [(c["body"], c["public"]) for c in t["comments"]]

@@ -6,6 +6,8 @@ Document Format body; in JSM a comment is internal when it carries the entity pr
 `update.labels[].add`, components or a custom field for the queue). Resolve: the transition id is looked
 up by name with `GET .../transitions`, then `POST .../transitions`. Assignee: `PUT .../assignee` with
 `accountId`. Rate limits answer 429 with `Retry-After` and `X-RateLimit-Reset` (both honoured).
+A note or reply carries its marker as its last ADF paragraph (`ref triage-...`); `find_marker`
+reads the issue's newest comments (`GET .../comment?orderBy=-created`) and their ADF text.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from urllib.parse import quote
 import httpx
 
 from tools.http import ApiClient, WriteBackConfigError
-from tools.ticketing.adf import text_to_adf
+from tools.ticketing.adf import adf_to_text, text_to_adf
 from tools.ticketing.base import JiraConfig, Priority
+from tools.ticketing.plan import has_marker, with_marker
+
+MARKER_SCAN = 300  # newest comments searched for a marker (three pages of 100)
 
 
 class Jira:
@@ -65,11 +70,29 @@ class Jira:
         self.api.request("PUT", self._issue(key), json_body=body)
         return f"{key}: {what}"
 
-    def add_note(self, external_id: str, text: str) -> str:
-        return self._comment(external_id, text, internal=True)
+    def add_note(self, external_id: str, text: str, *, marker: str | None = None) -> str:
+        return self._comment(external_id, with_marker(text, marker), internal=True)
 
-    def post_reply(self, external_id: str, text: str) -> str:
-        return self._comment(external_id, text, internal=False)
+    def post_reply(self, external_id: str, text: str, *, marker: str | None = None) -> str:
+        return self._comment(external_id, with_marker(text, marker), internal=False)
+
+    def find_marker(self, external_id: str, marker: str) -> str | None:
+        for start in range(0, MARKER_SCAN, 100):
+            got = self.api.request_json(
+                "GET",
+                f"{self._issue(external_id)}/comment",
+                params={"orderBy": "-created", "maxResults": "100", "startAt": str(start)},
+            )
+            comments = got.get("comments")
+            if not isinstance(comments, list):
+                return None
+            for c in comments:  # pyright: ignore[reportUnknownVariableType]
+                if isinstance(c, dict) and has_marker(adf_to_text(c.get("body")), marker):  # pyright: ignore[reportUnknownMemberType]
+                    return f"comment {c.get('id', '?')} on {external_id} carries {marker}"  # pyright: ignore[reportUnknownMemberType]
+            total = got.get("total")
+            if len(comments) < 100 or (isinstance(total, int) and start + 100 >= total):  # pyright: ignore[reportUnknownArgumentType]
+                return None
+        return None
 
     def set_priority(self, external_id: str, priority: Priority) -> str:
         name = self.config.priorities[priority]

@@ -8,16 +8,26 @@ Running the same plan again (`apply`) re-runs only what is not done.
 `Ledger` is a Protocol: this layer says what a ledger must do, the application stores it (the
 SQL implementation on the service's database is `agent.storage.ledger.Ledger`, table `writebacks`).
 
-What "exactly once" cannot cover: if the process dies after the system accepted a call but before
-the ledger recorded it, the step stays `pending` and runs again (at-least-once for that window);
-the same holds for a timeout after the system received the request.
+A step is a claim: `pending` with an owner and a lease the owner renews while its call runs. A second
+worker reaching a step another live owner holds waits for it (and skips it once done) instead of
+writing it again; a dead owner's lease runs out and the step is retaken.
+
+The window between "the system accepted the call" and "the ledger recorded it" (a kill -9, a
+timeout after the system received the request) is closed for comments and replies by a marker:
+every note or reply carries `marker_for(ticket, step)` (a short footer token each system keeps
+intact), and a step retaken after such a window (its row `pending` or `failed` retryable) first
+asks the system for its marker (`MarkedSystem.find_marker`) and, when found, is recorded `done`
+without posting again. Field updates (priority, group, tags, assignee, resolve) are idempotent in
+every system: writing them twice leaves the ticket as writing them once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -27,6 +37,54 @@ from tools.ticketing.base import Priority, TicketingSystem
 Step = Literal["reply", "note", "priority", "group", "tags", "assign", "resolve"]
 STEP_ORDER: tuple[Step, ...] = ("reply", "note", "priority", "group", "tags", "assign", "resolve")
 StepStatus = Literal["pending", "done", "failed"]
+
+
+class StepInFlight(WriteBackError):
+    """Another live owner holds this step (a pending claim whose lease it keeps renewing) and did not
+    finish it in time: nothing was written; retry later (the ledger skips it once the owner is done)."""
+
+    retryable = True
+
+
+COMMENT_STEPS: frozenset[str] = frozenset({"reply", "note"})
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def marker_for(ticket_key: str, step: str) -> str:
+    """The token a note or reply carries so a resumed step can find it in the ticketing system:
+    `triage-<12 hex of our ticket id>[-<plan suffix>]-<step>`, e.g. `triage-3f2a9c1b7d4e-reply` or
+    `triage-3f2a9c1b7d4e-approved-reply` (the reviewed plan's key is `<id>:approved`). Letters, digits
+    and hyphens only: no markup language of the four systems changes it."""
+    base, _, suffix = ticket_key.partition(":")
+    short = base[:12] if _HEX_ID.fullmatch(base) else hashlib.sha256(base.encode()).hexdigest()[:12]
+    tail = re.sub(r"[^a-z0-9]+", "-", suffix.lower()).strip("-")
+    return "-".join(p for p in ("triage", short, tail, re.sub(r"[^a-z0-9]+", "-", step.lower())) if p)
+
+
+def with_marker(text: str, marker: str | None) -> str:
+    """`text` with the marker as its last line (a short footer: `ref triage-...-reply`)."""
+    return f"{text.rstrip()}\n\nref {marker}" if marker else text
+
+
+def has_marker(text: str, marker: str) -> bool:
+    """Whether `text` carries `marker` as a whole token (not as part of a longer one)."""
+    return re.search(rf"(?<![\w-]){re.escape(marker)}(?![\w-])", text) is not None
+
+
+@runtime_checkable
+class MarkedSystem(Protocol):
+    """A `TicketingSystem` whose notes and replies carry a marker it can look up again (all four
+    adapters). A system without `find_marker` is written without markers (at-least-once in the
+    crash window)."""
+
+    def add_note(self, external_id: str, text: str, *, marker: str | None = None) -> str: ...
+
+    def post_reply(self, external_id: str, text: str, *, marker: str | None = None) -> str: ...
+
+    def find_marker(self, external_id: str, marker: str) -> str | None:
+        """A summary of the comment on the ticket that carries `marker` (like `add_note`'s answer),
+        None if there is none. Raises `WriteBackError` when the system cannot be asked."""
+        ...
 
 
 class StepRecord(BaseModel):
@@ -56,9 +114,14 @@ class Ledger(Protocol):
     """Idempotency per (ticket_id, step), durable across processes: what `apply` and its callers need.
 
     The contract an implementation keeps (the SQL one: `agent.storage.ledger.Ledger`):
-    - `run_step` marks the step pending (attempts + 1) and runs `fn`, unless the step is `done`
-      already: then it returns None without calling `fn`. Two runs racing for one step never both
-      call `fn` after one recorded it done.
+    - `run_step` claims the step (pending, attempts + 1, an owner and a lease renewed while `fn`
+      runs) and runs `fn`, unless the step is `done` already: then it returns None without calling
+      `fn`. Two runs racing for one step never both call `fn`: a step pending under another live
+      owner is waited for (None once it is done) or, if it does not finish in time, `StepInFlight`
+      is raised with nothing written; a pending step whose owner's lease ran out is retaken.
+    - A retaken step (its row `pending` from a dead owner, or `failed` retryable: the call may have
+      landed) calls `recover` first, when given: a string means the write is already in the system
+      (the step is recorded `done` with it and `fn` is not called).
     - `fn` returning: the step is `done` with the response (its first 2000 characters) and the
       outcome is returned. `fn` raising `WriteBackError`: the step is `failed` with the error and the
       exception's `retryable`, and the exception is re-raised; any other exception: `failed`, not
@@ -78,7 +141,14 @@ class Ledger(Protocol):
         ...
 
     def run_step(
-        self, ticket_id: str, step: str, fn: Callable[[], str], *, system: str = "", external_id: str = ""
+        self,
+        ticket_id: str,
+        step: str,
+        fn: Callable[[], str],
+        *,
+        system: str = "",
+        external_id: str = "",
+        recover: Callable[[], str | None] | None = None,
     ) -> StepOutcome | None:
         """Run `fn` unless this step of this ticket is done already (None when skipped); see the class doc."""
         ...
@@ -118,15 +188,25 @@ class WriteBackPlan(BaseModel):
         return self.action not in ("handoff", "suggest") if self.resolve is None else self.resolve
 
     def calls(self, system: TicketingSystem) -> list[tuple[Step, Callable[[], str]]]:
-        """The plan as ordered (step, call) pairs for this system."""
+        """The plan as ordered (step, call) pairs for this system (notes and replies with their
+        marker when the system can look markers up: `MarkedSystem`)."""
         ext = self.external_id
         calls: list[tuple[Step, Callable[[], str]]] = []
+        marked = cast(MarkedSystem, system) if isinstance(system, MarkedSystem) else None
         if self.reply:
             reply = self.reply
-            calls.append(("reply", lambda: system.post_reply(ext, reply)))
+            if marked is not None:
+                reply_marker = marker_for(self.ticket_id, "reply")
+                calls.append(("reply", lambda: marked.post_reply(ext, reply, marker=reply_marker)))
+            else:
+                calls.append(("reply", lambda: system.post_reply(ext, reply)))
         if self.note:
             note = self.note
-            calls.append(("note", lambda: system.add_note(ext, note)))
+            if marked is not None:
+                note_marker = marker_for(self.ticket_id, "note")
+                calls.append(("note", lambda: marked.add_note(ext, note, marker=note_marker)))
+            else:
+                calls.append(("note", lambda: system.add_note(ext, note)))
         if self.priority:
             priority = self.priority
             calls.append(("priority", lambda: system.set_priority(ext, priority)))
@@ -142,6 +222,19 @@ class WriteBackPlan(BaseModel):
         if self.should_resolve:
             calls.append(("resolve", lambda: system.resolve(ext)))
         return calls
+
+    def recoveries(self, system: TicketingSystem) -> dict[Step, Callable[[], str | None]]:
+        """Per comment step, the look-up a retaken step runs first (empty when the system has none)."""
+        if not isinstance(system, MarkedSystem):
+            return {}
+        marked, ext = cast(MarkedSystem, system), self.external_id
+        found: dict[Step, Callable[[], str | None]] = {}
+        comment_steps: tuple[tuple[Step, str | None], ...] = (("reply", self.reply), ("note", self.note))
+        for step, present in comment_steps:
+            if present:
+                marker = marker_for(self.ticket_id, step)
+                found[step] = lambda marker=marker: marked.find_marker(ext, marker)
+        return found
 
 
 class WriteBackReport(BaseModel):
@@ -173,9 +266,17 @@ def apply(plan: WriteBackPlan, system: TicketingSystem, ledger: Ledger) -> Write
     """
     outcomes: list[StepOutcome] = []
     calls = plan.calls(system)
+    recoveries = plan.recoveries(system)
     for index, (step, call) in enumerate(calls):
         try:
-            done = ledger.run_step(plan.ticket_id, step, call, system=system.name, external_id=plan.external_id)
+            done = ledger.run_step(
+                plan.ticket_id,
+                step,
+                call,
+                system=system.name,
+                external_id=plan.external_id,
+                recover=recoveries.get(step),
+            )
         except WriteBackError as exc:
             outcomes.append(StepOutcome(step=step, status="failed", error=str(exc), retryable=exc.retryable))
             outcomes += [StepOutcome(step=later, status="not_run") for later, _ in calls[index + 1 :]]

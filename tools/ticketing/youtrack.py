@@ -4,7 +4,9 @@ Auth: `Authorization: Bearer perm:...` (a permanent token). Comments: `POST /api
 `{text}`; an internal note restricts `visibility` to one user group (`LimitedVisibility`,
 `permittedGroups`). Fields, tags, assignee and state: `POST /api/commands` with the same command
 syntax as the UI (`Priority Critical`, `tag {needs review}`, `Assignee jane`, `State Fixed`) and the
-issue by `idReadable` (ABC-12) or database `id` (2-17).
+issue by `idReadable` (ABC-12) or database `id` (2-17). A note or reply carries its marker as a last
+line (`ref triage-...`, plain Markdown text); `find_marker` pages through
+`GET /api/issues/{id}/comments?fields=id,text` (`$top`/`$skip`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import httpx
 
 from tools.http import ApiClient, WriteBackConfigError
 from tools.ticketing.base import Priority, YouTrackConfig
+from tools.ticketing.plan import has_marker, with_marker
+
+MARKER_PAGES = 10  # comments are listed oldest first: up to 1,000 are searched for a marker
 
 
 def command_value(value: str) -> str:
@@ -65,7 +70,7 @@ class YouTrack:
         self.api.request("POST", "/api/commands", json_body={"query": query, "issues": [self._issue_ref(external_id)]})
         return f"{external_id}: {query}"
 
-    def add_note(self, external_id: str, text: str) -> str:
+    def add_note(self, external_id: str, text: str, *, marker: str | None = None) -> str:
         group = self.config.note_group_id
         if not group:
             raise WriteBackConfigError(
@@ -74,10 +79,29 @@ class YouTrack:
                 system="youtrack",
             )
         visibility = {"$type": "LimitedVisibility", "permittedGroups": [{"id": group}]}
-        return self._comment(external_id, {"text": text, "visibility": visibility}, "internal comment")
+        body = {"text": with_marker(text, marker), "visibility": visibility}
+        return self._comment(external_id, body, "internal comment")
 
-    def post_reply(self, external_id: str, text: str) -> str:
-        return self._comment(external_id, {"text": text}, "comment")
+    def post_reply(self, external_id: str, text: str, *, marker: str | None = None) -> str:
+        return self._comment(external_id, {"text": with_marker(text, marker)}, "comment")
+
+    def find_marker(self, external_id: str, marker: str) -> str | None:
+        path = f"/api/issues/{quote(external_id, safe='')}/comments"
+        for page in range(MARKER_PAGES):
+            params = {"fields": "id,text", "$top": "100", "$skip": str(page * 100)}
+            response = self.api.request("GET", path, params=params)
+            try:
+                items: object = response.json()
+            except ValueError:
+                return None
+            if not isinstance(items, list):
+                return None
+            for c in items:  # pyright: ignore[reportUnknownVariableType]
+                if isinstance(c, dict) and has_marker(str(c.get("text") or ""), marker):  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                    return f"comment {c.get('id', '?')} on {external_id} carries {marker}"  # pyright: ignore[reportUnknownMemberType]
+            if len(items) < 100:  # pyright: ignore[reportUnknownArgumentType]
+                return None
+        return None
 
     def set_priority(self, external_id: str, priority: Priority) -> str:
         value = self.config.priorities[priority]

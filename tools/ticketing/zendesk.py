@@ -3,6 +3,8 @@
 Auth: HTTP basic `{email}/token:{api_token}`. Comments: `comment {body, public}` (public false is an
 internal note). Tags go in `additional_tags` (added to the ticket's tags; `tags` would replace them).
 Zendesk answers 409 when two updates to a ticket collide; its docs say to retry, so 409 is transient here.
+A note or reply carries its marker as a last line (`ref triage-...`; the plain `body` keeps it as
+sent); `find_marker` reads the ticket's newest comments (`GET .../comments?sort_order=desc`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import httpx
 
 from tools.http import ApiClient
 from tools.ticketing.base import Priority, ZendeskConfig, numeric_id
+from tools.ticketing.plan import has_marker, with_marker
+
+MARKER_SCAN = 300  # newest comments searched for a marker (three pages of 100)
 
 
 class Zendesk:
@@ -49,11 +54,31 @@ class Zendesk:
         audit = audit.get("id") if isinstance(audit, dict) else None  # pyright: ignore[reportUnknownMemberType]
         return f"ticket {external_id} updated" + (f" (audit {audit})" if audit else "")
 
-    def add_note(self, external_id: str, text: str) -> str:
-        return self._update(external_id, {"comment": {"body": text, "public": False}})
+    def add_note(self, external_id: str, text: str, *, marker: str | None = None) -> str:
+        return self._update(external_id, {"comment": {"body": with_marker(text, marker), "public": False}})
 
-    def post_reply(self, external_id: str, text: str) -> str:
-        return self._update(external_id, {"comment": {"body": text, "public": True}})
+    def post_reply(self, external_id: str, text: str, *, marker: str | None = None) -> str:
+        return self._update(external_id, {"comment": {"body": with_marker(text, marker), "public": True}})
+
+    def find_marker(self, external_id: str, marker: str) -> str | None:
+        path = f"/api/v2/tickets/{quote(external_id, safe='')}/comments"
+        for page in range(1, MARKER_SCAN // 100 + 1):
+            got = self.api.request_json(
+                "GET", path, params={"sort_order": "desc", "per_page": "100", "page": str(page)}
+            )
+            comments = got.get("comments")
+            if not isinstance(comments, list):
+                return None
+            for c in comments:  # pyright: ignore[reportUnknownVariableType]
+                if not isinstance(c, dict):
+                    continue
+                text = " ".join(str(c.get(k) or "") for k in ("body", "plain_body", "html_body"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                if has_marker(text, marker):
+                    kind = "reply" if c.get("public") else "note"  # pyright: ignore[reportUnknownMemberType]
+                    return f"{kind} {c.get('id', '?')} on ticket {external_id} carries {marker}"  # pyright: ignore[reportUnknownMemberType]
+            if not got.get("next_page") or len(comments) < 100:  # pyright: ignore[reportUnknownArgumentType]
+                return None
+        return None
 
     def set_priority(self, external_id: str, priority: Priority) -> str:
         return self._update(external_id, {"priority": self.config.priorities[priority]})

@@ -33,6 +33,15 @@ def _quiet_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def _default_threads() -> int:
+    """The process's share of the cores when a launcher set one (OMP_NUM_THREADS: `triage up`,
+    agent/runtime/threads.py; onnxruntime itself ignores it), else up to 4."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return min(os.cpu_count() or 2, 4)
+
+
 class OnnxEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from an exported encoder directory."""
 
@@ -45,7 +54,7 @@ class OnnxEncoder:
         self.max_length = max_length
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or min(os.cpu_count() or 2, 4)
+        opts.intra_op_num_threads = threads or _default_threads()
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(directory / ONNX_FILE), opts, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self.session.get_inputs()}

@@ -11,7 +11,7 @@ from agent.graph.context import AgentContext
 from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.prompts import fence, load_prompt
 from agent.graph.state import TriageState
-from knowledge.types import Hit
+from knowledge.types import Hit, Retriever
 
 LANGUAGE_NAMES = {"en": "English", "uk": "Ukrainian", "ru": "Russian"}
 CITATION = re.compile(r"\[([A-Za-z0-9][A-Za-z0-9_.\-]*)\]")
@@ -51,10 +51,30 @@ def action_section(doc_text: str, limit: int = 900) -> str:
     return body
 
 
-def extractive_draft(hit: Hit, doc_text: str, language: str) -> Draft:
+def extractive_draft(hit: Hit, doc_text: str, language: str, title: str | None = None) -> Draft:
+    """The cited document's steps in the template of `language`; `doc_text` (and `title`) should be
+    the document's version in that language (`in_language`)."""
     template = TEMPLATES.get(language, TEMPLATES["en"])
-    text = template.format(title=hit.title, steps=action_section(doc_text), doc_id=hit.doc_id)
+    text = template.format(title=title or hit.title, steps=action_section(doc_text), doc_id=hit.doc_id)
     return Draft(text=text, citations=[hit.doc_id], language=language, generated_by="extractive")
+
+
+_H1 = re.compile(r"\A\s*#\s+(.+)")
+
+
+def translation_id(doc_id: str, language: str) -> str:
+    """The id of `doc_id`'s translation into `language` (front matter `translation_of: <doc_id>`,
+    `language: <language>`; knowledge/ingest.py enforces the shape): KB-009 -> KB-009.uk."""
+    return f"{doc_id}.{language}"
+
+
+def in_language(knowledge: Retriever, doc_id: str, language: str) -> tuple[str, str | None]:
+    """The article `doc_id` (search returns an article under its original's id) as `language`
+    readers get it: the text of its translation into `language` when the knowledge base has one,
+    else its own; and its title (the text's `# ` heading; None when it has none)."""
+    text = knowledge.document_text(translation_id(doc_id, language)) or knowledge.document_text(doc_id)
+    m = _H1.match(text)
+    return text, (m.group(1).strip() if m else None)
 
 
 def _sources(hits: list[Hit], linked: str | None) -> list[Hit]:
@@ -71,14 +91,17 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     language = state["triage"].language.value
     language = language if language in LANGUAGE_NAMES else "en"
     sources = _sources(hits, state["decision"].linked_issue)
-    texts = {h.doc_id: ctx.knowledge.document_text(h.doc_id) for h in sources}
+    # each source in the ticket's language when the KB has that version (KB-009.uk for KB-009)
+    versions = {h.doc_id: in_language(ctx.knowledge, h.doc_id, language) for h in sources}
+    texts = {d: text for d, (text, _) in versions.items()}
+    titles = {h.doc_id: versions[h.doc_id][1] or h.title for h in sources}
     top = sources[0]
     if ctx.llm is None:
-        d = extractive_draft(top, texts[top.doc_id], language)
+        d = extractive_draft(top, texts[top.doc_id], language, titles[top.doc_id])
         return {"draft": d, "audit": [AuditEvent(node="draft", event="extractive", detail={"citations": d.citations})]}
 
     prompt = load_prompt(ctx.settings.prompts_dir, "draft")
-    docs = "\n\n".join(f"[{h.doc_id}] {h.title}\n{texts[h.doc_id][:DOC_CHARS]}" for h in sources)
+    docs = "\n\n".join(f"[{h.doc_id}] {titles[h.doc_id]}\n{texts[h.doc_id][:DOC_CHARS]}" for h in sources)
     data = fence(state["text"])  # the ticket between per-request markers it cannot close
     system, user = prompt.render(
         language_name=LANGUAGE_NAMES[language],
@@ -91,7 +114,7 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         # Plain text, not JSON: small models end a JSON string early when they copy a quote from a doc.
         out: Any = ctx.llm.invoke([SystemMessage(system), HumanMessage(user)])
     except LLM_FALLBACK_ERRORS as exc:
-        d = extractive_draft(top, texts[top.doc_id], language)
+        d = extractive_draft(top, texts[top.doc_id], language, titles[top.doc_id])
         return {
             "draft": d,
             "prompts": {prompt.name: prompt.version},
@@ -105,7 +128,7 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         }
     reply = str(out.content).strip()
     if not reply:
-        d = extractive_draft(top, texts[top.doc_id], language)
+        d = extractive_draft(top, texts[top.doc_id], language, titles[top.doc_id])
         return {
             "draft": d,
             "prompts": {prompt.name: prompt.version},

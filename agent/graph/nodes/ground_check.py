@@ -8,6 +8,7 @@ from agent.domain import AuditEvent, Finding
 from agent.graph.checks import GROUNDING_RULES, asks, content_findings, reply_language
 from agent.graph.checks.coverage import COVER_RANK, MAX_ASKS
 from agent.graph.context import AgentContext
+from agent.graph.nodes.draft import translation_id
 from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
@@ -56,6 +57,8 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     titles = {h.doc_id: h.title for h in hits}
     # each cited document as the draft prompt showed it: its title, then its text
     docs = [f"{titles.get(d, '')}\n\n{ctx.knowledge.document_text(d)}".strip() for d in valid]
+    # and each one's version in the draft's language, which the draft was written from (KB-009.uk)
+    docs += [t for d in valid if (t := ctx.knowledge.document_text(translation_id(d, draft.language)))]
     quotes = unsupported_quotes(draft.text, docs)
     findings: list[Finding] = []
     if quotes and valid and not invented:

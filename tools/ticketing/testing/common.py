@@ -12,6 +12,8 @@ injected:
         zd.inject(429, times=2, retry_after="1")     # the next 2 requests answer 429 Retry-After: 1
         zd.inject(503)                               # then one 503
         zd.inject(None, delay_s=2)                   # then one slow (but normal) answer
+        zd.inject(None, hold_s=30, path_contains="/tickets/123")  # applied at once, answered 30 s later
+                                                     # (a crash between "the system has it" and our record)
         Zendesk(ZendeskConfig(base_url=zd.url, **zd.credentials)).add_note("123", "hi")
         assert zd.accepted("PUT")[-1].body["ticket"]["comment"]["public"] is False
 
@@ -71,6 +73,8 @@ class Fault:
     body: JSON = None
     delay_s: float = 0.0
     path_contains: str | None = None
+    hold_s: float = 0.0  # after the request was applied: wait this long before answering
+    method: str | None = None
 
 
 class FakeServer:
@@ -132,13 +136,16 @@ class FakeServer:
         body: JSON = None,
         delay_s: float = 0.0,
         path_contains: str | None = None,
+        hold_s: float = 0.0,
+        method: str | None = None,
     ) -> None:
-        """The next `times` matching requests answer `status` (None: normally, after `delay_s`)."""
+        """The next `times` matching requests answer `status` (None: normally, after `delay_s`; with
+        `hold_s`, applied at once and answered `hold_s` later). `method` narrows the match (e.g. POST)."""
         hdrs = dict(headers or {})
         if retry_after is not None:
             hdrs["Retry-After"] = retry_after
         with self._lock:
-            self._faults.append(Fault(status, times, hdrs, body, delay_s, path_contains))
+            self._faults.append(Fault(status, times, hdrs, body, delay_s, path_contains, hold_s, method))
 
     @property
     def calls(self) -> list[Recorded]:
@@ -189,10 +196,12 @@ class FakeServer:
         self.stop()
 
     # -- request plumbing -------------------------------------------------------------------------
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, path: str, method: str = "") -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.path_contains is None or fault.path_contains in path:
+                if (fault.path_contains is None or fault.path_contains in path) and (
+                    fault.method is None or fault.method == method
+                ):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -217,7 +226,7 @@ class FakeServer:
         return run
 
     async def _answer(self, request: Request, handler: Handler, body: JSON, bad_json: bool) -> Response:
-        fault = self._take_fault(request.url.path)
+        fault = self._take_fault(request.url.path, request.method)
         if fault is not None:
             if fault.delay_s:
                 await asyncio.sleep(fault.delay_s)
@@ -231,7 +240,17 @@ class FakeServer:
             if bad_json or not ctype.startswith("application/json"):
                 return self.bad_request("body must be JSON with Content-Type: application/json")
         result = handler(request, body)
-        return await result if isinstance(result, Awaitable) else result
+        response = await result if isinstance(result, Awaitable) else result
+        if fault is not None and fault.hold_s:
+            await asyncio.sleep(fault.hold_s)
+        return response
+
+    def page_params(self, request: Request, size_key: str, default: int = 100) -> int:
+        """A page size from the query (clamped to 1..100, as the real APIs do)."""
+        try:
+            return max(1, min(100, int(request.query_params.get(size_key, default))))
+        except ValueError:
+            return default
 
     def bad_request(self, message: str, field_name: str = "") -> Response:
         return JSONResponse({"error": message, "field": field_name}, status_code=400)

@@ -42,6 +42,7 @@ class FakeFreshdesk(FakeServer):
             Route(base, self.endpoint(self.update), methods=["PUT"]),
             Route(base + "/notes", self.endpoint(self.note), methods=["POST"]),
             Route(base + "/reply", self.endpoint(self.reply), methods=["POST"]),
+            Route(base + "/conversations", self.endpoint(self.conversations), methods=["GET"]),
         ]
 
     def authorised(self, request: Request) -> bool:
@@ -113,6 +114,20 @@ class FakeFreshdesk(FakeServer):
         entry = {"id": self._id, "body": body["body"], "private": is_private, "ticket_id": int(tid)}
         ticket["conversations"].append(entry)
         return JSONResponse(entry, status_code=201)
+
+    def conversations(self, request: Request, body: JSON) -> Response:
+        """List conversations of a ticket: oldest first, `page`/`per_page` (up to 100); body and body_text."""
+        tid = request.path_params["ticket_id"]
+        ticket = self.ticket(tid)
+        if ticket is None:
+            return self.not_found(tid)
+        per_page = self.page_params(request, "per_page", 30)
+        try:
+            page = max(1, int(request.query_params.get("page", "1")))
+        except ValueError:
+            return self.validation("page", "It should be a/an Positive Integer", "datatype_mismatch")
+        chunk = ticket["conversations"][(page - 1) * per_page : page * per_page]
+        return JSONResponse([{**c, "body_text": c["body"]} for c in chunk])
 
     def note(self, request: Request, body: JSON) -> Response:
         return self._conversation(request, body, private=None)

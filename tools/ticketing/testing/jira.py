@@ -49,6 +49,7 @@ class FakeJira(FakeServer):
         base = "/rest/api/3/issue/{key}"
         return [
             Route(base + "/comment", self.endpoint(self.comment), methods=["POST"]),
+            Route(base + "/comment", self.endpoint(self.list_comments), methods=["GET"]),
             Route(base, self.endpoint(self.edit), methods=["PUT"]),
             Route(base, self.endpoint(self.show), methods=["GET"]),
             Route(base + "/transitions", self.endpoint(self.list_transitions), methods=["GET"]),
@@ -118,9 +119,30 @@ class FakeJira(FakeServer):
         self._comment_id += 1
         text = adf_to_text(body["body"])
         issue["comments"].append({"id": str(self._comment_id), "text": text, "internal": internal,
-                                  "visibility": visibility})  # fmt: skip
+                                  "visibility": visibility, "body": body["body"]})  # fmt: skip
         return JSONResponse({"id": str(self._comment_id), "body": body["body"], "jsdPublic": not internal},
                             status_code=201)  # fmt: skip
+
+    def list_comments(self, request: Request, body: JSON) -> Response:
+        """Get comments: `orderBy` created|-created, `startAt`, `maxResults` (up to 100); ADF bodies."""
+        key = request.path_params["key"]
+        issue = self.ticket(key)
+        if issue is None:
+            return self.not_found(key)
+        order = request.query_params.get("orderBy", "created")
+        if order.lstrip("+-") != "created":
+            return self.errors(messages=[f"orderBy {order!r} is not supported: created or -created"])
+        try:
+            start = max(0, int(request.query_params.get("startAt", "0")))
+        except ValueError:
+            return self.errors(messages=["startAt must be a number"])
+        size = self.page_params(request, "maxResults", 50)
+        comments = list(issue["comments"])
+        if order.startswith("-"):
+            comments.reverse()
+        chunk = [{"id": c["id"], "body": c["body"], "jsdPublic": not c["internal"]}
+                 for c in comments[start : start + size]]  # fmt: skip
+        return JSONResponse({"startAt": start, "maxResults": size, "total": len(comments), "comments": chunk})
 
     def edit(self, request: Request, body: JSON) -> Response:
         key = request.path_params["key"]

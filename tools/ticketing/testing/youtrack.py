@@ -47,6 +47,7 @@ class FakeYouTrack(FakeServer):
     def routes(self) -> list[Route]:
         return [
             Route("/api/issues/{issue_id}/comments", self.endpoint(self.comment), methods=["POST"]),
+            Route("/api/issues/{issue_id}/comments", self.endpoint(self.list_comments), methods=["GET"]),
             Route("/api/commands", self.endpoint(self.command), methods=["POST"]),
         ]
 
@@ -92,6 +93,21 @@ class FakeYouTrack(FakeServer):
         issue["comments"].append(entry)
         fields = request.query_params.get("fields")
         return JSONResponse({"id": entry["id"], "$type": "IssueComment"} if fields else {"$type": "IssueComment"})
+
+    def list_comments(self, request: Request, body: JSON) -> Response:
+        """An issue's comments, oldest first: only the `fields` asked for, `$top`/`$skip` paging."""
+        ref = request.path_params["issue_id"]
+        issue = self.find(ref)
+        if issue is None:
+            return self.not_found(ref)
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f] or ["$type"]
+        try:
+            skip = max(0, int(request.query_params.get("$skip", "0")))
+            top = int(request.query_params.get("$top", "-1"))
+        except ValueError:
+            return self.bad_request("$top and $skip must be numbers")
+        comments = issue["comments"][skip:] if top < 0 else issue["comments"][skip : skip + top]
+        return JSONResponse([{"$type": "IssueComment", **{f: c.get(f) for f in fields}} for c in comments])
 
     def command(self, request: Request, body: JSON) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():

@@ -43,6 +43,7 @@ class FakeZendesk(FakeServer):
         return [
             Route("/api/v2/tickets/{ticket_id}", self.endpoint(self.update), methods=["PUT"]),
             Route("/api/v2/tickets/{ticket_id}", self.endpoint(self.show), methods=["GET"]),
+            Route("/api/v2/tickets/{ticket_id}/comments", self.endpoint(self.list_comments), methods=["GET"]),
         ]
 
     def authorised(self, request: Request) -> bool:
@@ -69,6 +70,25 @@ class FakeZendesk(FakeServer):
         tid = request.path_params["ticket_id"].removesuffix(".json")
         ticket = self.ticket(tid)
         return JSONResponse({"ticket": ticket}) if ticket else self.not_found(tid)
+
+    def list_comments(self, request: Request, body: JSON) -> Response:
+        """List Comments: `sort_order` asc|desc, offset pagination (`page`, `per_page` up to 100)."""
+        tid = request.path_params["ticket_id"].removesuffix(".json")
+        ticket = self.ticket(tid)
+        if ticket is None:
+            return self.not_found(tid)
+        order = request.query_params.get("sort_order", "asc")
+        if order not in ("asc", "desc"):
+            return self.bad_request("sort_order must be asc or desc", "sort_order")
+        per_page = self.page_params(request, "per_page")
+        page = max(1, int(request.query_params.get("page", "1") or 1))
+        comments = list(ticket["comments"])
+        if order == "desc":
+            comments.reverse()
+        chunk = comments[(page - 1) * per_page : page * per_page]
+        more = page * per_page < len(comments)
+        next_page = f"{self.url}/api/v2/tickets/{tid}/comments.json?page={page + 1}" if more else None
+        return JSONResponse({"comments": chunk, "next_page": next_page, "count": len(comments)})
 
     def update(self, request: Request, body: JSON) -> Response:
         tid = request.path_params["ticket_id"].removesuffix(".json")
@@ -100,9 +120,12 @@ class FakeZendesk(FakeServer):
             if key in t and not (is_str_list(t[key]) or isinstance(t[key], str)):
                 return self.invalid(key, f"{key} must be a list of strings")
         # apply
+        self._audit += 1
         if "comment" in t:
             c = t["comment"]
-            ticket["comments"].append({"body": c.get("body") or c.get("html_body"), "public": c.get("public", True)})
+            text = c.get("body") or c.get("html_body")
+            ticket["comments"].append({"id": self._audit * 10, "body": text, "plain_body": text,
+                                       "public": c.get("public", True)})  # fmt: skip
         for key in ("priority", "status", "group_id", "assignee_id"):
             if key in t:
                 ticket[key] = t[key]
@@ -116,5 +139,4 @@ class FakeZendesk(FakeServer):
             ticket["tags"] = list(dict.fromkeys([*ticket["tags"], *as_list(t["additional_tags"])]))
         if "remove_tags" in t:
             ticket["tags"] = [x for x in ticket["tags"] if x not in as_list(t["remove_tags"])]
-        self._audit += 1
         return JSONResponse({"ticket": ticket, "audit": {"id": self._audit, "ticket_id": ticket["id"]}})
