@@ -476,7 +476,9 @@ class KnowledgeStore:
                 self._lex_count, self._lex_stale = n, False
             return self._lex
 
-    def _crosslingual_dense(self, qvec: np.ndarray, filters: dict[str, Any] | None) -> list[Hit]:
+    def _crosslingual_dense(
+        self, qvec: np.ndarray, filters: dict[str, Any] | None, skip: frozenset[str] = frozenset()
+    ) -> list[Hit]:
         """Every document matching `filters`, ordered by RRF of its score's rank and its rank after
         centring the scores per document language (module docstring); ``Hit.score`` is the raw
         cosine of the best body chunk, whose text the hit carries."""
@@ -492,6 +494,8 @@ class KnowledgeStore:
             if ok is not None and not ok(meta):
                 continue
             doc_id, cos = str(meta["doc_id"]), float(sims[i])
+            if doc_id in skip:
+                continue
             if _is_title(meta):
                 title[doc_id] = cos
             elif doc_id not in body or cos > float(sims[body[doc_id]]):
@@ -570,7 +574,7 @@ class KnowledgeStore:
         qvec = self.embedder.encode_queries([query])[0]
         pool = min(n, max(k * 8, 20))
         if self.crosslingual:
-            dense = self._crosslingual_dense(qvec, filters)
+            dense = self._crosslingual_dense(qvec, filters, self._other_versions(query))
             if mode == "dense":
                 return self._one_per_article(dense, k)
             best = {h.doc_id: h for h in dense}
@@ -635,6 +639,24 @@ class KnowledgeStore:
         if self.crosslingual:
             ranked = self._lexical_within_script(query, list(best.values()), ranked)
         return self._one_per_article(ranked, k)
+
+    def _other_versions(self, query: str) -> frozenset[str]:
+        """Versions of an article (itself and its translations) written in another script than the
+        query, when one is in the query's: the dense side ranks each article in the query's language
+        if it has it, so the per-language centring compares like with like (an English query ranks
+        exactly as without translations) and two versions never compete."""
+        self._lexical()
+        mine = script_of(query)
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for m in self._lexical().meta_by_id.values():
+            doc_id = str(m["doc_id"])
+            groups.setdefault(str(m.get("translation_of") or doc_id), []).append((doc_id, str(m["language"])))
+        skip: set[str] = set()
+        for versions in groups.values():
+            same = {d for d, lang in versions if self._language_scripts.get(lang) == mine}
+            if same and len({d for d, _ in versions}) > 1:
+                skip |= {d for d, _ in versions} - same
+        return frozenset(skip)
 
     def _one_per_article(self, ranked: list[Hit], k: int) -> list[Hit]:
         """The first k articles: an article and its translations (front matter `translation_of`)

@@ -145,15 +145,18 @@ class Policy(BaseModel):
         cut = self.risk.model_review_threshold
         return detection is not None and cut is not None and not detection.flagged and detection.probability >= cut
 
-    def detect_risk_model(self, text: str) -> RiskDetection | None:
+    def detect_risk_model(self, text: str, embedder: Any = "auto") -> RiskDetection | None:
         """The learned risk detector's verdict (agent/graph/risk/), or None when `risk.model` is off.
+        `embedder`: the retrieval embedder, reused by its semantic part when it is the one it was trained
+        on ("auto": the recorded one; None: no embedder, the TF-IDF part alone; see RiskModel.detect).
         Raises RiskModelError (a ConfigError) for a missing, corrupt or tampered file."""
         if not self.risk.model:
             return None
         from agent.graph.risk.model import model_at as risk_model_at
         from agent.graph.risk.model import resolve_model_path as risk_model_path
 
-        return risk_model_at(risk_model_path(self.risk.model)).detect(text, self.risk.model_threshold)
+        model = risk_model_at(risk_model_path(self.risk.model))
+        return model.detect(text, self.risk.model_threshold, embedder=embedder)
 
     def is_compound(self, text: str) -> bool:
         """Several problems in one ticket, or a problem that needs investigating."""

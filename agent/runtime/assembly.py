@@ -48,7 +48,9 @@ CHECKPOINT_TYPES: tuple[tuple[str, str], ...] = tuple((t.__module__, t.__name__)
 
 def open_knowledge(settings: Settings) -> KnowledgeStore:
     embedder = get_embedder(settings.embedder, settings.embedder_threads)
-    return KnowledgeStore(settings.chroma_path, embedder, settings.collection, settings.chunk_chars, settings.chroma_url)
+    return KnowledgeStore(
+        settings.chroma_path, embedder, settings.collection, settings.chunk_chars, settings.chroma_url
+    )
 
 
 def open_actions(settings: Settings) -> ActionBackend | None:

@@ -409,7 +409,7 @@ def one_machine(
             logs / "api.log",
             live_url=f"{api_url}/healthz",
             ready_url=f"{api_url}/readyz",
-            start_timeout_s=300.0,  # the KB ingest runs first
+            start_timeout_s=1800.0,  # the KB ingest runs first (minutes for a large KB on a busy machine)
             cwd=cwd,
         )
     )

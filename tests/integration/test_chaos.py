@@ -374,7 +374,7 @@ def test_chaos_three_workers_kill9_kb_change_exactly_once(pg_url: str, tmp_path:
 
     # ---- exactly once, by write ------------------------------------------------------------------
     # the ledger keys a write-back by ticket, and the one after a review verdict by "<ticket>:<verdict>"
-    done_steps = Counter(ext_of[t.split(":")[0]] for t, _s, status in ledger if status == "done" and t.split(":")[0] in ext_of)
+    done_steps = Counter(ext_of[k] for t, _s, status in ledger if status == "done" and (k := t.split(":")[0]) in ext_of)
     puts = Counter(m.group(1) for r in accepted if (m := re.search(r"/tickets/(\d+)", r.path)))
     for tid, ext in ext_of.items():
         comments = fake_tickets[ext]["comments"]

@@ -148,11 +148,11 @@ def test_the_migration_keys_the_oldest_of_existing_duplicates(db_url: str) -> No
 
 
 # ---- by write: claims ---------------------------------------------------------------------------
-def test_two_workers_applying_one_plan_at_once_write_every_step_once(tmp_path: Path) -> None:
+def test_two_workers_applying_one_plan_at_once_write_every_step_once(db_url: str) -> None:
     """The issue's case: a ticket worked twice (a lease outlived) made both workers write tags and
     resolve. Two ledgers (two workers) on one database apply the same plan at the same time, the
     fake answering slowly: every step reaches Zendesk exactly once."""
-    url = f"sqlite:///{tmp_path / 'triage.db'}"
+    url = db_url
     with FAKES["zendesk"]() as zd:
         zd.seed("77")
         for _ in range(8):

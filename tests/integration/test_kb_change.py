@@ -120,12 +120,18 @@ def test_documents_added_changed_and_removed_elsewhere_are_seen_without_a_restar
     assert reader.categories() == {"KB-301": "account_access", "KB-302": "payslips", "KB-304": "reports"}
 
 
-def test_a_chunk_gone_since_the_bm25_index_was_built_is_a_miss(tmp_path: Path, embedder: Embedder) -> None:
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    """MiniLM, the embedder the child processes here are given (whatever the default is)."""
+    return get_embedder(MINILM, 1)
+
+
+def test_a_chunk_gone_since_the_bm25_index_was_built_is_a_miss(tmp_path: Path, minilm: Embedder) -> None:
     data, kb = tmp_path / "data", write_kb(tmp_path / "kb", {**DOCS, "KB-304": NEW})
     data.mkdir()
     env = env_for(data, MINILM)
     ingest_elsewhere(kb, env)
-    reader = KnowledgeStore(data / "chroma", embedder)
+    reader = KnowledgeStore(data / "chroma", minilm)
     reader.search("quokka ledger", k=2)  # BM25 built, with KB-304's chunk in it
     chunk = next(i for i, m in reader._lexical().meta_by_id.items() if m["doc_id"] == "KB-304")
     (kb / "KB-304.md").unlink()

@@ -22,6 +22,7 @@ from agent.storage.tickets import TicketStore
 from knowledge.embeddings import E5_SMALL, Embedder, get_embedder
 from knowledge.store import IndexMismatchError, KnowledgeStore, KnowledgeUnavailableError, index_name
 from tests.integration.test_kb_change import CHANGED, DOCS, MINILM, NEW, env_for, ingest_elsewhere, write_kb
+from tests.integration.test_kb_change import minilm as minilm  # the fixture
 from tests.netutil import free_port
 
 pytestmark = pytest.mark.integration
@@ -69,13 +70,13 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_one_process_ingests_and_another_reads_the_server_with_changes_seen(
-    tmp_path: Path, chroma_url: str, embedder: Embedder
+    tmp_path: Path, chroma_url: str, minilm: Embedder
 ) -> None:
     data, kb = tmp_path / "data", write_kb(tmp_path / "kb", DOCS)
     data.mkdir()
     env = env_for(data, MINILM, TRIAGE_CHROMA_URL=chroma_url, TRIAGE_COLLECTION="shared")
     assert "added 3" in ingest_elsewhere(kb, env)
-    reader = KnowledgeStore(tmp_path / "unused", embedder, "shared", url=chroma_url)
+    reader = KnowledgeStore(tmp_path / "unused", minilm, "shared", url=chroma_url)
     assert reader.count() > 0 and reader.search("I forgot my password", k=1)[0].doc_id == "KB-301"
     reader.search("quokka ledger export", k=2)  # its BM25 index is built now
 
@@ -92,10 +93,10 @@ def test_one_process_ingests_and_another_reads_the_server_with_changes_seen(
 
 
 def test_each_embedder_keeps_its_own_stamped_collection_on_the_server(
-    tmp_path: Path, chroma_url: str, embedder: Embedder
+    tmp_path: Path, chroma_url: str, minilm: Embedder
 ) -> None:
     kb = write_kb(tmp_path / "kb", DOCS)
-    mini = KnowledgeStore(tmp_path / "unused", embedder, "stamped", url=chroma_url)
+    mini = KnowledgeStore(tmp_path / "unused", minilm, "stamped", url=chroma_url)
     mini.ingest(kb)
     e5 = get_embedder(E5_SMALL, 1)
     switched = KnowledgeStore(tmp_path / "unused", e5, "stamped", url=chroma_url)
@@ -178,10 +179,10 @@ def test_a_worker_refuses_to_start_on_an_empty_kb_or_an_unreachable_server(tmp_p
     assert "is empty" in text and "starting anyway" in text and "polling" in text, text[-2000:]
 
 
-def test_a_server_that_goes_down_is_a_transient_error(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_server_that_goes_down_is_a_transient_error(tmp_path: Path, minilm: Embedder) -> None:
     server = ChromaServer(tmp_path / "db")
     try:
-        store = KnowledgeStore(tmp_path / "unused", embedder, "down", url=server.url)
+        store = KnowledgeStore(tmp_path / "unused", minilm, "down", url=server.url)
         store.ingest(write_kb(tmp_path / "kb", DOCS))
         assert store.search("I forgot my password", k=1)[0].doc_id == "KB-301"
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,9 +178,13 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
     api, chroma, metrics = free_port(), free_port(), free_port()
     while not all(_free(metrics + i) for i in range(2)):
         metrics = free_port()
+    kb = tmp_path / "kb"  # a small KB: the API ingests it before the workers start
+    kb.mkdir()
+    for doc in ("KB-001-reset-password.md", "KB-003-sso-saml-setup.md", "KB-009-resend-payslip.md"):
+        shutil.copy(DEMO_KB / "kb" / doc, kb / doc)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
     env.update(TRIAGE_LLM="none", TRIAGE_API_KEY="k", TRIAGE_DATA_DIR=str(tmp_path / "data"),
-               TRIAGE_KB_PATH=str(DEMO_KB), TRIAGE_CONFIG=str(tmp_path / "none.toml"), HF_HUB_OFFLINE="1")  # fmt: skip
+               TRIAGE_KB_PATH=str(kb), TRIAGE_CONFIG=str(tmp_path / "none.toml"), HF_HUB_OFFLINE="1")  # fmt: skip
     out = tmp_path / "up.log"
     argv = [sys.executable, "-m", "api", "up", "--workers", "2", "--database-url", pg_url, "--port", str(api),
             "--chroma-port", str(chroma), "--metrics-port", str(metrics)]  # fmt: skip

@@ -21,6 +21,7 @@ from agent.settings import Settings
 from knowledge.embeddings import get_embedder
 from knowledge.testing import InMemoryRetriever
 from tests.conftest import make_settings
+from tests.unit.minilm_policy import MINILM, minilm_policy_file
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -73,11 +74,15 @@ def kb() -> InMemoryRetriever:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings isolated from the developer's .env / triage.toml, llm none, a fresh data dir."""
+    """Settings isolated from the developer's .env / triage.toml, llm none, a fresh data dir, the
+    policy pinned to MiniLM's cosine scale (tests/unit/minilm_policy.py)."""
     return make_settings(
         tmp_path / "data",
         database_url=f"sqlite:///{tmp_path / 'triage.db'}",
         checkpoint_db=tmp_path / "checkpoints.sqlite",
+        # the fake KB scores on MiniLM's scale: the shipped policy with MiniLM's thresholds (minilm_policy.py)
+        embedder=MINILM,
+        policy_file=minilm_policy_file(),
     )
 
 

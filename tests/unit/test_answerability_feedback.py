@@ -59,7 +59,9 @@ def cases_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_feedback_examples_are_all_trained_on_and_never_measured(cases_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_feedback_examples_are_all_trained_on_and_never_measured(
+    cases_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(cases_file.parent)
     runs = [run("a", 40, 1), run("b", 40, 2), run("feedback", 30, 3, extra=True)]
     result = train(runs, max_wrong=0.5)

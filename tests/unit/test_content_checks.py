@@ -27,6 +27,7 @@ from agent.graph.textutil import detect_language
 from agent.settings import REPO_ROOT, Settings
 from knowledge.testing import InMemoryRetriever
 from tests.unit.conftest import offline_agent
+from tests.unit.minilm_policy import minilm_policy_file
 
 DEMO = InMemoryRetriever.demo()
 
@@ -308,7 +309,7 @@ def test_extractive_replies_pass_the_item_echo_and_language_checks() -> None:
 
 
 def test_every_rule_stops_an_auto_send_and_reads_in_the_reason() -> None:
-    policy = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
+    policy = load_policy(minilm_policy_file())
     auto = Decision(action="auto_resolve", reason="KB-009 answers it", rules=["auto"])
     for rule in RULES:
         why = f"draft breaks {rule} in a way a human can read"

@@ -16,8 +16,9 @@ from knowledge.ingest import DocError, load_docs
 from knowledge.testing import RRF_K, InMemoryRetriever
 from knowledge.types import Hit, Retriever
 from tests.conftest import SMOKE
+from tests.unit.minilm_policy import minilm_policy_file
 
-POLICY = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
+POLICY = load_policy(minilm_policy_file())
 
 DOCS = {
     "KB-101": ("Reset your password", "en", "account_access", "Use the Forgot password link on the sign-in page."),

@@ -38,9 +38,7 @@ def _ticket(store: TicketStore, name: str, status: str | None, days_ago: float) 
         assert store.complete(ticket_id, "w", status, None, [])  # type: ignore[arg-type]
     with store.writing() as s:
         s.execute(
-            update(TicketRow)
-            .where(TicketRow.id == ticket_id)
-            .values(updated_at=utcnow() - timedelta(days=days_ago))
+            update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=utcnow() - timedelta(days=days_ago))
         )
     return ticket_id
 

@@ -10,13 +10,13 @@ import pytest
 
 from agent.domain import Draft, Scored, Triage
 from agent.graph.policy import load_policy
-from agent.settings import REPO_ROOT
 from evals.resolve.data import Case
 from evals.resolve.metrics import evaluate, id_context_cases, id_context_scores
 from evals.resolve.replay import Trace
 from knowledge.types import Hit
+from tests.unit.minilm_policy import minilm_policy_file
 
-POLICY = REPO_ROOT / "agent" / "graph" / "policy.yaml"
+POLICY = minilm_policy_file()
 
 
 def hit(doc_id: str, chunk: int = 0) -> Hit:

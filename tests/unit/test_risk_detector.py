@@ -16,8 +16,9 @@ from agent.graph.risk.data_io import DEFAULT_DATA, load_examples
 from agent.graph.risk.model import SHIPPED_MODEL, RiskModelError, load_model
 from agent.settings import Settings
 from tests.unit.conftest import offline_agent
+from tests.unit.minilm_policy import minilm_policy_file
 
-POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
+POLICY_FILE = minilm_policy_file()  # the shipped policy, retrieval thresholds on MiniLM's scale
 HISTORY = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "history.jsonl"
 POLICY = load_policy(POLICY_FILE)  # the shipped policy: the learned detector is on by default
 # the same policy with the learned detector turned off
@@ -41,7 +42,7 @@ def model_off(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"policy_file": path})
 
 
-MISSED = pytest.mark.xfail(strict=True, reason="missed at the shipped threshold (<= 3% false flags on real tickets)")
+MISSED = pytest.mark.xfail(strict=True, reason="missed by the TF-IDF part at its threshold (<= 3% false flags)")
 
 # Written for this test, not in the dataset; none of them contains a word the keyword rules know.
 RISKY = [
@@ -104,8 +105,8 @@ HARD_NEGATIVES = [
 
 def detected_flags(text: str) -> set[str]:
     """What the classify node flags, rules OR model, limited to the flags that hand off."""
-    det = POLICY.detect_risk_model(text)
-    assert det is not None
+    det = POLICY.detect_risk_model(text, embedder=None)  # no embedder in unit tests: the TF-IDF part alone
+    assert det is not None and det.semantic_status.startswith("no embedder")
     return {f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff} | set(det.flags)
 
 
@@ -115,17 +116,22 @@ def test_shipped_model_loads_and_names_its_training() -> None:
     assert 0.0 < model.threshold < 1.0
     assert model.manifest["data"]["split_used"] == "dev"
     cv = model.manifest["metrics"]["cv_combined"]
-    # the threshold: at most 3% of the real (history) ordinary dev tickets flagged, cross-validated
-    assert cv["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags"] <= 0.03
+    # the threshold: recall first, flagging at most 5% of the real (history) ordinary dev tickets (CV)
+    assert cv["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags_combined"] <= 0.05
     assert cv["precision"] >= 0.8 and cv["threshold"] == model.threshold
     # the issue's recall-first point is recorded (and shows why it is not shipped)
-    assert cv["recall_first"]["recall"] >= 0.98 and cv["recall_first"]["real_false_flag_rate"] > 0.03
+    assert cv["recall_first"]["recall"] >= 0.98 and cv["recall_first"]["real_false_flag_rate"] > 0.05
+    # the TF-IDF part alone (the fallback): at most 3%
+    lexical = model.manifest["metrics"]["cv_lexical_combined"]
+    assert lexical["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags"] <= 0.03
 
 
 def test_the_shipped_policy_turns_the_model_on() -> None:
     assert POLICY.risk.model == "risk/risk_model.json" and POLICY.risk.model_threshold is None
-    det = POLICY.detect_risk_model("How do I add a new user?")
-    assert det is not None and not det.flagged and det.threshold == shipped_model().threshold
+    det = POLICY.detect_risk_model("How do I add a new user?", embedder=None)
+    # without an embedder (unit tests: an in-memory KB) the TF-IDF part decides at its own threshold;
+    # tests/integration/test_risk_semantic.py runs the semantic part
+    assert det is not None and not det.flagged and det.threshold == shipped_model().fallback_threshold
 
 
 def test_every_history_ticket_is_in_the_dataset_with_its_hand_label() -> None:

@@ -27,9 +27,10 @@ from agent.settings import REPO_ROOT
 from api.cli import app
 from knowledge.types import Hit
 from tests.conftest import make_settings
+from tests.unit.minilm_policy import minilm_policy_file
 
 SHIPPED = REPO_ROOT / "agent" / "graph" / "routing.yaml"
-POLICY = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
+POLICY = load_policy(minilm_policy_file())
 CATEGORY_QUEUES = {c: r.queue for c, r in POLICY.categories.items()}
 
 SLA: dict[str, Any] = {

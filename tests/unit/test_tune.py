@@ -8,14 +8,14 @@ import pytest
 
 from agent.domain import Scored, Triage
 from agent.graph.policy import Policy, load_policy
-from agent.settings import REPO_ROOT
 from evals.resolve.data import Case
 from evals.resolve.metrics import outcome_metrics
 from evals.resolve.replay import Trace, permissive
 from evals.tune import render_policy, tune, write_policy
 from knowledge.types import Hit
+from tests.unit.minilm_policy import minilm_policy_file
 
-POLICY_FILE = REPO_ROOT / "agent" / "graph" / "policy.yaml"
+POLICY_FILE = minilm_policy_file()
 
 
 def _trace(

@@ -91,7 +91,8 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     hits = state.get("hits", [])
     lang, lang_conf = detect_language(text)
     rule_risks = policy.detect_risk(text, state.get("redactions"))
-    risk_model = policy.detect_risk_model(text)  # the learned detector (agent/graph/risk/); None: off
+    # the learned detector (agent/graph/risk/); None: off. It reuses the retrieval embedder when it is its own
+    risk_model = policy.detect_risk_model(text, getattr(ctx.knowledge, "embedder", None))
     unsure = ["possible_risk"] if policy.review_risk(risk_model) else []
     det_risks = sorted(set(rule_risks) | set(risk_model.flags if risk_model is not None else []) | set(unsure))
     nd_cat, nd_conf, support = nearest_doc_category(hits, policy)

@@ -7,10 +7,14 @@ the review pause; `write_back` writes how the ticket ended, `plan_for` choosing 
   tags; not resolved; after review, the approved reply and resolve (approve/edit) or a handoff (reject);
 - handoff: the handoff note (internal), priority, group (and the queue's assignee, if mapped), tags.
 
-Idempotent: every step goes through the ledger keyed by (ticket id, step), and LangGraph re-runs a
+Exactly once: every step goes through the ledger keyed by (ticket id, step), and LangGraph re-runs a
 node from its start on resume, so a resumed or replayed run skips what is already done and never
-posts twice. A ticket whose source has no configured system (generic, eval, offline, or a system
-without URL) is skipped with the reason in the audit trail.
+posts twice. A step is a claim held by a live owner (`agent.storage.ledger`): a second worker on the
+same ticket waits for it instead of writing it again. Every note and reply carries a marker
+(`tools.ticketing.plan.marker_for`: `ref triage-<id>-<step>`, a footer line), and a step that was in
+flight when its worker died first looks for its marker in the ticketing system, so a comment that
+landed before the crash is recorded, not posted again. A ticket whose source has no configured
+system (generic, eval, offline, or a system without URL) is skipped with the reason in the audit trail.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ recall and precision per language, and the misses. `triage eval risk` prints it.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +36,7 @@ def evaluate(examples: Sequence[Example], policy: Policy) -> dict[str, Any]:
                 "model": model_flags,
                 "probability": det.probability if det is not None else None,
                 "model_kind": det.kind if det is not None else None,
+                "semantic_status": det.semantic_status if det is not None else "off",
                 "text": e.text,
             }
         )
@@ -62,6 +63,7 @@ def evaluate(examples: Sequence[Example], policy: Policy) -> dict[str, Any]:
         "per_kind_recall": {k: pr(v)["recall"] for k, v in sorted(by_kind.items())},
         "per_kind_kind_accuracy": {k: _ratio(kind_hits[k], len(v)) for k, v in sorted(by_kind.items())},
         "per_language": {lang: pr(v) for lang, v in sorted(by_lang.items())},
+        "semantic_status": dict(Counter(r["semantic_status"] for r in rows)),
         "false_negatives": [_brief(r) for r in rows if r["risk"] and not r["predicted"]],
         "false_positives": [_brief(r) for r in rows if not r["risk"] and r["predicted"]],
     }
@@ -88,6 +90,7 @@ def format_report(m: dict[str, Any], title: str) -> str:
         f"rules OR model: recall {fig(m['recall'])} precision {fig(m['precision'])} ({m['risky']} risky of {m['n']})",
         f"model only: recall {fig(m['model_only']['recall'])} precision {fig(m['model_only']['precision'])}; "
         f"rules only: recall {fig(m['rules_only']['recall'])} precision {fig(m['rules_only']['precision'])}",
+        f"semantic part: {m['semantic_status']}",
         "recall per kind (share where the model named the kind):",
         *(f"  {k:22} {fig(v)} ({fig(m['per_kind_kind_accuracy'][k])})" for k, v in m["per_kind_recall"].items()),
         "per language:",

