@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, retry_if_not_exception_type
 
 USER_AGENT = "triage-service/0.1 (+write-back)"
 
@@ -167,6 +167,13 @@ TRANSIENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     httpx.NetworkError,
     httpx.RemoteProtocolError,
 )
+# Failures that prove the request never reached the server: the only ones a POST (not idempotent: a
+# comment, a reply) is retried on within one call. After a read timeout or a dropped connection the
+# system may have stored the comment; the call fails transiently instead and the write-back ledger's
+# retake looks for the comment's marker before posting again (agent/storage/ledger.py).
+NOT_SENT_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# statuses that say the request was not processed (a POST may be sent again)
+NOT_PROCESSED_STATUSES = frozenset({408, 429, 503})
 
 DEFAULT_HINTS: dict[int, str] = {
     400: "the request was rejected as invalid: check that the values this service maps to (priority, "
@@ -184,6 +191,10 @@ class _Retryable(Exception):
         super().__init__(str(error) if error else f"HTTP {response.status_code if response else '?'}")
         self.response = response
         self.error = error
+
+
+class _SentMaybe(_Retryable):
+    """A transient failure of a POST that may have taken effect: not retried within the call."""
 
 
 @dataclass
@@ -265,24 +276,32 @@ class ApiClient:
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one logical request; retries transient failures; returns a 2xx response or raises."""
+        """Send one logical request; retries transient failures; returns a 2xx response or raises.
+
+        A POST is retried only when it surely did not take effect (see NOT_SENT_TRANSPORT_ERRORS);
+        otherwise it fails at once with a retryable `TransientWriteBackError`."""
         self.last = CallStats()
         started = time.monotonic()
+        idempotent = method.upper() != "POST"
 
         def attempt() -> httpx.Response:
             self.last.attempts += 1
             try:
                 response = self.client.request(method, path, json=json_body, params=params)
             except TRANSIENT_TRANSPORT_ERRORS as exc:
-                raise _Retryable(None, exc) from exc
+                if idempotent or isinstance(exc, NOT_SENT_TRANSPORT_ERRORS):
+                    raise _Retryable(None, exc) from exc
+                raise _SentMaybe(None, exc) from exc
             if response.is_success:
                 return response
             if self.policy.is_retryable_status(response.status_code):
-                raise _Retryable(response)
+                if idempotent or response.status_code in NOT_PROCESSED_STATUSES:
+                    raise _Retryable(response)
+                raise _SentMaybe(response)
             raise self._permanent(method, path, response)
 
         retrying = Retrying(
-            retry=retry_if_exception_type(_Retryable),
+            retry=retry_if_exception_type(_Retryable) & retry_if_not_exception_type(_SentMaybe),
             stop=self._stop,
             wait=self._wait,
             sleep=self._sleep,
@@ -290,9 +309,10 @@ class ApiClient:
         )
         try:
             return retrying(attempt)
-        except RetryError as err:
-            exc = err.last_attempt.exception()
+        except (RetryError, _SentMaybe) as err:
+            exc = err.last_attempt.exception() if isinstance(err, RetryError) else err
             assert isinstance(exc, _Retryable)
+            sent_maybe = isinstance(exc, _SentMaybe)
             status = exc.response.status_code if exc.response is not None else None
             asked = server_wait_s(exc.response) if exc.response is not None else None
             cause = (
@@ -305,7 +325,12 @@ class ApiClient:
                 f"{self.system} {method} {path}: gave up after {self.last.attempts} attempt(s) in {elapsed:.1f}s "
                 f"(budget {self.policy.max_attempts} attempts / {self.policy.max_elapsed_s:g}s); "
                 f"last failure: {cause}. "
-                "This is transient (network, rate limit or server error): the step is recorded as failed and "
+                + (
+                    "The request may have reached the system, so it was not sent again in this call: "
+                    if sent_maybe
+                    else ""
+                )
+                + "This is transient (network, rate limit or server error): the step is recorded as failed and "
                 "can be retried later.",
                 system=self.system,
                 method=method,

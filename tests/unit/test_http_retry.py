@@ -117,9 +117,65 @@ def test_4xx_is_never_retried_and_says_how_to_fix() -> None:
 def test_attempt_budget_ends_in_a_typed_transient_error() -> None:
     api, slept = _client(httpx.MockTransport(lambda _r: httpx.Response(500, text="boom")))
     with pytest.raises(TransientWriteBackError) as err:
-        api.request("POST", "/x", json_body={})
+        api.request("PUT", "/x", json_body={})
     assert err.value.attempts == 4 and len(slept) == 3 and err.value.retryable
     assert "gave up after 4 attempt(s)" in str(err.value) and "HTTP 500 boom" in str(err.value)
+
+
+def _flaky(first: Exception | httpx.Response) -> tuple[httpx.MockTransport, list[str]]:
+    """A transport whose first request fails with `first` (raised, or answered), then succeeds."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) == 1:
+            if isinstance(first, Exception):
+                raise first
+            return first
+        return httpx.Response(201, json={"ok": True})
+
+    return httpx.MockTransport(handle), seen
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("peer closed"),
+        httpx.Response(500),
+        httpx.Response(504),
+    ],
+    ids=["read-timeout", "dropped", "500", "504"],
+)
+def test_a_post_that_may_have_been_stored_is_not_sent_twice_in_one_call(failure: Exception | httpx.Response) -> None:
+    """After a read timeout, a dropped connection or a 5xx the system may have stored the comment: the call
+    fails (retryable) after one attempt, and the ledger's retake looks for the comment's marker first."""
+    transport, seen = _flaky(failure)
+    api, _ = _client(transport)
+    with pytest.raises(TransientWriteBackError) as err:
+        api.request("POST", "/api/v2/tickets/9/comments", json_body={})
+    assert seen == ["POST"] and err.value.retryable and "may have reached the system" in str(err.value)
+    # the same failures on an idempotent PUT are retried within the call
+    transport, seen = _flaky(failure)
+    api, _ = _client(transport)
+    assert api.request("PUT", "/api/v2/tickets/9", json_body={}).status_code == 201 and seen == ["PUT", "PUT"]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("refused"),
+        httpx.ConnectTimeout("connect timed out"),
+        httpx.Response(429),
+        httpx.Response(503),
+    ],
+    ids=["refused", "connect-timeout", "429", "503"],
+)
+def test_a_post_that_surely_did_not_arrive_is_retried(failure: Exception | httpx.Response) -> None:
+    transport, seen = _flaky(failure)
+    api, _ = _client(transport)
+    assert api.request("POST", "/api/v2/tickets/9/comments", json_body={}).status_code == 201
+    assert seen == ["POST", "POST"]
 
 
 def test_time_budget_stops_retrying() -> None:
