@@ -164,10 +164,10 @@ class Settings(BaseSettings):
     )
     worker_poll_s: float = 0.2
     worker_lease_s: float = Field(
-        default=30.0,
+        default=15.0,
         gt=0,
         description="a worker's lease on the ticket it works; renewed by a heartbeat while it works, so a dead "
-        "worker's ticket is taken by another within this many seconds",
+        "worker's ticket is taken by another within this many seconds (plus the poll interval)",
     )
     worker_heartbeat_s: float | None = Field(
         default=None, gt=0, description="how often the lease is renewed; default a third of worker_lease_s"

@@ -21,6 +21,7 @@ from agent.graph.nodes.write_back import run_plan, writeback_event
 from agent.graph.result import failure_text, ticket_status
 from agent.storage import ledger as stored_ledger
 from agent.storage.db import make_engine
+from agent.storage.lease import Heartbeat
 from tools.ticketing import (
     Ledger,
     RetrySettings,
@@ -102,14 +103,14 @@ def retry_writeback(
     ledger: Ledger,
     ticket_id: str,
     *,
-    lease_s: float = 300.0,
+    lease_s: float = 15.0,
     by: Mapping[str, Any] | None = None,
 ) -> RetryOutcome:
     """Re-apply the stored write-back plan of a `writeback_failed` ticket; steps already done are skipped.
 
-    Holds the ticket's lease while it runs, so two retries of one ticket never run at once. The triage
-    result is kept; only its `writeback` part, the status and the error change, and the audit trail
-    says what happened. Raises `RetryRefused` when there is nothing (or no way) to retry.
+    Holds the ticket's lease while it runs (renewed by a heartbeat), so two retries of one ticket
+    never run at once. The triage result is kept; only its `writeback` part, the status and the
+    error change, and the audit trail says what happened. Raises `RetryRefused` when there is nothing (or no way) to retry.
     """
     row = store.get(ticket_id)
     if row is None:
@@ -135,7 +136,9 @@ def retry_writeback(
     if not store.lock_writeback(ticket_id, owner, lease_s):
         raise RetryRefused(f"ticket {ticket_id} changed or is being retried right now; try again shortly", "busy")
     try:
-        writeback = run_plan(plan, system, ledger, runs=previous.runs + 1)
+        # the lease is renewed while the plan runs (each call may retry for up to its time budget)
+        with Heartbeat(store, ticket_id, owner, lease_s, lease_s / 3):
+            writeback = run_plan(plan, system, ledger, runs=previous.runs + 1)
     except BaseException:
         store.unlock_writeback(ticket_id, owner)
         raise

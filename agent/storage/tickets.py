@@ -177,7 +177,7 @@ class TicketStore:
         delivery or external id the column cannot hold as is (over 255 characters, or with characters
         PostgreSQL refuses) is stored as its hash (`delivery_key`), so a redelivery still finds the
         ticket. Race-safe: two deliveries of one ticket at once make one row (the unique keys), the
-        loser gets the winner's id. A ticket without an external id ("" ) is deduplicated on the
+        loser gets the winner's id. A ticket without an external id ("") is deduplicated on the
         delivery id only."""
         delivery_id = delivery_key(delivery_id)
         external = str(ticket_fields.get("external_id") or "").strip()

@@ -254,10 +254,11 @@ def test_two_worker_processes_share_queue_and_checkpoints(
             _until(lambda: store.get(plain)["status"] not in ("received", "processing"), "A to finish the other")  # type: ignore[index]
             os.kill(a.pid, signal.SIGKILL)
             a.wait(10)
-        reviews.submit(paused, Review(action="approve", by="olena", role="agent"))
         # a ticket a dead worker claimed: B must take it once the 3 s lease runs out
         orphan = _new(store, 3, PAYSLIP)
-        assert store.claim("dead-worker", 3.0) is not None
+        taken = store.claim("dead-worker", 3.0)
+        assert taken is not None and taken.id == orphan
+        reviews.submit(paused, Review(action="approve", by="olena", role="agent"))
 
         with worker_process(env, log):
             done = _until(lambda: store.get(paused)["status"] not in ("received", "processing"), "B to resume")  # type: ignore[index]

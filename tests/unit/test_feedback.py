@@ -94,7 +94,7 @@ def test_verdicts_export_as_eval_data_and_history(tmp_path: Path, monkeypatch: p
     # the harness reads it as a test set against the demo KB
     cases = load_cases(out, load_kb(DEMO_KB))
     assert [c.should_handoff for c in cases] == [False, False, True]
-    assert cases[0].gold_doc_ids == ["KB-009"]
+    assert cases[0].gold_doc_ids == ["KB-009", "KB-009.uk"]  # the Ukrainian translation counts as the article
     # and `triage train` reads the history: rejected without a correction is left out
     data = read_labelled(hist, ["subject+body"], ["category"])
     assert data.labels["category"] == ["payslips", "other"]

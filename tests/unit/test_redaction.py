@@ -467,7 +467,7 @@ def test_no_secret_reaches_the_draft_prompt_or_the_stored_reply(
     def no_risk(self: Policy, text: str, masked: object = None) -> list[str]:
         return []
 
-    def no_risk_model(self: Policy, text: str) -> None:
+    def no_risk_model(self: Policy, text: str, embedder: object = None) -> None:
         return None
 
     monkeypatch.setattr(Policy, "detect_risk", no_risk)

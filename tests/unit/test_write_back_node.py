@@ -22,6 +22,7 @@ from agent.storage.ledger import Ledger
 from api.cli import app
 from tests.conftest import make_settings
 from tests.unit.conftest import offline_agent
+from tests.unit.minilm_policy import MINILM, minilm_policy_file
 from tools.ticketing import Priority
 
 PAYSLIP = Ticket(
@@ -33,6 +34,10 @@ PAYSLIP = Ticket(
 )
 
 
+# the in-memory KB scores on MiniLM's cosine scale: the policy pinned to it (tests/unit/minilm_policy.py)
+MINILM_SCALE: dict[str, Any] = {"embedder": MINILM, "policy_file": minilm_policy_file()}
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("wb-data")
@@ -41,7 +46,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def auto_state(data_dir: Path) -> TriageState:
     """A dry-run graph state that auto-resolves (llm none, the demo KB in memory)."""
-    state = offline_agent(make_settings(data_dir)).run(PAYSLIP)
+    state = offline_agent(make_settings(data_dir, **MINILM_SCALE)).run(PAYSLIP)
     assert state["decision"].action == "auto_resolve"
     return {**state, "ticket": PAYSLIP}  # the graph's output leaves the input ticket out
 
@@ -52,7 +57,7 @@ def ctx_for(settings: Settings, agent: Agent, **over: Any) -> AgentContext:
 
 @pytest.fixture(scope="module")
 def agent(data_dir: Path) -> Agent:
-    return offline_agent(make_settings(data_dir))
+    return offline_agent(make_settings(data_dir, **MINILM_SCALE))
 
 
 def mapped(data_dir: Path, **zendesk: Any) -> Settings:
