@@ -275,14 +275,17 @@ class ApiClient:
         *,
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
         """Send one logical request; retries transient failures; returns a 2xx response or raises.
 
-        A POST is retried only when it surely did not take effect (see NOT_SENT_TRANSPORT_ERRORS);
+        A request that is not idempotent (default: a POST; a Zendesk PUT that adds a comment says so
+        itself) is retried only when it surely did not take effect (see NOT_SENT_TRANSPORT_ERRORS);
         otherwise it fails at once with a retryable `TransientWriteBackError`."""
         self.last = CallStats()
         started = time.monotonic()
-        idempotent = method.upper() != "POST"
+        if idempotent is None:
+            idempotent = method.upper() != "POST"
 
         def attempt() -> httpx.Response:
             self.last.attempts += 1
@@ -348,13 +351,14 @@ class ApiClient:
         *,
         json_body: Any = None,
         params: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """`request`, then the body as a JSON object ({} for an empty or non-object body).
 
         A write the system accepted must never fail on how its answer is formatted: a failure after
         success would be recorded as failed and posted again on retry.
         """
-        response = self.request(method, path, json_body=json_body, params=params)
+        response = self.request(method, path, json_body=json_body, params=params, idempotent=idempotent)
         try:
             body = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError, ValueError):

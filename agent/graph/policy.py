@@ -75,6 +75,9 @@ class RiskRule(BaseModel):
     # P(risk) at or above this but under the hand-off threshold: flag possible_risk (a human reviews the
     # draft, nothing is auto-sent); None: no review zone
     model_review_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # the detector's semantic part (e5 vectors, stacked with the TF-IDF part); false: the TF-IDF part
+    # alone at its own dev-chosen threshold (the artefact carries both)
+    model_semantic: bool = True
     # a secret of these kinds masked in the ticket (agent/graph/redaction) is a security matter: the
     # customer posted a credential that must be rotated; never answered by a self-service article
     secret_kinds: list[str] = Field(default_factory=lambda: ["password", "api_key", "token", "jwt", "private_key"])
@@ -156,7 +159,7 @@ class Policy(BaseModel):
         from agent.graph.risk.model import resolve_model_path as risk_model_path
 
         model = risk_model_at(risk_model_path(self.risk.model))
-        return model.detect(text, self.risk.model_threshold, embedder=embedder)
+        return model.detect(text, self.risk.model_threshold, embedder=embedder if self.risk.model_semantic else None)
 
     def is_compound(self, text: str) -> bool:
         """Several problems in one ticket, or a problem that needs investigating."""

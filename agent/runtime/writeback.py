@@ -110,7 +110,8 @@ def retry_writeback(
 
     Holds the ticket's lease while it runs (renewed by a heartbeat), so two retries of one ticket
     never run at once. The triage result is kept; only its `writeback` part, the status and the
-    error change, and the audit trail says what happened. Raises `RetryRefused` when there is nothing (or no way) to retry.
+    error change, and the audit trail says what happened. Raises `RetryRefused` when there is
+    nothing (or no way) to retry.
     """
     row = store.get(ticket_id)
     if row is None:

@@ -170,7 +170,9 @@ class TicketStore:
             yield s
 
     # ---- intake ------------------------------------------------------------------------------
-    def create_or_get(self, source: str, delivery_id: str, ticket_fields: dict[str, Any]) -> tuple[str, bool]:
+    def create_or_get(
+        self, source: str, delivery_id: str, ticket_fields: dict[str, Any], *, external_scope: str = ""
+    ) -> tuple[str, bool]:
         """Store a new ticket, or return the id of the one that already stands for it: the ticket this
         delivery created, or the ticket with the same external id from the same source (the same
         source ticket announced again under another event/delivery id is one ticket, not two). A
@@ -178,10 +180,12 @@ class TicketStore:
         PostgreSQL refuses) is stored as its hash (`delivery_key`), so a redelivery still finds the
         ticket. Race-safe: two deliveries of one ticket at once make one row (the unique keys), the
         loser gets the winner's id. A ticket without an external id ("") is deduplicated on the
-        delivery id only."""
+        delivery id only. `external_scope` (e.g. the API key of `/intake/tickets`) keeps the external
+        ids of several senders on one source apart."""
         delivery_id = delivery_key(delivery_id)
         external = str(ticket_fields.get("external_id") or "").strip()
-        external_key = delivery_key(external) if external else None
+        scoped = f"{external_scope}:{external}" if external_scope else external
+        external_key = delivery_key(scoped) if external else None
         existing = self._find_existing(source, delivery_id, external_key)
         if existing:
             return existing, False

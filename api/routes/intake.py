@@ -43,4 +43,7 @@ async def intake_ticket(
     # Never cut short (two long keys sharing a prefix would dedupe as one): the store hashes an id
     # longer than its column (agent/tickets.py delivery_key).
     delivery_id = f"{who.key_id or who.name}:{idempotency_key or 'external:' + incoming.external_id}"
-    return await store_ticket(services, "api", delivery_id, incoming.model_dump(exclude_none=True))
+    # the external id is deduplicated per key too: two senders may both have a ticket "123"
+    return await store_ticket(
+        services, "api", delivery_id, incoming.model_dump(exclude_none=True), external_scope=who.key_id or who.name
+    )

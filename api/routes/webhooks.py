@@ -190,9 +190,14 @@ async def generic_webhook(request: Request, services: ServicesDep) -> JSONRespon
     return await store_ticket(services, "generic", delivery_id, incoming.model_dump(exclude_none=True))
 
 
-async def store_ticket(services: Services, source: str, delivery_id: str, fields: dict[str, Any]) -> JSONResponse:
-    """Create the ticket (202) or, for a redelivery, answer the original ticket id (200)."""
-    ticket_id, created = await run_in_threadpool(services.store.create_or_get, source, delivery_id, fields)
+async def store_ticket(
+    services: Services, source: str, delivery_id: str, fields: dict[str, Any], *, external_scope: str = ""
+) -> JSONResponse:
+    """Create the ticket (202) or, for a redelivery, answer the original ticket id (200).
+    `external_scope`: whose external ids these are, when one source has several senders (API keys)."""
+    ticket_id, created = await run_in_threadpool(
+        services.store.create_or_get, source, delivery_id, fields, external_scope=external_scope
+    )
     if created and services.worker is not None:
         services.worker.notify()
     if created:  # the lifecycle starts: the ticket's own created time (else our receipt), for the KPIs

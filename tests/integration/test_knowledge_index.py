@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from knowledge.embeddings import E5_SMALL, E5Embedder, Embedder, EngineUnsupportedError, get_embedder
+from knowledge.embeddings import E5_SMALL, MINILM, E5Embedder, Embedder, EngineUnsupportedError, get_embedder
 from knowledge.store import IndexMismatchError, KnowledgeStore, index_name
 from tests.integration.test_hybrid_retrieval import write_kb
 
@@ -142,7 +142,9 @@ def test_the_agent_refuses_to_start_on_another_embedders_index_and_says_to_inges
     from tests.conftest import make_settings
 
     kb = write_kb(tmp_path / "kb", DOCS)
-    minilm = make_settings(tmp_path / "data", database_url=f"sqlite:///{tmp_path / 't.db'}", kb_path=kb)
+    minilm = make_settings(
+        tmp_path / "data", database_url=f"sqlite:///{tmp_path / 't.db'}", kb_path=kb, embedder=MINILM
+    )
     open_knowledge(minilm).ingest(kb)
     switched = minilm.model_copy(update={"embedder": E5_SMALL, "embedder_threads": 1})
     with pytest.raises(IndexMismatchError, match=r"not embedded by bundled:multilingual-e5-small.*triage kb ingest"):

@@ -183,7 +183,16 @@ def test_webhook_key_takes_intake_only(client: httpx.Client, keys: dict[str, str
     ticket_id = r.json()["ticket_id"]
     again = client.post("/intake/tickets", json=TICKET, headers=hook)  # resent: same ticket
     assert again.status_code == 200 and again.json() == {"ticket_id": ticket_id, "duplicate": True}
-    other = client.post("/intake/tickets", json=TICKET, headers={**hook, "idempotency-key": "d-2"})
+    # the same external id under another idempotency key is still the same ticket (issue 16)...
+    same = client.post("/intake/tickets", json=TICKET, headers={**hook, "idempotency-key": "d-2"})
+    assert same.status_code == 200 and same.json() == {"ticket_id": ticket_id, "duplicate": True}
+    # ... and another sender's (key's) ticket with the same external id is its own ticket
+    second = bearer(make_key(client, "webhook")["key"])
+    theirs = client.post("/intake/tickets", json=TICKET, headers=second)
+    assert theirs.status_code == 202 and theirs.json()["ticket_id"] != ticket_id
+    # ... another ticket is a new one
+    other_ticket = {**TICKET, "external_id": f"{TICKET['external_id']}-2"}
+    other = client.post("/intake/tickets", json=other_ticket, headers={**hook, "idempotency-key": "d-3"})
     assert other.status_code == 202 and other.json()["ticket_id"] != ticket_id
     r = client.get(f"/tickets/{ticket_id}", headers=hook)
     assert r.status_code == 403 and "'agent'" in r.json()["detail"]

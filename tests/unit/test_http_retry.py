@@ -159,6 +159,12 @@ def test_a_post_that_may_have_been_stored_is_not_sent_twice_in_one_call(failure:
     transport, seen = _flaky(failure)
     api, _ = _client(transport)
     assert api.request("PUT", "/api/v2/tickets/9", json_body={}).status_code == 201 and seen == ["PUT", "PUT"]
+    # ... unless the caller says it is not (a Zendesk PUT that adds a comment)
+    transport, seen = _flaky(failure)
+    api, _ = _client(transport)
+    with pytest.raises(TransientWriteBackError):
+        api.request("PUT", "/api/v2/tickets/9", json_body={"ticket": {"comment": {}}}, idempotent=False)
+    assert seen == ["PUT"]
 
 
 @pytest.mark.parametrize(

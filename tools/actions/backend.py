@@ -113,8 +113,14 @@ class PayFlowClient:
 
     def send(self, request: PlannedRequest, *, idempotency_key: str | None = None) -> dict[str, Any]:
         with _idempotency(idempotency_key):
+            # with a key the server applies a repeat once, so a timed-out POST may be sent again;
+            # without one it is not idempotent and is never re-sent within the call (tools/http.py)
             return self.api.request_json(
-                request.method, request.path, json_body=request.json_body, params=request.params
+                request.method,
+                request.path,
+                json_body=request.json_body,
+                params=request.params,
+                idempotent=True if idempotency_key else None,
             )
 
     @property

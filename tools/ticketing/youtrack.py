@@ -67,7 +67,13 @@ class YouTrack:
 
     def command(self, external_id: str, query: str) -> str:
         """Apply one command (UI syntax) to the issue."""
-        self.api.request("POST", "/api/commands", json_body={"query": query, "issues": [self._issue_ref(external_id)]})
+        # a command sets fields: applying it twice changes nothing more (retried like a PUT)
+        self.api.request(
+            "POST",
+            "/api/commands",
+            json_body={"query": query, "issues": [self._issue_ref(external_id)]},
+            idempotent=True,
+        )
         return f"{external_id}: {query}"
 
     def add_note(self, external_id: str, text: str, *, marker: str | None = None) -> str:

@@ -49,7 +49,8 @@ class Zendesk:
 
     def _update(self, external_id: str, ticket: dict[str, Any]) -> str:
         path = f"/api/v2/tickets/{quote(external_id, safe='')}"
-        body = self.api.request_json("PUT", path, json_body={"ticket": ticket})
+        # a PUT carrying a comment adds one each time it is applied: not idempotent (tools/http.py)
+        body = self.api.request_json("PUT", path, json_body={"ticket": ticket}, idempotent="comment" not in ticket)
         audit = body.get("audit")
         audit = audit.get("id") if isinstance(audit, dict) else None  # pyright: ignore[reportUnknownMemberType]
         return f"ticket {external_id} updated" + (f" (audit {audit})" if audit else "")
