@@ -19,15 +19,7 @@ from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language, lexicon_sentiment
 from knowledge.types import Hit
 
-# softmax temperature over cosine scores for the nearest-doc category vote, set on MiniLM's scale
-# (its "enough to draft" cosine 0.46); another embedder's cosines span a narrower range above its own
-# suggest_at_least (multilingual e5: 0.845), so the temperature shrinks with that range
-TEMPERATURE = 0.05
-TEMPERATURE_SCALE_AT = 0.46
-
-
-def vote_temperature(policy: Policy) -> float:
-    return TEMPERATURE * (1 - policy.retrieval.suggest_at_least) / (1 - TEMPERATURE_SCALE_AT)
+TEMPERATURE = 0.05  # softmax temperature over cosine scores for the nearest-doc category vote
 
 
 def nearest_doc_category(hits: list[Hit], policy: Policy) -> tuple[str, float, dict[str, float]]:
@@ -36,9 +28,8 @@ def nearest_doc_category(hits: list[Hit], policy: Policy) -> tuple[str, float, d
     if not hits or top < policy.retrieval.out_of_scope_below:
         return "other", round(0.5 + 0.5 * (1 - top / max(policy.retrieval.out_of_scope_below, 1e-6)), 3), {}
     votes: dict[str, float] = defaultdict(float)
-    temperature = vote_temperature(policy)
     for h in hits:
-        votes[h.category or "other"] += math.exp((h.score - top) / temperature)
+        votes[h.category or "other"] += math.exp((h.score - top) / TEMPERATURE)
     total = sum(votes.values())
     share = {c: v / total for c, v in votes.items()}
     best = max(share, key=lambda c: share[c])
