@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,14 @@ from knowledge.embeddings import E5_SMALL, get_embedder
 from tests.unit.test_risk_detector import HARD_NEGATIVES
 from tests.unit.test_risk_detector import RISKY as RISKY_UNIT
 
-POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
+SHIPPED_POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
+# the shipped policy turns the semantic part off (risk.model_semantic: false, see its comment); these
+# tests are about that part: the shipped policy with it on
+POLICY_FILE = Path(tempfile.mkdtemp(prefix="risk-semantic-")) / "policy.yaml"
+POLICY_FILE.write_text(
+    SHIPPED_POLICY_FILE.read_text(encoding="utf-8").replace("model_semantic: false", "model_semantic: true"),
+    encoding="utf-8",
+)
 POLICY = load_policy(POLICY_FILE)
 ORDINARY = "Reports\n\nHow do I export the headcount report for last quarter?"
 
@@ -150,7 +158,7 @@ def test_classify_reuses_the_retrieval_embedder_and_audits_the_semantic_part(dem
         body="Hi, I forgot my password. How do I reset it? Thanks",
         customer=Customer(name="Acme", tier="standard"),
     )
-    agent = Agent.from_settings(demo_settings, durable=False)
+    agent = Agent.from_settings(demo_settings.model_copy(update={"policy_file": POLICY_FILE}), durable=False)
     knowledge: Any = agent.context.knowledge
     assert knowledge.embedder.spec == E5_SMALL  # the default retrieval embedder is the risk model's own
     state = agent.run(ticket)
@@ -188,3 +196,10 @@ KNOWN_FALSE_FLAG = "Payslip not received"
 def test_with_the_semantic_part_ordinary_questions_are_not_flagged(text: str) -> None:
     det = POLICY.detect_risk_model(text)
     assert det is not None and det.semantic_status == "used" and not det.flagged
+
+
+def test_the_shipped_policy_runs_the_tfidf_part_alone() -> None:
+    shipped = load_policy(SHIPPED_POLICY_FILE)
+    assert POLICY.risk.model_semantic and not shipped.risk.model_semantic
+    det = shipped.detect_risk_model(ORDINARY)
+    assert det is not None and det.semantic is None and det.semantic_status != "used"
