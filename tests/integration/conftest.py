@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from agent.settings import Settings
 from api.app import create_app
@@ -25,6 +28,30 @@ from knowledge.embeddings import Embedder, get_embedder
 from knowledge.store import KnowledgeStore
 from tests.conftest import DEMO_KB, make_settings
 from tests.netutil import free_port
+
+PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """A database of its own on the local PostgreSQL (its URL), dropped afterwards; skips the test
+    when there is no PostgreSQL."""
+    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect():
+            pass
+    except OperationalError:
+        pytest.skip(f"no PostgreSQL at {PG_BASE}")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_BASE.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,10 +34,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deploy.topology import Ports, Topology, one_machine
 from tests.conftest import DEMO_KB, make_settings
+from tests.integration.conftest import fresh_pg_database
 from tests.integration.test_webhooks_providers import ZD_SECRET
 from tests.integration.test_writeback_e2e import send, webhook, writeback_config
 from tests.netutil import free_port
@@ -46,7 +46,6 @@ from tools.ticketing.testing import FakeZendesk
 
 pytestmark = pytest.mark.integration
 
-PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = "test-api-key"
 AUTH = {"authorization": f"Bearer {KEY}"}
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -100,22 +99,8 @@ class Kill:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    """A database of its own on the local PostgreSQL, dropped afterwards."""
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except OperationalError:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}")
-    name = f"chaos_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_BASE.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("chaos") as url:
+        yield url
 
 
 def _free_block(n: int) -> int:

@@ -13,22 +13,19 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from agent.runtime.threads import child_env, plan
 from api.deploy.topology import ProcessSpec, Topology, TopologyError, one_machine
 from tests.conftest import DEMO_KB, make_settings
+from tests.integration.conftest import fresh_pg_database
 from tests.netutil import free_port
 
 pytestmark = pytest.mark.integration
-PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def test_thread_plan_gives_each_process_its_share() -> None:
@@ -141,21 +138,8 @@ def test_separate_workers_refuse_sqlite(tmp_path: Path) -> None:
 # ---- `triage up` itself: PostgreSQL, a Chroma server, the API and two workers -------------------
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except OperationalError:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}")
-    name = f"topo_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_BASE.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("topo") as url:
+        yield url
 
 
 def _children(pid: int) -> set[int]:
