@@ -13,6 +13,23 @@ from api.cli.common import fail
 app = typer.Typer(help="Knowledge base: ingest and search.", no_args_is_help=True)
 
 
+def unknown_actions(path: Path) -> list[str]:
+    """One line per document under `path` whose `action:` is not an allowlisted action (stored anyway:
+    a ticket it answers is suggested to a human, never auto-sent, and the action never runs)."""
+    from knowledge.ingest import load_docs
+    from tools.actions import allowlisted
+
+    known = {"none", *allowlisted()}
+    names = ", ".join(sorted(allowlisted()))
+    docs, _ = load_docs(path)
+    return [
+        f"{d.meta.id} names action '{d.meta.action}', which is not allowlisted ({names}): "
+        "tickets it answers go to a human and the action never runs"
+        for d in docs
+        if d.meta.action not in known
+    ]
+
+
 @app.command("ingest")
 def kb_ingest(
     path: Annotated[Path, typer.Argument(help="a markdown file or a folder of them")],
@@ -34,6 +51,8 @@ def kb_ingest(
     typer.echo(f"{path}: {report.summary()} (collection now {store.count()} chunks)")
     for err in report.errors:
         typer.secho(f"  rejected {err}", fg=typer.colors.YELLOW, err=True)
+    for warning in unknown_actions(path):
+        typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW, err=True)
     if report.errors:
         raise typer.Exit(1)
 

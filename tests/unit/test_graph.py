@@ -252,3 +252,25 @@ def test_the_match_score_decides_between_auto_suggest_and_handoff(
     state = agent.run(PAYSLIP)
     assert [h.doc_id for h in state["hits"]] == ["KB-009", "KB-010"] and state["hits"][0].score == score
     assert state["decision"].action == action and rule in state["decision"].rules
+
+
+def test_a_document_naming_an_action_off_the_allowlist_is_suggested_not_failed(settings: Settings) -> None:
+    # a KB author's typo or an action not built yet must not fail the ticket nor go out as if done
+    demo = InMemoryRetriever.demo()
+    docs = [
+        d.model_copy(update={"meta": d.meta.model_copy(update={"action": "resend_payslipp"})})
+        if d.meta.id in ("KB-009", "KB-009.uk")
+        else d
+        for d in demo.docs.values()
+    ]
+    agent, _ = agent_with(
+        settings,
+        [classification(), "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009]."],
+        InMemoryRetriever(docs),
+    )
+    state = agent.run(PAYSLIP)
+    assert state["draft"].citations == ["KB-009"]
+    assert state["decision"].action == "suggest"
+    assert "action_not_allowlisted" in state["decision"].rules
+    assert "resend_payslipp" in state["decision"].reason and "not on the allowlist" in state["decision"].reason
+    assert status_of(state) == "awaiting_review"

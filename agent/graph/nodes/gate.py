@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from agent.domain import ActionPlan, AuditEvent
+from agent.domain import ActionPlan, AuditEvent, Finding
 from agent.graph.context import AgentContext
 from agent.graph.state import TriageState
-from tools.actions import ActionContext, extract_arguments, run_action
+from tools.actions import ActionContext, NotAllowlistedError, extract_arguments, run_action
 
 
 def action_plan(state: TriageState) -> ActionPlan | None:
@@ -19,7 +19,13 @@ def action_plan(state: TriageState) -> ActionPlan | None:
     if doc is None or not name or name == "none":
         return None
     action_ctx = ActionContext.from_ticket(state["ticket"], linked_rca=state["decision"].linked_issue)
-    got = extract_arguments(name, state["text"], action_ctx)
+    try:
+        got = extract_arguments(name, state["text"], action_ctx)
+    except NotAllowlistedError:
+        # a KB document may name an action this service cannot run (a typo, or one not built yet):
+        # nothing runs, and a human does what the document says instead of the reply going out alone
+        why = f"the answering document {doc.doc_id} names action '{name}', which is not on the allowlist"
+        return ActionPlan(name=name, doc_id=doc.doc_id, missing=[{"field": "action", "reason": why}])
     if not got.ok:
         return ActionPlan(name=name, doc_id=doc.doc_id, missing=[m.model_dump() for m in got.missing])
     checked = run_action(name, got.arguments or {}, dry_run=True, backend=None, context=action_ctx)
@@ -37,6 +43,9 @@ def gate(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     decision = state["decision"]
     findings = state.get("findings", [])
     plan = action_plan(state) if decision.action == "auto_resolve" and not findings else None
+    if plan is not None and any(m.get("field") == "action" for m in plan.missing):
+        why = f"{plan.missing[0]['reason']}: a human must do what it says"
+        findings = [*findings, Finding(rule="action_not_allowlisted", why=why)]
     gated = runtime.context.policy.gate(decision, findings, plan.needs_approval if plan else None)
     update: TriageState = {
         "decision": gated,
