@@ -57,6 +57,8 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from numpy.typing import NDArray
 
+from knowledge.embedcache import cache_from_env
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -200,6 +202,9 @@ class Embedder(EmbeddingFunction[Documents], ABC):
     # each document's title as a vector of its own and corrects the same-language bias of the
     # cosine (knowledge/store.py, "Cross-lingual"); False keeps plain cosine ranking.
     crosslingual: bool = False
+    # a real model whose vectors `TRIAGE_EMBEDDING_CACHE` may keep (knowledge/embedcache.py); test
+    # doubles are not, since two of them may share a spec and differ
+    cacheable: bool = False
 
     def __init__(self, spec: str, threads: int | None = None, batch_size: int = 64) -> None:
         self.spec = spec
@@ -216,9 +221,10 @@ class Embedder(EmbeddingFunction[Documents], ABC):
     def identity(self) -> EmbedderIdentity:
         """Spec, dimension and version (loads the model when the dimension needs it)."""
 
-    def encode(self, texts: Sequence[str], kind: Kind) -> NDArray[np.float32]:
+    def encode(self, texts: Sequence[str], kind: Kind, cached: bool = True) -> NDArray[np.float32]:
         """Embed ``texts`` as queries (``kind="query"``: tickets, questions) or passages
-        (``"passage"``: what the knowledge base stores)."""
+        (``"passage"``: what the knowledge base stores). With ``TRIAGE_EMBEDDING_CACHE`` set, a text
+        this model embedded before as the same kind is read back (``cached=False``: always compute)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be 'query' or 'passage', not {kind!r}")
         if isinstance(texts, str):
@@ -226,6 +232,10 @@ class Embedder(EmbeddingFunction[Documents], ABC):
         items = list(texts)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
+        cache = cache_from_env() if cached and self.cacheable else None
+        if cache is not None:
+            ident = self.identity
+            return cache.encode(ident.key, ident.dim, items, kind, lambda todo: self._encode(todo, kind))
         return self._encode(items, kind)
 
     def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
@@ -262,6 +272,8 @@ class Embedder(EmbeddingFunction[Documents], ABC):
 
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model from a local directory (MiniLM's is inside its wheel)."""
+
+    cacheable = True
 
     def __init__(self, spec: str = MINILM, threads: int | None = None, batch_size: int = 64) -> None:
         super().__init__(spec, threads, batch_size)
@@ -352,6 +364,7 @@ class E5Embedder(Embedder):
     # scores a passage in the query's own language ~0.02-0.03 cosine higher than an equally relevant
     # one in another language: the store corrects for it (see knowledge/store.py, "Cross-lingual")
     crosslingual = True
+    cacheable = True
 
     def __init__(self, spec: str = E5_SMALL, threads: int | None = None, batch_size: int = 64) -> None:
         super().__init__(spec, threads, batch_size)
@@ -493,11 +506,11 @@ def throughput(embedder: Embedder, texts: Sequence[str], kind: Kind = "query", r
     items = list(texts)
     if not items:
         raise ValueError("throughput() needs at least one text")
-    embedder.encode(items[: min(8, len(items))], kind)  # loads the model; not counted
+    embedder.encode(items[: min(8, len(items))], kind, cached=False)  # loads the model; not counted
     rates: list[float] = []
     for _ in range(max(1, repeats)):
         t0 = time.perf_counter()
-        embedder.encode(items, kind)
+        embedder.encode(items, kind, cached=False)
         rates.append(len(items) / max(time.perf_counter() - t0, 1e-9))
     return Throughput(
         texts=len(items),

@@ -71,3 +71,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment for a child process, without the developer's own TRIAGE_* settings;
+    the test session's embedding cache (tests/integration/conftest.py) is passed on."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_") or k == "TRIAGE_EMBEDDING_CACHE"}

@@ -31,6 +31,16 @@ from tests.netutil import free_port
 
 PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
+# The suite embeds the same demo KB and tickets many times (its own stores, every service it starts,
+# the child processes): real vectors of the real model, computed once per test session and machine
+# and read back after (knowledge/embedcache.py; the child processes inherit the variable). Keyed by
+# the weights' hash, so another model never hits; the determinism tests of the embedder bypass it.
+# TRIAGE_TEST_EMBEDDING_CACHE=0 runs without it.
+if os.environ.get("TRIAGE_TEST_EMBEDDING_CACHE", "1") != "0":
+    os.environ.setdefault(
+        "TRIAGE_EMBEDDING_CACHE", str(Path(__file__).resolve().parents[2] / ".pytest_cache" / "embeddings.sqlite")
+    )
+
 
 @contextmanager
 def fresh_pg_database(prefix: str) -> Iterator[str]:

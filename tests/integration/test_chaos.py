@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deploy.topology import Ports, Topology, one_machine
-from tests.conftest import DEMO_KB, make_settings
+from tests.conftest import DEMO_KB, clean_env, make_settings
 from tests.integration.conftest import fresh_pg_database
 from tests.integration.test_webhooks_providers import ZD_SECRET
 from tests.integration.test_writeback_e2e import send, webhook, writeback_config
@@ -230,7 +230,7 @@ def test_chaos_three_workers_kill9_kb_change_exactly_once(pg_url: str, tmp_path:
             zd.seed(str(7000 + i))
         zd.inject(None, times=10**7, delay_s=LATENCY_S)  # every request: a normal answer after 50 ms
         env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+            **clean_env(),
             "TRIAGE_LLM": "none",
             "TRIAGE_API_KEY": KEY,
             "TRIAGE_WEBHOOK_SECRET": SECRET,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections import Counter
@@ -11,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import clean_env
 from tests.integration.conftest import ServerProcess, post_ticket, wait_finished
 from tests.netutil import free_port
 
@@ -33,7 +33,7 @@ def ticket(i: int) -> dict[str, object]:
 def test_kill9_then_restart_finishes_every_ticket_exactly_once(demo_data_dir: Path, tmp_path: Path) -> None:
     shutil.copytree(demo_data_dir / "chroma", tmp_path / "chroma")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(tmp_path),
         "TRIAGE_LLM": "none",
         "TRIAGE_API_KEY": KEY,

@@ -35,6 +35,12 @@ PAIRS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _uncached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the model computes on each call, not the suite's embedding cache (tests/integration/conftest.py)."""
+    monkeypatch.delenv("TRIAGE_EMBEDDING_CACHE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def e5() -> E5Embedder:
     embedder = get_embedder(E5_SMALL)

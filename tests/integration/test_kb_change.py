@@ -7,7 +7,6 @@ tests/integration/test_kb_server.py."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from knowledge.embeddings import E5_SMALL, Embedder, get_embedder
 from knowledge.store import KnowledgeStore
+from tests.conftest import clean_env
 from tests.integration.conftest import ServerProcess, post_ticket, wait_finished
 from tests.netutil import free_port
 
@@ -58,7 +58,7 @@ def write_kb(root: Path, docs: dict[str, tuple[str, str, str, str]]) -> Path:
 def env_for(data_dir: Path, embedder: str, **extra: str) -> dict[str, str]:
     """A child process's environment: this data dir and embedder, nothing from the developer's config."""
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(data_dir),
         "TRIAGE_EMBEDDER": embedder,
         "TRIAGE_EMBEDDER_THREADS": "1",

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.settings import Settings
 from agent.storage import open_database
 from evals.demo import signed_headers
+from tests.conftest import clean_env
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
 
 pytestmark = pytest.mark.integration
@@ -109,7 +110,6 @@ def test_queue_depth_and_age_come_from_the_store(demo_settings: Settings) -> Non
 def test_a_separate_worker_serves_its_own_counters(demo_data_dir: Path, tmp_path: Path) -> None:
     """`triage worker` with TRIAGE_METRICS_PORT: its process's counters over HTTP (loopback), and the
     tickets it works are counted there, not in the API."""
-    import os
     import shutil
     import subprocess
     import sys
@@ -121,7 +121,7 @@ def test_a_separate_worker_serves_its_own_counters(demo_data_dir: Path, tmp_path
     port = free_port()
     db = f"sqlite:///{tmp_path / 'triage.db'}"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(tmp_path),
         "TRIAGE_ALLOW_EMPTY_KB": "true",  # no KB here: this test is about the model process / metrics
         "TRIAGE_DATABASE_URL": db,

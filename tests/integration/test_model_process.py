@@ -21,7 +21,7 @@ from langchain_core.messages import HumanMessage
 from agent.graph.llm import make_chat_model
 from agent.runtime.model_server import ModelServerConfig, ModelServerError, ModelSupervisor, config_from_settings
 from agent.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import clean_env, make_settings
 from tests.integration.conftest import ServerProcess, post_ticket, wait_finished
 from tests.netutil import free_port
 
@@ -59,7 +59,7 @@ def test_killing_the_model_process_leaves_the_api_serving_and_every_ticket_proce
     shutil.copytree(demo_data_dir / "chroma", tmp_path / "chroma")
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(tmp_path),
         "TRIAGE_ALLOW_EMPTY_KB": "true",  # no KB here: this test is about the model process / metrics
         "TRIAGE_LLM": "llamacpp/smollm2-135m",
@@ -164,7 +164,7 @@ def test_a_bad_model_file_fails_at_start_with_how_to_fix_it(tmp_path: Path) -> N
 
 def test_triage_serve_refuses_to_start_with_a_missing_model(tmp_path: Path) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(tmp_path),
         "TRIAGE_LLM": f"llamacpp/{tmp_path / 'missing.gguf'}",
         "TRIAGE_API_KEY": KEY,

@@ -28,7 +28,7 @@ from agent.settings import Settings
 from agent.storage.reviews import ReviewStore
 from agent.storage.tickets import TicketRow, TicketStore
 from knowledge.embeddings import Embedder
-from tests.conftest import make_settings
+from tests.conftest import clean_env, make_settings
 from tests.integration.test_reviews import SSO
 from tests.integration.test_writeback_e2e import pg_url as pg_url  # the fixture: a throwaway schema
 
@@ -229,7 +229,7 @@ def test_two_worker_processes_share_queue_and_checkpoints(
 ) -> None:
     shutil.copytree(demo_data_dir / "chroma", tmp_path / "chroma")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")},
+        **clean_env(),
         "TRIAGE_DATA_DIR": str(tmp_path),
         "TRIAGE_DATABASE_URL": pg_url,
         "TRIAGE_LLM": "none",

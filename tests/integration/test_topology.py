@@ -21,7 +21,7 @@ import pytest
 
 from agent.runtime.threads import child_env, plan
 from api.deploy.topology import ProcessSpec, Topology, TopologyError, one_machine
-from tests.conftest import DEMO_KB, make_settings
+from tests.conftest import DEMO_KB, clean_env, make_settings
 from tests.integration.conftest import fresh_pg_database
 from tests.netutil import free_port
 
@@ -56,7 +56,7 @@ print(json.dumps({"pools": [p["num_threads"] for p in threadpool_info()], "torch
 
 @pytest.mark.parametrize("share", [1, 2])
 def test_a_process_started_with_its_share_uses_it_in_every_pool(share: int, tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_") and not k.endswith("_NUM_THREADS")}
+    base = {k: v for k, v in clean_env().items() if not k.endswith("_NUM_THREADS")}
     env = {**base, **child_env(share), "TRIAGE_CONFIG": str(tmp_path / "none.toml")}
     env.pop("TRIAGE_EMBEDDER_THREADS")  # the share reaches the embedder from OMP_NUM_THREADS alone
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True,
@@ -68,7 +68,7 @@ def test_a_process_started_with_its_share_uses_it_in_every_pool(share: int, tmp_
 
 
 def test_without_a_share_nothing_changes(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_") and k != "OMP_NUM_THREADS"}
+    env = {k: v for k, v in clean_env().items() if k != "OMP_NUM_THREADS"}
     env["TRIAGE_CONFIG"] = str(tmp_path / "none.toml")
     out = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)  # fmt: skip
@@ -166,7 +166,7 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
     kb.mkdir()
     for doc in ("KB-001-reset-password.md", "KB-003-sso-saml-setup.md", "KB-009-resend-payslip.md"):
         shutil.copy(DEMO_KB / "kb" / doc, kb / doc)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    env = clean_env()
     env.update(TRIAGE_LLM="none", TRIAGE_API_KEY="k", TRIAGE_DATA_DIR=str(tmp_path / "data"),
                TRIAGE_KB_PATH=str(kb), TRIAGE_CONFIG=str(tmp_path / "none.toml"), HF_HUB_OFFLINE="1")  # fmt: skip
     out = tmp_path / "up.log"

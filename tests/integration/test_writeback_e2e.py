@@ -29,7 +29,7 @@ from agent.graph.policy import load_policy
 from agent.graph.routing import cached_team
 from agent.runtime.assembly import Agent, sqlite_checkpointer
 from agent.settings import REPO_ROOT, Settings
-from tests.conftest import make_settings
+from tests.conftest import clean_env, make_settings
 from tests.integration.conftest import post_ticket, serve_in_thread, wait_finished
 from tests.integration.test_webhooks_providers import FD_TOKEN, JIRA_SECRET, PROVIDER_SECRETS, YT_TOKEN, ZD_SECRET
 from tests.unit.test_webhook_providers import (
@@ -441,7 +441,7 @@ def test_cli_retries_every_failed_write_back(wb_settings: Any, tmp_path: Path) -
             ticket_id = send(client, webhook(system, ext, *PAYSLIP)).json()["ticket_id"]
             _assert_failed_at_note(wait_finished(client, ticket_id, KEY), system, "exhausted")
 
-            env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+            env = clean_env()
             env.update(
                 PYTHONPATH=str(REPO_ROOT),
                 TRIAGE_CONFIG=str(tmp_path / "none.toml"),
