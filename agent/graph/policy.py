@@ -144,9 +144,16 @@ class Policy(BaseModel):
         return flags
 
     def review_risk(self, detection: RiskDetection | None) -> bool:
-        """The learned detector is unsure: P(risk) in [model_review_threshold, its hand-off threshold)."""
+        """The learned detector is unsure: P(risk) in [model_review_threshold, its hand-off threshold).
+        The threshold is on the scale of the score it was chosen on: with the semantic part on, a
+        verdict of the TF-IDF part alone (the embedder unusable) has no review zone, only its own
+        hand-off threshold."""
         cut = self.risk.model_review_threshold
-        return detection is not None and cut is not None and not detection.flagged and detection.probability >= cut
+        if detection is None or cut is None or detection.flagged:
+            return False
+        if self.risk.model_semantic and detection.semantic_status != "used":
+            return False
+        return detection.probability >= cut
 
     def detect_risk_model(self, text: str, embedder: Any = "auto") -> RiskDetection | None:
         """The learned risk detector's verdict (agent/graph/risk/), or None when `risk.model` is off.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,11 @@ from knowledge.embeddings import E5_SMALL, get_embedder
 from tests.unit.test_risk_detector import HARD_NEGATIVES
 from tests.unit.test_risk_detector import RISKY as RISKY_UNIT
 
-SHIPPED_POLICY_FILE = Path(__file__).resolve().parents[2] / "agent" / "graph" / "policy.yaml"
-# the shipped policy turns the semantic part off (risk.model_semantic: false, see its comment); these
-# tests are about that part: the shipped policy with it on
-POLICY_FILE = Path(tempfile.mkdtemp(prefix="risk-semantic-")) / "policy.yaml"
-POLICY_FILE.write_text(
-    SHIPPED_POLICY_FILE.read_text(encoding="utf-8").replace("model_semantic: false", "model_semantic: true"),
-    encoding="utf-8",
-)
+REPO = Path(__file__).resolve().parents[2]
+# the shipped policy runs the semantic part (risk.model_semantic: true, with a review zone; see its comment)
+POLICY_FILE = REPO / "agent" / "graph" / "policy.yaml"
 POLICY = load_policy(POLICY_FILE)
+SMOKE = REPO / "evals" / "datasets" / "smoke.jsonl"
 ORDINARY = "Reports\n\nHow do I export the headcount report for last quarter?"
 
 
@@ -172,7 +167,17 @@ def _values(p: Any) -> tuple[Any, ...]:
     return tuple(p.values) if hasattr(p, "values") else tuple(p)
 
 
-@pytest.mark.parametrize("case", [_values(p) for p in RISKY_UNIT], ids=lambda c: f"{c[0]}-{c[1]}")
+# "the bank ran the salary file twice" (EN and UK) score 0.80-0.83 since the threshold flags at most 2%
+# of real ordinary dev tickets (0.92; it was 0.82 at 5%): in the review zone, capped at a suggestion
+REVIEWED_ONLY = pytest.mark.xfail(strict=True, reason="in the review zone, not over the hand-off threshold")
+
+
+def _case(p: Any) -> Any:
+    values = _values(p)
+    return pytest.param(values, marks=REVIEWED_ONLY) if values[1] == "financial" else values
+
+
+@pytest.mark.parametrize("case", [_case(p) for p in RISKY_UNIT], ids=lambda c: f"{c[0]}-{c[1]}")
 def test_with_the_semantic_part_the_unit_suites_risky_phrasings_are_all_flagged(case: tuple[str, str, str]) -> None:
     """tests/unit/test_risk_detector.py's keyword-free risks, three of which the TF-IDF part alone misses."""
     _, flag, text = case
@@ -180,26 +185,44 @@ def test_with_the_semantic_part_the_unit_suites_risky_phrasings_are_all_flagged(
     assert det is not None and det.semantic_status == "used" and flag in det.flags
 
 
-# a real-looking ordinary ticket the stack flags (TF-IDF 0.94, e5 0.81 -> 0.94 >= 0.82): a known false flag
-KNOWN_FALSE_FLAG = "Payslip not received"
+@pytest.mark.parametrize("case", [_values(p) for p in RISKY_UNIT], ids=lambda c: f"{c[0]}-{c[1]}")
+def test_none_of_the_unit_suites_risky_phrasings_can_be_auto_sent(case: tuple[str, str, str]) -> None:
+    """Handed off with the flag, or in the review zone (possible_risk: at most a suggestion)."""
+    _, flag, text = case
+    det = POLICY.detect_risk_model(text)
+    assert det is not None and det.semantic_status == "used"
+    assert flag in det.flags or POLICY.review_risk(det), det
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(t, marks=pytest.mark.xfail(strict=True, reason="known false flag of the stack"))
-        if t.startswith(KNOWN_FALSE_FLAG)
-        else t
-        for t in HARD_NEGATIVES
-    ],
-)
+# "Payslip not received" (one employee never got her October payslip e-mail) was a known false flag of
+# the first stack (0.94 >= 0.82); the hard negatives of data/cores_more_safe.py took it under the threshold
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
 def test_with_the_semantic_part_ordinary_questions_are_not_flagged(text: str) -> None:
     det = POLICY.detect_risk_model(text)
     assert det is not None and det.semantic_status == "used" and not det.flagged
 
 
-def test_the_shipped_policy_runs_the_tfidf_part_alone() -> None:
-    shipped = load_policy(SHIPPED_POLICY_FILE)
-    assert POLICY.risk.model_semantic and not shipped.risk.model_semantic
-    det = shipped.detect_risk_model(ORDINARY)
-    assert det is not None and det.semantic is None and det.semantic_status != "used"
+def test_the_shipped_policy_runs_the_semantic_part_with_a_review_zone() -> None:
+    assert POLICY.risk.model_semantic and POLICY.risk.model_review_threshold is not None
+    det = POLICY.detect_risk_model(ORDINARY)
+    assert det is not None and det.semantic is not None and det.semantic_status == "used"
+    assert not det.flagged and not POLICY.review_risk(det)
+
+
+def test_the_smoke_sets_ordinary_tickets_are_neither_handed_off_nor_capped_by_the_model() -> None:
+    """Every flag costs an auto-resolution: of the smoke set's tickets without a gold risk (63, both
+    halves; the demo posts its first ten) the model flagged none and put one in the review zone when the
+    policy was set (S082, test half); this fails at two flags or three reviews."""
+    rows = [json.loads(line) for line in SMOKE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    ordinary = [r for r in rows if not r["gold"].get("risk")]
+    assert len(ordinary) > 50
+    flagged, reviewed = [], []
+    for r in ordinary:
+        det = POLICY.detect_risk_model(f"{r['subject']}\n\n{r['body']}")
+        assert det is not None and det.semantic_status == "used"
+        if det.flagged:
+            flagged.append(r["id"])
+        elif POLICY.review_risk(det):
+            reviewed.append(r["id"])
+    assert len(flagged) <= 1, flagged
+    assert len(reviewed) <= 2, reviewed

@@ -42,7 +42,7 @@ def model_off(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"policy_file": path})
 
 
-MISSED = pytest.mark.xfail(strict=True, reason="missed by the TF-IDF part at its threshold (<= 3% false flags)")
+MISSED = pytest.mark.xfail(strict=True, reason="missed by the TF-IDF part at its threshold (<= 2% false flags)")
 
 # Written for this test, not in the dataset; none of them contains a word the keyword rules know.
 RISKY = [
@@ -89,6 +89,8 @@ RISKY = [
     ),
 ]
 HARD_NEGATIVES = [
+    # the ticket the first semantic part handed off as account takeover (issue 13)
+    "Need help\n\nMaria never received her October payslip email, could you resend it?",
     "Password\n\nI forgot my password and the reset link doesn't arrive, where should I look?",
     "Bonus\n\nHow do we pay a one-off bonus to five people separately from the monthly payroll?",
     # real ordinary tickets the earlier recall-first model flagged (long defect reports)
@@ -116,14 +118,38 @@ def test_shipped_model_loads_and_names_its_training() -> None:
     assert 0.0 < model.threshold < 1.0
     assert model.manifest["data"]["split_used"] == "dev"
     cv = model.manifest["metrics"]["cv_combined"]
-    # the threshold: recall first, flagging at most 5% of the real (history) ordinary dev tickets (CV)
-    assert cv["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags_combined"] <= 0.05
+    # the threshold: recall first, flagging at most 2% of the real (history) ordinary dev tickets (CV)
+    assert cv["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags_combined"] <= 0.02
     assert cv["precision"] >= 0.8 and cv["threshold"] == model.threshold
     # the issue's recall-first point is recorded (and shows why it is not shipped)
     assert cv["recall_first"]["recall"] >= 0.98 and cv["recall_first"]["real_false_flag_rate"] > 0.05
-    # the TF-IDF part alone (the fallback): at most 3%
+    # the TF-IDF part alone (the fallback): at most 2%
     lexical = model.manifest["metrics"]["cv_lexical_combined"]
-    assert lexical["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags"] <= 0.03
+    assert lexical["real_false_flag_rate"] <= model.manifest["params"]["max_real_false_flags"] <= 0.02
+
+
+def test_the_review_zone_is_the_one_chosen_on_dev_and_sits_under_the_handoff_threshold() -> None:
+    model = shipped_model()
+    zone = model.manifest["metrics"]["cv_review_zone"]
+    assert POLICY.risk.model_review_threshold == zone["threshold"] == zone["zone"][0]
+    assert zone["zone"][1] == model.threshold and zone["threshold"] < model.threshold
+    # cross-validated: at most 5% of real ordinary dev tickets reach it, and it finds more risky ones
+    assert zone["real_false_flag_rate"] <= model.manifest["params"]["max_real_reviewed"] <= 0.05
+    assert zone["recall"] > model.manifest["metrics"]["cv_combined"]["recall"]
+    assert "possible_risk" in POLICY.risk.at_most_suggest
+
+
+def test_the_dataset_has_hundreds_of_hard_negatives_and_the_later_cores_keep_their_split() -> None:
+    from agent.graph.risk.data.build import more_cores, more_split
+
+    rows = load_examples(DEFAULT_DATA)
+    later = [r for r in rows if r.group.startswith("M")]
+    cores = more_cores()
+    assert sum(kind is None for _, _, kind in cores) >= 300 and {lang for _, lang, _ in cores} == {"en", "uk"}
+    assert {kind for _, _, kind in cores if kind} == set(KINDS)
+    by_group = {f"M{i:03d}": more_split(text) for i, (text, _, _) in enumerate(cores)}
+    assert later and all(r.split == by_group[r.group] for r in later)
+    assert 0.2 < sum(s == "test" for s in by_group.values()) / len(by_group) < 0.4
 
 
 def test_the_shipped_policy_turns_the_model_on() -> None:

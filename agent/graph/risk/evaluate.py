@@ -2,7 +2,9 @@
 
 `evaluate(examples, policy)` scores each example as the classify node does (`Policy.detect_risk` for
 the flags that hand off, `Policy.detect_risk_model`) and reports recall, precision, recall per kind,
-recall and precision per language, and the misses. `triage eval risk` prints it.
+recall and precision per language, the share of real (history) ordinary tickets the model flags and the
+share the review zone caps (`Policy.review_risk`, flag possible_risk), and the misses. `triage eval risk`
+prints it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ def evaluate(examples: Sequence[Example], policy: Policy) -> dict[str, Any]:
                 "probability": det.probability if det is not None else None,
                 "model_kind": det.kind if det is not None else None,
                 "semantic_status": det.semantic_status if det is not None else "off",
+                "review": policy.review_risk(det),
+                "source": e.source,
                 "text": e.text,
             }
         )
@@ -56,6 +60,8 @@ def evaluate(examples: Sequence[Example], policy: Policy) -> dict[str, Any]:
             by_kind[r["kind"]].append(r)
         by_lang[r["language"]].append(r)
     kind_hits = {k: sum(1 for r in v if r["kind"] == r["model_kind"]) for k, v in by_kind.items()}
+    real_neg = [r for r in rows if r["source"] == "history" and not r["risk"]]
+    risky = [r for r in rows if r["risk"]]
     return {
         **pr(rows),
         "model_only": pr(rows, "by_model"),
@@ -64,6 +70,17 @@ def evaluate(examples: Sequence[Example], policy: Policy) -> dict[str, Any]:
         "per_kind_kind_accuracy": {k: _ratio(kind_hits[k], len(v)) for k, v in sorted(by_kind.items())},
         "per_language": {lang: pr(v) for lang, v in sorted(by_lang.items())},
         "semantic_status": dict(Counter(r["semantic_status"] for r in rows)),
+        # real (history) ordinary tickets: flagged by the model (what its threshold was chosen on), by
+        # rules OR model (handed off), and put in the review zone (at most a suggestion)
+        "real_ordinary": {
+            "n": len(real_neg),
+            "model_false_flag_rate": _ratio(sum(r["by_model"] for r in real_neg), len(real_neg)),
+            "false_flag_rate": _ratio(sum(r["predicted"] for r in real_neg), len(real_neg)),
+            "review_rate": _ratio(sum(r["review"] and not r["predicted"] for r in real_neg), len(real_neg)),
+        },
+        "history": pr([r for r in rows if r["source"] == "history"]),
+        # rules OR model OR review zone: what never goes out automatically
+        "recall_with_review": _ratio(sum(r["predicted"] or r["review"] for r in risky), len(risky)),
         "false_negatives": [_brief(r) for r in rows if r["risk"] and not r["predicted"]],
         "false_positives": [_brief(r) for r in rows if not r["risk"] and r["predicted"]],
     }
@@ -85,12 +102,18 @@ def format_report(m: dict[str, Any], title: str) -> str:
     def fig(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.3f}"
 
+    real = m["real_ordinary"]
     lines = [
         title,
         f"rules OR model: recall {fig(m['recall'])} precision {fig(m['precision'])} ({m['risky']} risky of {m['n']})",
         f"model only: recall {fig(m['model_only']['recall'])} precision {fig(m['model_only']['precision'])}; "
         f"rules only: recall {fig(m['rules_only']['recall'])} precision {fig(m['rules_only']['precision'])}",
         f"semantic part: {m['semantic_status']}",
+        f"real (history) ordinary tickets: {real['n']}, flagged by the model {fig(real['model_false_flag_rate'])}, "
+        f"by rules OR model {fig(real['false_flag_rate'])}, in the review zone {fig(real['review_rate'])}",
+        f"history tickets: recall {fig(m['history']['recall'])} precision {fig(m['history']['precision'])} "
+        f"({m['history']['risky']} risky of {m['history']['n']})",
+        f"rules OR model OR review zone (nothing auto-sent): recall {fig(m['recall_with_review'])}",
         "recall per kind (share where the model named the kind):",
         *(f"  {k:22} {fig(v)} ({fig(m['per_kind_kind_accuracy'][k])})" for k, v in m["per_kind_recall"].items()),
         "per language:",

@@ -10,6 +10,11 @@ the same wrappers, so a wrapper says nothing about risk. The split is by core (`
 tickets are all dev or all test (test ~30%, stratified by kind and language), so the held-out figure
 is on situations never seen in training.
 
+The cores added later (cores_more_risky.py / cores_more_safe.py: hard negatives that share words with
+risk, and more positives of every kind) follow, wrapped the same way with their own random stream and
+split by a hash of the core's text (`more_split`, groups M000...), so that the first cores' tickets and
+splits are unchanged.
+
 Then every ticket of evals/datasets/history.jsonl (300 real past tickets: subject, blank line, body),
 risky or not as labelled by hand in history_labels.py (`source: history`, its own group, split by a
 hash of its id: test when the first 8 hex digits of sha256(id) mod 100 < 30).
@@ -22,6 +27,8 @@ import json
 import random
 from pathlib import Path
 
+from agent.graph.risk.data.cores_more_risky import RISKY_MORE
+from agent.graph.risk.data.cores_more_safe import SAFE_MORE
 from agent.graph.risk.data.cores_risky import RISKY
 from agent.graph.risk.data.cores_safe import SAFE
 from agent.graph.risk.data.history_labels import HISTORY_RISKY
@@ -228,7 +235,42 @@ def build() -> list[dict[str, object]]:
                     "source": "written",
                 }
             )
-    return rows + history_rows()
+    return rows + more_rows(len(rows)) + history_rows()
+
+
+def more_cores() -> list[tuple[str, str, str | None]]:
+    """(text, language, kind) of the cores added later (cores_more_*.py), in their group order."""
+    cores: list[tuple[str, str, str | None]] = [(t, lang, kind) for kind, lang, t in RISKY_MORE]
+    return cores + [(t, lang, None) for lang, t in SAFE_MORE]
+
+
+def more_split(core: str) -> str:
+    """A later core's split: by a hash of its text (test when the first 8 hex digits of its sha256 mod
+    100 < 30), so adding cores never moves one already written from one split to the other."""
+    return "test" if int(hashlib.sha256(core.encode("utf-8")).hexdigest()[:8], 16) % 100 < TEST_SHARE * 100 else "dev"
+
+
+def more_rows(start: int) -> list[dict[str, object]]:
+    """The tickets of the later cores: wrapped as `build` wraps the first ones, with their own random
+    stream (the first ones' tickets stay byte for byte what they were), groups M000..."""
+    rng = random.Random(SEED + 1)
+    rows: list[dict[str, object]] = []
+    for i, (core, lang, kind) in enumerate(more_cores()):
+        split = more_split(core)
+        for text, language in variants(core, lang, rng, typo_variant=rng.random() < 0.35):
+            rows.append(
+                {
+                    "id": f"RK{start + len(rows) + 1:04d}",
+                    "text": text,
+                    "language": language,
+                    "risk": kind is not None,
+                    "kind": kind,
+                    "split": split,
+                    "group": f"M{i:03d}",
+                    "source": "written",
+                }
+            )
+    return rows
 
 
 def history_split(ticket_id: str) -> str:
@@ -267,7 +309,9 @@ def core_texts() -> dict[str, tuple[str, str | None]]:
     """group -> (core text, kind): the same numbering as `build`."""
     cores: list[tuple[str, str | None]] = [(t, kind) for kind, _, t in RISKY]
     cores += [(t, None) for _, t in SAFE]
-    return {f"C{i:03d}": c for i, c in enumerate(cores)}
+    out = {f"C{i:03d}": c for i, c in enumerate(cores)}
+    out.update({f"M{i:03d}": (t, kind) for i, (t, _, kind) in enumerate(more_cores())})
+    return out
 
 
 def wrapper_sentences() -> list[str]:
