@@ -88,7 +88,7 @@ smoke: setup
 	$(BIN)/triage eval smoke --llm none
 
 bench: setup-model
-	$(BIN)/triage bench
+	$(BIN)/triage bench --scale
 
 clean:
 	rm -rf data .pytest_cache .ruff_cache

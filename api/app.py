@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,6 +21,7 @@ from agent.runtime.worker import Worker
 from agent.runtime.writeback import open_writeback
 from agent.settings import Settings, get_settings
 from agent.storage import open_database
+from agent.storage.intake_batch import IntakeWriter
 from api.deps import MaybePrincipalDep, Services
 from api.middleware import (
     COMMON_HEADERS,
@@ -52,6 +54,10 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
             # or a broken llama.cpp build stops the start with a message), shared by every worker by URL
             run_settings, app.state.model = (settings, model) if model else stack.enter_context(local_model(settings))
             store = open_database(settings.db_url)  # migrated to the current schema first
+            # new tickets of concurrent deliveries share one transaction (group commit), each answered
+            # after its commit; stopped (what is queued stored first) after the server stopped taking requests
+            app.state.intake = IntakeWriter(store).start()
+            stack.callback(app.state.intake.close)
             worker: Worker | None = None
             if settings.worker_enabled:  # the same wiring as `triage worker` (agent/runtime/process.py)
                 worker = stack.enter_context(open_worker(run_settings, store))
@@ -74,7 +80,10 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
             )
             yield
 
-    app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan)
+    # FastAPI's built-in OpenTelemetry hook looks up the global providers on every request (~5% of an
+    # intake request's CPU); this service exports Prometheus metrics (/metrics) and no OpenTelemetry
+    telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+    app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     # the last added runs first: security headers on every response, the 431 included
     app.add_middleware(RequestLimits, max_bytes=settings.max_header_bytes)
     app.add_middleware(ResponseHeaders, headers=COMMON_HEADERS)

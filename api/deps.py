@@ -31,7 +31,8 @@ class Services:
             self.keys = KeyStore(self.store.engine, self.store.writing)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a sync dependency in its thread pool (a thread hop per request)."""
     return request.app.state.services
 
 

@@ -32,9 +32,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -274,6 +286,47 @@ def event_key(event: TicketEvent) -> str:
     return "sha256:" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@dataclass(frozen=True)
+class _BatchStatements:
+    """`EventStore.record_in`'s statements, built once per dialect: a statement built per call costs
+    SQLAlchemy more Python (its cache key) than running it."""
+
+    insert_lifecycle: Any
+    lock: Any
+    insert_events: Any
+    select_events: Any
+    update_lifecycle: Any
+
+
+_BATCH: dict[str, _BatchStatements] = {}
+
+
+def _batch_statements(dialect: str) -> _BatchStatements:
+    if dialect not in _BATCH:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        life_table, events_table = cast(Table, LifecycleRow.__table__), cast(Table, EventRow.__table__)
+        life, ev = life_table.c, events_table.c
+        in_pairs = (life.source.in_(bindparam("sources", expanding=True)),
+                    life.external_id.in_(bindparam("externals", expanding=True)))  # fmt: skip
+        lock = select(life.source).where(*in_pairs).order_by(life.source, life.external_id).with_for_update()
+        columns = [k for k in Lifecycle().columns() if k not in ("source", "external_id")] + ["updated_at"]
+        _BATCH[dialect] = _BatchStatements(
+            insert_lifecycle=insert(life_table)
+            .on_conflict_do_nothing()
+            .returning(life.source, life.external_id),
+            lock=lock if dialect == "postgresql" else None,
+            insert_events=insert(events_table).on_conflict_do_nothing().returning(ev.source, ev.event_key),
+            select_events=select(ev.source, ev.external_id, ev.data)
+            .where(ev.source.in_(bindparam("sources", expanding=True)),
+                   ev.external_id.in_(bindparam("externals", expanding=True)))
+            .order_by(ev.at, ev.id),
+            update_lifecycle=update(life_table)
+            .where(life.source == bindparam("k_source"), life.external_id == bindparam("k_external_id"))
+            .values({name: bindparam(name) for name in columns}),
+        )  # fmt: skip
+    return _BATCH[dialect]
+
+
 class EventStore:
     """Lifecycle events on the service's database (the migrations make the tables)."""
 
@@ -384,6 +437,68 @@ class EventStore:
         for key, value in life.columns().items():
             setattr(row, key, value)
         row.updated_at = now
+
+    def record_in(self, s: Session, events: Sequence[TicketEvent], now: datetime) -> list[bool]:
+        """`record` inside the caller's transaction `s` (the caller commits, and on SQLite holds the
+        store's write lock), a handful of statements for any number of events: the summary rows are
+        made and locked in key order (PostgreSQL: `FOR UPDATE`), the events inserted once, the tickets
+        with a new event refolded. What the API's group commit of new tickets uses (agent/storage/intake_batch.py)."""
+        if not events:
+            return []
+        dialect = s.get_bind().dialect.name
+        if dialect not in ("postgresql", "sqlite"):  # the generic path, one ticket at a time
+            out: list[bool] = []
+            for e in events:
+                self._lock(s, e.source, e.external_id, now)
+                out.append(self._insert(s, e, now))
+                if out[-1]:
+                    self._refold(s, e.source, e.external_id, now)
+            return out
+        st = _batch_statements(dialect)
+        conn = s.connection()
+        rows: list[dict[str, Any]] = []
+        first: dict[tuple[str, str], int] = {}  # (source, event key) -> its first row: a repeat is no new event
+        for e in events:
+            at = _utc(e.at)
+            rows.append({"source": e.source, "external_id": e.external_id, "event_key": event_key(e), "kind": e.kind,
+                         "at": at, "data": e.model_copy(update={"at": at}).model_dump(mode="json"),
+                         "received_at": now})  # fmt: skip
+            first.setdefault((e.source, rows[-1]["event_key"]), len(rows) - 1)
+        unique = sorted(first.values())
+        by_key: dict[tuple[str, str], list[TicketEvent]] = {}
+        for i in unique:
+            by_key.setdefault((events[i].source, events[i].external_id), []).append(events[i])
+        keys = sorted(by_key)
+        # A summary row that does not exist yet is inserted whole, folded from these events: no event of
+        # its ticket can be stored before its row (this method and `record` make the row first), and the
+        # row is ours (locked) until commit. The rows that existed (events came before the ticket) are
+        # locked in key order, and refolded from all their events once these are stored.
+        made = conn.execute(
+            st.insert_lifecycle,
+            [{"source": src, "external_id": ext, **fold(by_key[(src, ext)]).columns(), "updated_at": now}
+             for src, ext in keys],
+        )  # fmt: skip
+        fresh = {(str(src), str(ext)) for src, ext in map(tuple, made)}
+        old = [k for k in keys if k not in fresh]
+        # column IN lists, exact pairs checked here (SQLite scans the table for a row-value IN)
+        pairs = {"sources": sorted({k[0] for k in old}), "externals": sorted({k[1] for k in old})}
+        if st.lock is not None and old:
+            conn.execute(st.lock, pairs)
+        inserted = conn.execute(st.insert_events, [rows[i] for i in unique])
+        stored = {(str(src), str(key)) for src, key in map(tuple, inserted)}
+        flags = [first[(r["source"], r["event_key"])] == i and (r["source"], r["event_key"]) in stored
+                 for i, r in enumerate(rows)]  # fmt: skip
+        changed = sorted({(r["source"], r["external_id"]) for r, new in zip(rows, flags, strict=True) if new} - fresh)
+        if changed:
+            by_ticket: dict[tuple[str, str], list[TicketEvent]] = {k: [] for k in changed}
+            wanted = {"sources": sorted({k[0] for k in changed}), "externals": sorted({k[1] for k in changed})}
+            for src, ext, data in map(tuple, conn.execute(st.select_events, wanted)):
+                if (src, ext) in by_ticket:  # the IN lists match other pairs of these values too
+                    by_ticket[(src, ext)].append(TicketEvent.model_validate(data))
+            folded = [{"k_source": src, "k_external_id": ext, **fold(evs).columns(), "updated_at": now}
+                      for (src, ext), evs in by_ticket.items()]  # fmt: skip
+            conn.execute(st.update_lifecycle, folded)
+        return flags
 
     # ---- reads -------------------------------------------------------------------------------------
     def lifecycle(self, source: str, external_id: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -139,6 +140,71 @@ def _add_audit(s: Session, ticket_id: str, audit: list[AuditEvent]) -> int:
     return new
 
 
+@dataclass(frozen=True)
+class NewTicket:
+    """A new-ticket delivery ready to store: its dedupe keys and its row, built before any database
+    access (`prepare_ticket`); `create_prepared` or a batch (agent/storage/intake_batch.py) stores it."""
+
+    source: str
+    delivery_key: str  # `delivery_key` of the delivery id
+    external_key: str | None  # `delivery_key` of the (scoped) external id; None: dedupe on the delivery only
+    ticket_id: str
+    received_at: datetime
+    payload: dict[str, Any]  # the Ticket as JSON
+
+    def row(self) -> dict[str, Any]:
+        """The `tickets` row (status received)."""
+        return {
+            "id": self.ticket_id,
+            "source": self.source,
+            "delivery_id": self.delivery_key,
+            "external_id": str(self.payload["external_id"]),
+            "external_key": self.external_key,
+            "status": "received",
+            "payload": self.payload,
+            "attempts": 0,
+            "created_at": self.received_at,
+            "updated_at": self.received_at,
+        }
+
+    def audit_row(self) -> dict[str, Any]:
+        """Its `intake/received` audit event."""
+        return {
+            "ticket_id": self.ticket_id,
+            "at": self.received_at,
+            "node": "intake",
+            "event": "received",
+            "detail": {"source": self.source, "delivery_id": self.delivery_key},
+        }
+
+
+def prepare_ticket(
+    source: str,
+    delivery_id: str,
+    ticket_fields: dict[str, Any],
+    *,
+    external_scope: str = "",
+    now: datetime | None = None,
+) -> NewTicket:
+    """The keys and row of a new-ticket delivery (see `TicketStore.create_or_get`); a new ticket id,
+    used only if no ticket stands for it yet. Raises pydantic's ValidationError for fields no Ticket has."""
+    external = str(ticket_fields.get("external_id") or "").strip()
+    scoped = f"{external_scope}:{external}" if external_scope else external
+    ticket_id = uuid.uuid4().hex
+    now = now or utcnow()
+    payload = Ticket.model_validate(
+        {**ticket_fields, "id": ticket_id, "source": source, "received_at": now}
+    ).model_dump(mode="json")
+    return NewTicket(
+        source=source,
+        delivery_key=delivery_key(delivery_id),
+        external_key=delivery_key(scoped) if external else None,
+        ticket_id=ticket_id,
+        received_at=now,
+        payload=payload,
+    )
+
+
 class TicketStore:
     def __init__(self, url: str | Engine) -> None:
         """On a URL or an engine (`agent.storage.open_database` makes one); the database is migrated to
@@ -181,50 +247,26 @@ class TicketStore:
         ticket. Race-safe: two deliveries of one ticket at once make one row (the unique keys), the
         loser gets the winner's id. A ticket without an external id ("") is deduplicated on the
         delivery id only. `external_scope` (e.g. the API key of `/intake/tickets`) keeps the external
-        ids of several senders on one source apart."""
-        delivery_id = delivery_key(delivery_id)
-        external = str(ticket_fields.get("external_id") or "").strip()
-        scoped = f"{external_scope}:{external}" if external_scope else external
-        external_key = delivery_key(scoped) if external else None
-        existing = self._find_existing(source, delivery_id, external_key)
+        ids of several senders on one source apart. (The API stores many at once, in one transaction:
+        `agent/storage/intake_batch.py`, the same keys.)"""
+        return self.create_prepared(prepare_ticket(source, delivery_id, ticket_fields, external_scope=external_scope))
+
+    def create_prepared(self, new: NewTicket) -> tuple[str, bool]:
+        """`create_or_get` of a ticket `prepare_ticket` made: one row and its intake audit event."""
+        existing = self._find_existing(new.source, new.delivery_key, new.external_key)
         if existing:
             return existing, False
-        ticket_id = uuid.uuid4().hex
-        now = utcnow()
-        payload = Ticket.model_validate(
-            {**ticket_fields, "id": ticket_id, "source": source, "received_at": now}
-        ).model_dump(mode="json")
-        row = TicketRow(
-            id=ticket_id,
-            source=source,
-            delivery_id=delivery_id,
-            external_id=str(payload["external_id"]),
-            external_key=external_key,
-            status="received",
-            payload=payload,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
         try:
             with self.writing() as s:
-                s.add(row)
+                s.add(TicketRow(**new.row()))
                 s.flush()  # the ticket row first: PostgreSQL enforces audit.ticket_id's foreign key
-                s.add(
-                    AuditRow(
-                        ticket_id=ticket_id,
-                        at=now,
-                        node="intake",
-                        event="received",
-                        detail={"source": source, "delivery_id": delivery_id},
-                    )
-                )
+                s.add(AuditRow(**new.audit_row()))
         except IntegrityError:  # a concurrent delivery of the same id or the same ticket won the race
-            again = self._find_existing(source, delivery_id, external_key)
+            again = self._find_existing(new.source, new.delivery_key, new.external_key)
             if again is None:
                 raise
             return again, False
-        return ticket_id, True
+        return new.ticket_id, True
 
     def _find_existing(self, source: str, delivery_key_: str, external_key: str | None) -> str | None:
         """One indexed read: the ticket of this delivery, else the one with this external key."""

@@ -17,6 +17,14 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
     ingest: Annotated[bool, typer.Option(help="ingest TRIAGE_KB_PATH before serving")] = True,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (intake on more than one core); more than 1 needs PostgreSQL "
+            "and TRIAGE_WORKER_ENABLED=false (the workers run as `triage worker`)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API and the in-process worker."""
     import uvicorn
@@ -24,6 +32,12 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
+    if processes > 1 and settings.worker_enabled:
+        fail(
+            "--processes above 1 needs TRIAGE_WORKER_ENABLED=false: run the workers as `triage worker` (or `triage up`)"
+        )
+    if processes > 1 and settings.db_url.startswith("sqlite"):
+        fail("--processes above 1 needs PostgreSQL (TRIAGE_DATABASE_URL): SQLite takes one writer at a time")
     _preflight(settings)
     if ingest:
         kb_ingest(settings.kb_path, prune=False)
@@ -37,15 +51,22 @@ def serve(
             f"{settings.data_dir / 'logs' / 'model-server.log'})"
         )
     typer.echo("send the demo tickets with:  make demo   (or: .venv/bin/triage demo)")
+    # above our own limit, so an oversized request gets the app's 431 with how to fix it
+    max_event = settings.max_header_bytes + 16384
     with model_for() as (run_settings, model):  # a broken model stops the start here, with how to fix it
-        uvicorn.run(
-            create_app(run_settings, model=model),
-            host=h,
-            port=p,
-            log_level="info",
-            # above our own limit, so an oversized request gets the app's 431 with how to fix it
-            h11_max_incomplete_event_size=settings.max_header_bytes + 16384,
-        )
+        if processes > 1:  # each process builds its app from the environment and shares the model started here
+            uvicorn.run(
+                "api.app:create_app",
+                factory=True,
+                workers=processes,
+                host=h,
+                port=p,
+                log_level="info",
+                h11_max_incomplete_event_size=max_event,
+            )
+        else:
+            app = create_app(run_settings, model=model)
+            uvicorn.run(app, host=h, port=p, log_level="info", h11_max_incomplete_event_size=max_event)
 
 
 def _preflight(settings: Settings) -> None:

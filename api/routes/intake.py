@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.deps import ServicesDep, WebhookDep
-from api.routes.webhooks import parse_json, read_body, store_ticket, validation_detail
+from api.routes.webhooks import intake_writer, parse_json, read_body, store_ticket, validation_detail
 from api.schemas import Accepted, GenericTicketIn
 
 router = APIRouter(tags=["webhooks"])
@@ -45,5 +45,10 @@ async def intake_ticket(
     delivery_id = f"{who.key_id or who.name}:{idempotency_key or 'external:' + incoming.external_id}"
     # the external id is deduplicated per key too: two senders may both have a ticket "123"
     return await store_ticket(
-        services, "api", delivery_id, incoming.model_dump(exclude_none=True), external_scope=who.key_id or who.name
+        services,
+        "api",
+        delivery_id,
+        incoming.model_dump(exclude_none=True),
+        external_scope=who.key_id or who.name,
+        writer=intake_writer(request),
     )

@@ -25,6 +25,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from agent.domain import TicketEvent, utcnow
 from agent.settings import Settings
 from agent.storage.events import EventStore
+from agent.storage.intake_batch import IntakeWriter, Pending, store_one
+from agent.storage.tickets import prepare_ticket
 from api.deps import Services, ServicesDep
 from api.providers import Intake, Parser, PayloadError, freshdesk, jira, lifecycle, youtrack, zendesk
 from api.schemas import Accepted, GenericTicketIn, Ignored
@@ -146,6 +148,8 @@ def parse_json(body: bytes) -> dict[str, object]:
         raise HTTPException(422, detail=f"body nests too deeply; at most {MAX_JSON_DEPTH} levels") from exc
     if not isinstance(data, dict):
         raise HTTPException(400, detail="body must be a JSON object")
+    if "\\u" not in text:  # valid UTF-8 holds no surrogate and JSON no raw NUL: only a \u escape makes one
+        return cast(dict[str, object], data)
     return cast(dict[str, object], _clean(data))
 
 
@@ -187,22 +191,39 @@ async def generic_webhook(request: Request, services: ServicesDep) -> JSONRespon
                 "errors": validation_detail(exc),
             },
         ) from exc
-    return await store_ticket(services, "generic", delivery_id, incoming.model_dump(exclude_none=True))
+    return await store_ticket(
+        services, "generic", delivery_id, incoming.model_dump(exclude_none=True), writer=intake_writer(request)
+    )
+
+
+def intake_writer(request: Request) -> IntakeWriter | None:
+    """This app's group-commit writer (api/app.py starts it), None outside a running app."""
+    return getattr(request.app.state, "intake", None)
 
 
 async def store_ticket(
-    services: Services, source: str, delivery_id: str, fields: dict[str, Any], *, external_scope: str = ""
+    services: Services,
+    source: str,
+    delivery_id: str,
+    fields: dict[str, Any],
+    *,
+    external_scope: str = "",
+    writer: IntakeWriter | None = None,
 ) -> JSONResponse:
-    """Create the ticket (202) or, for a redelivery, answer the original ticket id (200).
-    `external_scope`: whose external ids these are, when one source has several senders (API keys)."""
-    ticket_id, created = await run_in_threadpool(
-        services.store.create_or_get, source, delivery_id, fields, external_scope=external_scope
-    )
+    """Create the ticket (202) or, for a redelivery, answer the original ticket id (200), once the
+    transaction that stored (or found) it has committed. `external_scope`: whose external ids these
+    are, when one source has several senders (API keys). With `writer` the ticket shares a transaction
+    with the other deliveries in flight (agent/storage/intake_batch.py); the ticket, its audit event
+    and its lifecycle `created` event (the ticket's own created time, else our receipt; for the KPIs)
+    are stored together either way."""
+    new = prepare_ticket(source, delivery_id, fields, external_scope=external_scope)
+    item = Pending(new, lifecycle.created_from_fields(source, new.ticket_id, fields, new.received_at))
+    if writer is not None:
+        ticket_id, created = await writer.submit(item)
+    else:
+        ticket_id, created = await run_in_threadpool(store_one, services.store, item)
     if created and services.worker is not None:
         services.worker.notify()
-    if created:  # the lifecycle starts: the ticket's own created time (else our receipt), for the KPIs
-        event = lifecycle.created_from_fields(source, ticket_id, fields, utcnow())
-        await run_in_threadpool(EventStore(services.store).record, [event])
     return JSONResponse(
         Accepted(ticket_id=ticket_id, duplicate=not created).model_dump(), status_code=202 if created else 200
     )
@@ -349,4 +370,4 @@ async def provider_webhook(provider: str, request: Request, services: ServicesDe
             head, _, rest = p["field"].partition(".")
             p["field"] = parsed.sources.get(head, head) + (f".{rest}" if rest else "")
         raise _invalid(problems) from exc
-    return await store_ticket(services, provider, parsed.delivery_id, fields)
+    return await store_ticket(services, provider, parsed.delivery_id, fields, writer=intake_writer(request))

@@ -1,0 +1,275 @@
+"""Group commit for ticket intake: the new tickets of concurrent deliveries stored in one transaction.
+
+    writer = IntakeWriter(store).start()                      # one writer thread per API process
+    ticket_id, created = await writer.submit(new_ticket)      # answered only after the commit
+    writer.close()
+
+Every request waits for the commit of the transaction that stored (or found) its ticket, so a 2xx
+still means "on disk" (SQLite WAL with synchronous=FULL, PostgreSQL's commit): nothing is answered
+from memory. What batching saves is the per-ticket transaction, round trips and fsync: while one
+batch commits, the next requests queue, and the writer takes all of them (up to `max_batch`) in the
+next transaction; a lone request is written at once (no waiting for company).
+
+One batch (`store_batch`): deduplicated exactly as `TicketStore.create_or_get` does, on the delivery
+key and on the (scoped) external key: within the batch (a later delivery of a key an earlier one
+carries answers that one's ticket), against the stored tickets (one indexed read for the whole batch),
+and against a concurrent writer in another process (`INSERT ... ON CONFLICT DO NOTHING RETURNING id`:
+a row another transaction committed first is not inserted, and read back after). The tickets, their
+intake audit events and their lifecycle `created` events (agent/storage/events.py `record_in`) go in
+the same transaction. Should a batch fail as a whole (an integrity error nobody expected, a
+deadlock), each of its tickets is stored again on its own (`create_prepared`), so one bad ticket
+fails only its own request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from agent.domain import TicketEvent
+from agent.storage.events import EventStore
+from agent.storage.tickets import AuditRow, NewTicket, TicketRow, TicketStore
+
+log = logging.getLogger("triage.storage")
+
+Outcome = tuple[str, bool]  # (ticket id, created now)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A ticket to store and its lifecycle `created` event (recorded only if the ticket is new)."""
+
+    ticket: NewTicket
+    created: TicketEvent | None = None
+
+
+def _plan(items: Sequence[Pending]) -> tuple[list[int], dict[int, int]]:
+    """Which items lead (the first of each key in the batch) and which follow an earlier one (index ->
+    leader index). The delivery key decides first, as in `create_or_get`, then the external key."""
+    by_delivery: dict[tuple[str, str], int] = {}
+    by_external: dict[tuple[str, str], int] = {}
+    leaders: list[int] = []
+    follows: dict[int, int] = {}
+    for i, p in enumerate(items):
+        t = p.ticket
+        d = (t.source, t.delivery_key)
+        e = (t.source, t.external_key) if t.external_key is not None else None
+        if d in by_delivery:
+            follows[i] = by_delivery[d]
+            continue
+        if e is not None and e in by_external:
+            follows[i] = by_external[e]
+            by_delivery[d] = follows[i]
+            continue
+        leaders.append(i)
+        by_delivery[d] = i
+        if e is not None:
+            by_external[e] = i
+    return leaders, follows
+
+
+_TICKETS, _AUDIT = cast(Table, TicketRow.__table__), cast(Table, AuditRow.__table__)
+_T = _TICKETS.c
+_COLUMNS = (_T.id, _T.source, _T.delivery_id, _T.external_key)
+_SOURCES = _T.source.in_(bindparam("sources", expanding=True))
+# column IN lists (each answered from its unique index), exact pairs checked in Python: SQLite plans a
+# row-value `(a, b) IN (...)` as a scan of the whole table. Built once: a statement built per call costs
+# SQLAlchemy more Python (its cache key) than running it.
+# One round trip for both keys (UNION ALL: each side answered from its own index).
+_EXISTING = union_all(
+    select(*_COLUMNS).where(_SOURCES, _T.delivery_id.in_(bindparam("deliveries", expanding=True))),
+    select(*_COLUMNS).where(_SOURCES, _T.external_key.in_(bindparam("externals", expanding=True))),
+)
+_INSERT_AUDIT = insert(_AUDIT)
+_INSERT_TICKETS = {
+    "postgresql": postgresql.insert(_TICKETS).on_conflict_do_nothing().returning(_T.id),
+    "sqlite": sqlite.insert(_TICKETS).on_conflict_do_nothing().returning(_T.id),
+}
+
+
+def _existing(conn: Connection, tickets: Sequence[NewTicket]) -> dict[int, str]:
+    """For each of `tickets` (by position) the id of a stored ticket that stands for it, if any."""
+    sources = sorted({t.source for t in tickets})
+    deliveries = sorted({t.delivery_key for t in tickets})
+    externals = sorted({t.external_key for t in tickets if t.external_key is not None})
+    rows = conn.execute(_EXISTING, {"sources": sources, "deliveries": deliveries, "externals": externals})
+    by_delivery: dict[tuple[str, str], str] = {}
+    by_external: dict[tuple[str, str], str] = {}
+    for tid, src, delivery, external in rows:
+        by_delivery[(src, delivery)] = tid
+        if external is not None:
+            by_external.setdefault((src, external), tid)
+    found: dict[int, str] = {}
+    for i, t in enumerate(tickets):
+        tid = by_delivery.get((t.source, t.delivery_key))
+        if tid is None and t.external_key is not None:
+            tid = by_external.get((t.source, t.external_key))
+        if tid is not None:
+            found[i] = tid
+    return found
+
+
+def store_batch(store: TicketStore, items: Sequence[Pending]) -> list[Outcome]:
+    """Store `items` in one transaction (see the module's docstring); per item (ticket id, created).
+    Raises what the database raised (the caller falls back to one ticket at a time)."""
+    if not items:
+        return []
+    leaders, follows = _plan(items)
+    out: dict[int, Outcome] = {}
+    dialect = store.engine.dialect.name
+    with store.writing() as s:
+        conn = s.connection()
+        lead = [items[i].ticket for i in leaders]
+        found = _existing(conn, lead)
+        fresh = [k for k in range(len(lead)) if k not in found]
+        for k, tid in found.items():
+            out[leaders[k]] = (tid, False)
+        if fresh:
+            rows = [lead[k].row() for k in fresh]
+            if dialect in _INSERT_TICKETS:  # a row another transaction committed first is skipped, not an error
+                inserted = set(conn.execute(_INSERT_TICKETS[dialect], rows).scalars().all())
+            else:
+                conn.execute(insert(_TICKETS), rows)
+                inserted = {r["id"] for r in rows}
+            raced = [k for k in fresh if lead[k].ticket_id not in inserted]
+            if raced:  # another process stored these first: its rows are committed, read them
+                again = _existing(conn, [lead[k] for k in raced])
+                for j, k in enumerate(raced):
+                    if j not in again:
+                        raise RuntimeError(f"ticket {lead[k].ticket_id} was neither inserted nor found")
+                    out[leaders[k]] = (again[j], False)
+            new = [lead[k] for k in fresh if lead[k].ticket_id in inserted]
+            for k in fresh:
+                if lead[k].ticket_id in inserted:
+                    out[leaders[k]] = (lead[k].ticket_id, True)
+            if new:
+                conn.execute(_INSERT_AUDIT, [t.audit_row() for t in new])
+                events = [p.created for p in items if p.ticket.ticket_id in inserted and p.created is not None]
+                if events:
+                    EventStore(store).record_in(s, events, max(t.received_at for t in new))
+    for i, leader in follows.items():
+        out[i] = (out[leader][0], False)
+    return [out[i] for i in range(len(items))]
+
+
+def store_one(store: TicketStore, item: Pending) -> Outcome:
+    """One ticket on its own (the path a failed batch falls back to): `create_prepared`, then its event."""
+    ticket_id, created = store.create_prepared(item.ticket)
+    if created and item.created is not None:
+        EventStore(store).record([item.created])
+    return ticket_id, created
+
+
+_Waiter = tuple[Pending, asyncio.AbstractEventLoop, "asyncio.Future[Outcome]"]
+
+
+class IntakeWriter:
+    """The one thread that stores new tickets for this process, a batch per transaction."""
+
+    def __init__(self, store: TicketStore, *, max_batch: int = 256) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # how many transactions, and how many tickets went through them
+        self.items = 0
+
+    def start(self) -> IntakeWriter:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+                self._thread.start()
+        return self
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Store what is queued, then stop the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+            if self.batches:
+                log.info("intake writer: %d tickets in %d transactions (%.1f a transaction)", self.items,
+                         self.batches, self.items / self.batches)  # fmt: skip
+
+    def submit(self, item: Pending) -> asyncio.Future[Outcome]:
+        """From the event loop: a future answered (ticket id, created) once the ticket's transaction
+        committed, or with the exception that stored nothing."""
+        if self._thread is None:
+            self.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.put((item, loop, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                self._write(batch)
+            except Exception as exc:  # never leave a request waiting, nor this thread dead (logged)
+                log.exception("intake writer: a batch of %d could not be answered", len(batch))
+                for _item, loop, future in batch:
+                    failed: list[tuple[asyncio.Future[Outcome], Outcome | BaseException]] = [(future, exc)]
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(_answer, failed)
+            if stop:
+                return
+
+    def _write(self, batch: list[_Waiter]) -> None:
+        items = [w[0] for w in batch]
+        results: list[Outcome | BaseException]
+        try:
+            results = list(store_batch(self.store, items))
+        except Exception as exc:  # noqa: BLE001 - the batch as a whole failed: each ticket again on its own
+            log.warning(
+                "intake batch of %d failed (%s: %s); storing them one by one", len(items), type(exc).__name__, exc
+            )
+            results = []
+            for item in items:
+                try:
+                    results.append(store_one(self.store, item))
+                except Exception as one:  # noqa: BLE001 - this ticket's own failure, answered to its request
+                    results.append(one)
+        self.batches += 1
+        self.items += len(items)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Outcome | BaseException]]] = {}
+        for (_item, loop, future), result in zip(batch, results, strict=True):
+            by_loop.setdefault(loop, []).append((future, result))
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_answer, answers)
+
+
+def _answer(answers: list[tuple[asyncio.Future[Outcome], Outcome | BaseException]]) -> None:
+    for future, result in answers:
+        if future.done():  # the request was cancelled (client gone); its ticket is stored anyway
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

@@ -1,0 +1,180 @@
+"""Group-committed intake (agent/storage/intake_batch.py) on the real databases, SQLite and PostgreSQL:
+a batch deduplicates exactly as `create_or_get` does, its lifecycle events fold as `EventStore.record`
+folds them, and many clients posting one delivery id or one external id at once to the real server on
+loopback make one ticket."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from agent.domain import TicketEvent
+from agent.storage import intake_batch
+from agent.storage.events import EventStore
+from agent.storage.intake_batch import IntakeWriter, Pending, store_batch
+from agent.storage.tickets import AuditRow, TicketStore, prepare_ticket
+from api.providers import lifecycle
+from evals.demo import signed_headers
+from tests.conftest import make_settings
+from tests.integration.conftest import fresh_pg_database, serve_in_thread
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'triage.db'}"
+    else:
+        with fresh_pg_database("intake_batch") as url:
+            yield url
+
+
+def _pending(source: str, delivery: str, external: str, scope: str = "") -> Pending:
+    fields: dict[str, Any] = {"external_id": external, "subject": "Payslip missing", "body": "Anna has no payslip."}
+    new = prepare_ticket(source, delivery, fields, external_scope=scope)
+    return Pending(new, lifecycle.created_from_fields(source, new.ticket_id, fields, new.received_at))
+
+
+def test_a_batch_deduplicates_like_create_or_get(db_url: str) -> None:
+    store = TicketStore(db_url)
+    stored, _ = store.create_or_get("zendesk", "d-0", {"external_id": "Z-0", "subject": "s", "body": "b"})
+    batch = [
+        _pending("zendesk", "d-0", "Z-0"),  # a redelivery of a stored ticket
+        _pending("zendesk", "d-1", "Z-1"),  # new
+        _pending("zendesk", "d-2", "Z-1"),  # the same source ticket under another delivery id, same batch
+        _pending("zendesk", "d-1", "Z-1"),  # the same delivery again, same batch
+        _pending("zendesk", "d-3", "Z-0"),  # the stored ticket under another delivery id
+        _pending("zendesk", "d-4", ""),  # no external id: the delivery id alone
+        _pending("zendesk", "d-5", ""),
+        _pending("jira", "d-1", "Z-1"),  # another source: another ticket
+        _pending("generic", "d-9", "7", scope="key-a"),  # two senders' external ids never meet
+        _pending("generic", "d-10", "7", scope="key-b"),
+    ]
+    out = store_batch(store, batch)
+    new_z1 = batch[1].ticket.ticket_id
+    assert out[0] == (stored, False)
+    assert out[1] == (new_z1, True)
+    assert out[2] == (new_z1, False) and out[3] == (new_z1, False)
+    assert out[4] == (stored, False)
+    assert out[5][1] and out[6][1] and out[5][0] != out[6][0]
+    assert out[7] == (batch[7].ticket.ticket_id, True)
+    assert out[8][1] and out[9][1]
+    assert sum(store.counts().values()) == 7
+    # the same answers as the one-at-a-time path, and again as a second batch (everything stored now)
+    assert store.create_or_get("zendesk", "d-2", {"external_id": "Z-1", "subject": "s", "body": "b"}) == (new_z1, False)
+    again = store_batch(store, [_pending(p.ticket.source, p.ticket.delivery_key, p.ticket.payload["external_id"])
+                                for p in batch[:8]])  # fmt: skip
+    assert [tid for tid, _ in again] == [tid for tid, _ in out[:8]] and not any(c for _, c in again)
+    # every new ticket has its intake audit event and its lifecycle row, once
+    with store.session() as s:
+        audits = s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.node == "intake"))
+    assert audits == 7
+    events = EventStore(store)
+    life = events.lifecycle("zendesk", "Z-1")
+    assert life is not None and life["ticket_id"] == new_z1 and life["events"] == 1
+    assert len(events.events_of("zendesk", "Z-1")) == 1
+
+
+def test_the_batched_fold_matches_record(db_url: str) -> None:
+    """Events stored through `record_in` (a batch) fold to the same lifecycle as through `record`,
+    whether the ticket's summary row exists already (updates came first) or not."""
+    store = TicketStore(db_url)
+    events = EventStore(store)
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def history(external: str) -> list[TicketEvent]:
+        src = "zendesk"
+        return [
+            TicketEvent(source=src, external_id=external, kind="comment", at=t0 + timedelta(minutes=30), public=True,
+                        actor="agent", event_id=f"{external}-c1"),
+            TicketEvent(source=src, external_id=external, kind="status", at=t0 + timedelta(hours=2), status="solved",
+                        event_id=f"{external}-s1"),
+            TicketEvent(source=src, external_id=external, kind="created", at=t0, event_id=f"{external}-created",
+                        time_known=True, attributes={"tier": "gold"}),
+        ]  # fmt: skip
+
+    for external, early in (("A", 0), ("B", 2)):  # B: two updates stored before the rest arrives
+        h = history(external)
+        events.record(h[:early])
+        events.record(h[early:])
+        twin = history(external + "-batched")
+        events.record(twin[:early])
+        with store.writing() as s:
+            flags = events.record_in(s, twin[early:] + twin[early:], t0)  # each repeated: stored once
+        assert flags == [True] * (3 - early) + [False] * (3 - early)
+        one, batched = events.lifecycle("zendesk", external), events.lifecycle("zendesk", external + "-batched")
+        assert one is not None and batched is not None
+        skip = {"external_id", "updated_at"}
+        assert {k: v for k, v in batched.items() if k not in skip} == {k: v for k, v in one.items() if k not in skip}
+        assert batched["events"] == 3 and batched["first_response_s"] == 1800
+
+
+def test_a_failed_batch_stores_each_ticket_on_its_own(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    store = TicketStore(db_url)
+
+    def broken(_store: TicketStore, _items: object) -> list[tuple[str, bool]]:
+        raise RuntimeError("the batch failed")
+
+    monkeypatch.setattr(intake_batch, "store_batch", broken)
+    writer = IntakeWriter(store).start()
+
+    async def submit() -> list[tuple[str, bool]]:
+        items = [_pending("generic", f"f-{i}", f"F-{i % 2}") for i in range(4)]
+        return list(await asyncio.gather(*(writer.submit(p) for p in items)))
+
+    try:
+        out = asyncio.run(submit())
+    finally:
+        writer.close()
+    assert sum(created for _, created in out) == 2 and len({tid for tid, _ in out}) == 2
+    assert sum(store.counts().values()) == 2
+
+
+@pytest.mark.parametrize("clients", [24])
+def test_many_clients_posting_one_ticket_at_once_make_one_ticket(db_url: str, tmp_path: Path, clients: int) -> None:
+    """The real server on loopback: `clients` connections post at once, half the same delivery (one
+    webhook-id), half the same source ticket under their own delivery ids; one ticket each, every
+    answer carries its id, exactly one 202 each."""
+    settings = make_settings(tmp_path, database_url=db_url, worker_enabled=False)
+    secret = settings.webhook_secret
+    assert secret is not None
+    barrier = threading.Barrier(clients)
+
+    def post(url: str, i: int) -> httpx.Response:
+        same_delivery = i % 2 == 0
+        payload = {"external_id": "SAME-DELIVERY" if same_delivery else "SAME-TICKET", "subject": "Payslip",
+                   "body": f"sent by client {i}"}  # fmt: skip
+        body = json.dumps(payload).encode()
+        msg_id = "msg_one_delivery" if same_delivery else f"msg_client_{i}"
+        headers = signed_headers(secret.get_secret_value(), body, msg_id)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            client.get("/healthz")  # connected before the barrier: the posts go out together
+            barrier.wait(30)
+            return client.post("/webhooks/generic", content=body, headers=headers)
+
+    with serve_in_thread(settings) as url, ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(lambda i: post(url, i), range(clients)))
+        store = TicketStore(db_url)
+        total = sum(store.counts().values())
+    assert all(r.status_code in (200, 202) for r in answers), [r.text for r in answers if r.status_code >= 300]
+    for parity in (0, 1):
+        group = [r for i, r in enumerate(answers) if i % 2 == parity]
+        assert sum(r.status_code == 202 for r in group) == 1
+        assert len({r.json()["ticket_id"] for r in group}) == 1
+        assert sum(r.json()["duplicate"] for r in group) == len(group) - 1
+    assert total == 2
+    events = EventStore(store)
+    for external in ("SAME-DELIVERY", "SAME-TICKET"):
+        assert [e.kind for e in events.events_of("generic", external)] == ["created"]
