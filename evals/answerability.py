@@ -145,6 +145,7 @@ def collect(
                 settings.embedder,
                 settings.top_k,
                 settings.chunk_chars,
+                base.retrieval.vote_temperature,  # the triage category confidences of the traces
             ]
         ).encode()
     ).hexdigest()[:16]

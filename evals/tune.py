@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from agent.domain import Decision
+from agent.graph.nodes.classify import nearest_doc_category
 from agent.graph.policy import Policy, load_policy, match_margin
 from evals.resolve.metrics import outcome_metrics
 from evals.resolve.replay import Trace, permissive
@@ -304,6 +305,69 @@ def cross_validate(
                 decisions[i] = t.decide(policy)
     got = [d if d is not None else t.decide(base) for t, d in zip(traces, decisions, strict=True)]
     return {"folds": k, **{key: v for key, v in outcome_metrics(traces, None, got).items() if key != "wrong_ids"}}
+
+
+# ---- the nearest-document category vote's temperature ------------------------------------------
+
+# candidate `retrieval.vote_temperature` values (cosine): multilingual e5's scale up to MiniLM's
+VOTE_GRID = (0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.01, 0.0125, 0.015, 0.02, 0.03, 0.05, 0.08)
+
+
+@dataclass
+class VoteFit:
+    """The log-loss of the gold category under the nearest-document vote at each candidate
+    temperature, on the dev tickets the vote decides (`fit_vote_temperature`)."""
+
+    best: float | None  # the temperature of the lowest log-loss (None: no ticket to fit on)
+    tickets: int
+    log_loss: dict[float, float]
+    accuracy: dict[float, float]
+
+
+def fit_vote_temperature(traces: list[Trace], policy: Policy, grid: tuple[float, ...] = VOTE_GRID) -> VoteFit:
+    """Fit `retrieval.vote_temperature` by the log-loss of the gold category (`Case.intent`, when it
+    is one of the policy's categories other than 'other') under the nearest-document vote, over the
+    dev tickets whose category the vote decided (no classifier) and whose best match is in scope. The
+    vote's share is the category confidence the per-category `auto_threshold`s compare, so a
+    temperature with a lower log-loss makes those confidences calibrated rather than merely sharp.
+    Changing it changes the confidences every threshold and the answerability model were chosen on:
+    retrain (`triage answerability train`) and re-tune after setting it."""
+    cases = [
+        t
+        for t in traces
+        if t.hits
+        and t.triage.sources.get("category") == "nearest_doc"
+        and t.case.intent in policy.categories
+        and t.case.intent != "other"
+        and t.hits[0].score >= policy.retrieval.out_of_scope_below
+    ]
+    losses: dict[float, float] = {}
+    accuracy: dict[float, float] = {}
+    for temp in grid:
+        loss = right = 0.0
+        for t in cases:
+            cat, _conf, share = nearest_doc_category(t.hits, policy, temp)
+            loss -= math.log(max(share.get(t.case.intent or "", 0.0), 1e-4))
+            right += cat == t.case.intent
+        if cases:
+            losses[temp] = round(loss / len(cases), 4)
+            accuracy[temp] = round(right / len(cases), 4)
+    best = min(losses, key=lambda k: (losses[k], -k)) if losses else None
+    return VoteFit(best, len(cases), losses, accuracy)
+
+
+def format_vote_fit(fit: VoteFit, policy: Policy) -> str:
+    """The line `triage tune` prints about the vote temperature."""
+    now = policy.retrieval.vote_temperature
+    if fit.best is None:
+        return f"vote temperature: no dev ticket with a gold category the vote decides; kept {now}"
+    at_now = fit.log_loss.get(now)
+    shown = f"{at_now:.3f}" if at_now is not None else "n/a"
+    return (
+        f"vote temperature: log-loss of the gold category on {fit.tickets} dev tickets is lowest at "
+        f"{fit.best} ({fit.log_loss[fit.best]:.3f}, accuracy {fit.accuracy[fit.best]:.0%}); the policy has {now} "
+        f"({shown}). Set retrieval.vote_temperature by hand, then `triage answerability train` and re-tune"
+    )
 
 
 # ---- what `triage tune` prints and records -----------------------------------------------------

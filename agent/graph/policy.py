@@ -46,6 +46,9 @@ class RetrievalRule(BaseModel):
     # documents match almost equally, picking one is a guess
     auto_min_margin: float = Field(default=0.0, ge=-1.0, le=1.0)
     rca_link_at_least: float = 0.45
+    # softmax temperature (in cosine) of the nearest-document category vote (agent/graph/nodes/classify.py):
+    # on the embedder's cosine scale like the thresholds above (MiniLM's 0.05 by default)
+    vote_temperature: float = Field(default=0.05, gt=0.0, le=1.0)
     # the calibrated chance that the reply drafted from the best document resolves the ticket
     # (agent/graph/answerability.py): below `auto_min_answerability` a human reviews the draft,
     # below `suggest_min_answerability` the ticket is handed off. The model file is relative to

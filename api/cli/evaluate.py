@@ -220,7 +220,7 @@ def tune(
 ) -> None:
     """Choose the thresholds that auto-resolve the most dev tickets within the wrong-resolution
     budget, and write them (with the dev figures) into the policy file. Risk rules never move."""
-    from evals.tune import format_tune, save_tuned, tuned_figures
+    from evals.tune import fit_vote_temperature, format_tune, format_vote_fit, save_tuned, tuned_figures
     from evals.tune import tune as tune_policy
 
     base_path = policy or get_settings().policy_file
@@ -230,6 +230,7 @@ def tune(
     except ValueError as exc:
         fail(str(exc))
     typer.echo(format_tune(result, run.policy, dev))
+    typer.echo(format_vote_fit(fit_vote_temperature(run.traces, run.policy), run.policy))
     if dry_run:
         return
     target = out or base_path

@@ -32,6 +32,7 @@ MINILM_RETRIEVAL = {
     "auto_at_least": 0.50,
     "auto_min_margin": 0.0,
     "rca_link_at_least": 0.45,
+    "vote_temperature": 0.05,
     "answerability_model": str(MINILM_MODEL),
     "auto_min_answerability": 0.6,
     "suggest_min_answerability": 0.3,

@@ -19,17 +19,24 @@ from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language, lexicon_sentiment
 from knowledge.types import Hit
 
-TEMPERATURE = 0.05  # softmax temperature over cosine scores for the nearest-doc category vote
 
+def nearest_doc_category(
+    hits: list[Hit], policy: Policy, temperature: float | None = None
+) -> tuple[str, float, dict[str, float]]:
+    """Category by a similarity-weighted vote of the retrieved docs; the vote share is the confidence.
 
-def nearest_doc_category(hits: list[Hit], policy: Policy) -> tuple[str, float, dict[str, float]]:
-    """Category by a similarity-weighted vote of the retrieved docs; the vote share is the confidence."""
+    Each document weighs exp((its cosine - the best cosine) / T), T = `retrieval.vote_temperature`
+    (or `temperature`): T is on the embedder's cosine scale. MiniLM's 0.05 under multilingual e5's
+    compressed cosines (five hits within ~0.03) weighs every hit nearly alike, so the vote is the
+    hits' category frequencies; e5's T is fitted by log-loss of the gold category on the smoke dev
+    half (see policy.yaml)."""
+    t = temperature if temperature is not None else policy.retrieval.vote_temperature
     top = hits[0].score if hits else 0.0
     if not hits or top < policy.retrieval.out_of_scope_below:
         return "other", round(0.5 + 0.5 * (1 - top / max(policy.retrieval.out_of_scope_below, 1e-6)), 3), {}
     votes: dict[str, float] = defaultdict(float)
     for h in hits:
-        votes[h.category or "other"] += math.exp((h.score - top) / TEMPERATURE)
+        votes[h.category or "other"] += math.exp(max(-60.0, (h.score - top) / t))
     total = sum(votes.values())
     share = {c: v / total for c, v in votes.items()}
     best = max(share, key=lambda c: share[c])
