@@ -49,7 +49,7 @@ run: setup-model
 	$(BIN)/triage train --if-missing
 	$(BIN)/triage serve
 
-# API + N workers + Chroma server + model server on one machine, against PostgreSQL (api/deploy/topology.py)
+# API + N workers + Chroma server + model server on one machine, against PostgreSQL (agent/runtime/topology.py)
 WORKERS ?= 2
 up: setup-model
 	test -f .env || $(BIN)/triage init

@@ -177,7 +177,7 @@ def readiness(settings: Settings, services: Services, model: ModelSupervisor | N
         checks["database"] = {"ok": False, "problem": type(exc).__name__}
     checks["worker"] = {"ok": True, "running": services.worker is not None}
     if settings.chroma_url:  # the KB in a Chroma server (scaled): this process ingests and serves /kb/docs from it
-        from api.deploy.topology import http_ok
+        from agent.runtime.topology import http_ok
 
         up = http_ok(f"{settings.chroma_url.rstrip('/')}/api/v2/heartbeat")
         checks["knowledge"] = {"ok": up, "state": "reachable" if up else "unreachable", "url": settings.chroma_url}

@@ -4,7 +4,7 @@
    fresh PostgreSQL database; accepted req/s and p50/p99 at each concurrency, distinct signed
    new-ticket deliveries from `evals/loadgen.py` (raw asyncio, built before the clock starts), the
    server's and the load generator's CPU, and the database bytes per 1,000 stored tickets
-2. workers: `triage up`'s processes (api/deploy/topology.py: a Chroma server, the API with its worker
+2. workers: `triage up`'s processes (agent/runtime/topology.py: a Chroma server, the API with its worker
    off, N `triage worker` processes with the thread split of agent/runtime/threads.py) on a fresh
    PostgreSQL database, `--llm none`, no write-back; tickets/s for 1 and 3 workers over the same
    smoke-set tickets after a warm-up, RSS (and PSS: shared pages split) per worker
@@ -311,7 +311,7 @@ def bench_workers_on(
 ) -> dict[str, Any]:
     """`triage up`'s processes with `workers` workers on `db_url`; tickets/s over `tickets` after
     `warmup` tickets, RSS per worker, growth of the database over the measured tickets."""
-    from api.deploy.topology import Ports, Topology, one_machine
+    from agent.runtime.topology import Ports, Topology, one_machine
 
     settings = Settings(_env_file=None, data_dir=data, llm="none")  # type: ignore[call-arg]
     ports = Ports(api=free_port(), chroma=free_port(), model=free_port(), metrics_first=free_port())

@@ -1,4 +1,4 @@
-"""`triage up`: the whole service on one machine as separate processes (api/deploy/topology.py)."""
+"""`triage up`: the whole service on one machine as separate processes (agent/runtime/topology.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def up(
 ) -> None:
     """Start a Chroma server, the shared model server (llamacpp/...), the API (its worker off) and N
     workers against one PostgreSQL; restart any that dies; Ctrl+C stops them all. Logs in <data>/logs/."""
-    from api.deploy.topology import Ports, Topology, TopologyError, one_machine
+    from agent.runtime.topology import Ports, Topology, TopologyError, one_machine
 
     s = get_settings()
     ports = Ports(api=port or s.port, chroma=chroma_port, model=s.model_port, metrics_first=metrics_port)

@@ -1,5 +1,5 @@
 """Chaos on the scaled topology (issue 16, part 7): the API, 3 workers and a Chroma server started by
-`triage up`'s own machinery (api/deploy/topology.py) on the local PostgreSQL, a fake Zendesk that
+`triage up`'s own machinery (agent/runtime/topology.py) on the local PostgreSQL, a fake Zendesk that
 answers every request in 50 ms, 300 tickets, workers killed -9 five times (the topology restarts
 them), a KB document added and one changed while tickets flow, support-agent approvals for the
 tickets paused for review after every worker process that paused them is gone.
@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deploy.topology import Ports, Topology, one_machine
+from agent.runtime.topology import Ports, Topology, one_machine
 from tests.conftest import DEMO_KB, clean_env, make_settings
 from tests.integration.conftest import fresh_pg_database
 from tests.integration.test_webhooks_providers import ZD_SECRET

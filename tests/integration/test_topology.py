@@ -1,4 +1,4 @@
-"""The one-machine topology (`triage up`, api/deploy/topology.py) and the per-process thread budget
+"""The one-machine topology (`triage up`, agent/runtime/topology.py) and the per-process thread budget
 (agent/runtime/threads.py), with real processes: a dead process is started again, an unhealthy one
 is killed and started again, a failed start says why, Ctrl+C stops everything; a worker started with
 its share uses that many threads in every pool."""
@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from agent.runtime.threads import child_env, plan
-from api.deploy.topology import ProcessSpec, Topology, TopologyError, one_machine
+from agent.runtime.topology import ProcessSpec, Topology, TopologyError, one_machine
 from tests.conftest import DEMO_KB, clean_env, make_settings
 from tests.integration.conftest import fresh_pg_database
 from tests.netutil import free_port
