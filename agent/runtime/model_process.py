@@ -81,8 +81,25 @@ def watch_parent(pid: int, every_s: float = 1.0) -> None:
     threading.Thread(target=loop, name="parent-watch", daemon=True).start()
 
 
+def count_whole_prompt_states() -> None:
+    """Make llama-cpp-python's RAM prompt cache count what it holds. Its `cache_size` sums only each
+    saved prompt's llama.cpp state, not the copy of the logits buffer every `LlamaState` carries
+    (n_batch x n_vocab float32: ~311 MB with Qwen's 151,936-token vocabulary), so the 1 GB budget
+    (TRIAGE_LLM_PROMPT_CACHE_MB) let the process grow to 8.8 GB RSS over 12 smoke tickets here.
+    Counted whole, the budget is what it says (fewer prompts kept)."""
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    def cache_size(self: LlamaRAMCache) -> int:
+        return sum(
+            int(s.llama_state_size) + int(s.scores.nbytes) + int(s.input_ids.nbytes) for s in self.cache_state.values()
+        )
+
+    LlamaRAMCache.cache_size = property(cache_size)  # type: ignore[assignment,method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    count_whole_prompt_states()
     if args.parent_pid:
         watch_parent(args.parent_pid)
     import uvicorn
