@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from agent.settings import Settings
 from api.app import create_app
+from evals.bench_scale import pg_database
 from evals.demo import signed_headers
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.store import KnowledgeStore
@@ -45,22 +43,11 @@ if os.environ.get("TRIAGE_TEST_EMBEDDING_CACHE", "1") != "0":
 @contextmanager
 def fresh_pg_database(prefix: str) -> Iterator[str]:
     """A database of its own on the local PostgreSQL (its URL), dropped afterwards; skips the test
-    when there is no PostgreSQL."""
-    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except OperationalError:
-        pytest.skip(f"no PostgreSQL at {PG_BASE}")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_BASE.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    when there is no PostgreSQL (the benchmark's `evals.bench_scale.pg_database`)."""
+    with pg_database(PG_BASE, prefix) as url:
+        if url is None:
+            pytest.skip(f"no PostgreSQL at {PG_BASE}")
+        yield url
 
 
 pytestmark = pytest.mark.integration
