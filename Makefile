@@ -51,10 +51,11 @@ run: setup-model
 
 # API + N workers + Chroma server + model server on one machine, against PostgreSQL (agent/runtime/topology.py)
 WORKERS ?= 2
+API_PROCESSES ?= 1
 up: setup-model
 	test -f .env || $(BIN)/triage init
 	$(BIN)/triage train --if-missing
-	$(BIN)/triage up --workers $(WORKERS) $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
+	$(BIN)/triage up --workers $(WORKERS) --api-processes $(API_PROCESSES) $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
 
 demo: setup
 	$(BIN)/triage demo --limit 10

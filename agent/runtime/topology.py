@@ -247,6 +247,8 @@ class Topology:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: what it left behind (API processes) goes too
         p.state = "stopped"
 
     def __enter__(self) -> Topology:
@@ -342,6 +344,7 @@ def one_machine(
     chroma_url: str | None = None,
     cores: int | None = None,
     ingest: bool = True,
+    api_processes: int = 1,
     base_env: dict[str, str] | None = None,
     extra_env: dict[str, str] | None = None,
     cwd: Path | None = None,
@@ -349,7 +352,8 @@ def one_machine(
     """The processes of `triage up`: Chroma (unless `chroma_url` or TRIAGE_CHROMA_URL names a running one), the model
         server (llamacpp/... only), the API with its worker off, and `workers` workers, all on
         `database_url` (PostgreSQL: separate processes need a shared database), each with its share
-        of the cores. `base_env`: the environment to start from (default this process's); `cwd`: where
+        of the cores; `api_processes` uvicorn processes share the API's port (intake on more than one core).
+        `base_env`: the environment to start from (default this process's); `cwd`: where
     they run (their `.env` and `triage.toml`; default this process's directory)."""
     ports = ports or Ports()
     url = database_url or settings.db_url
@@ -360,6 +364,8 @@ def one_machine(
         )
     if workers < 1:
         raise TopologyError(f"--workers must be at least 1 (got {workers})")
+    if api_processes < 1:
+        raise TopologyError(f"--api-processes must be at least 1 (got {api_processes})")
     threads = plan(workers, cores)
     data = settings.data_dir.resolve()
     logs = data / "logs"
@@ -401,11 +407,12 @@ def one_machine(
     common["TRIAGE_MODEL_SERVE"] = "false"  # every process shares the one above (or none: llm none/openai)
 
     api_url = f"http://{host}:{ports.api}"
+    api_args = ["--host", host, "--port", str(ports.api), "--processes", str(api_processes)]
     specs.append(
         ProcessSpec(
             "api",
-            _python_cmd("serve", "--host", host, "--port", str(ports.api), *([] if ingest else ["--no-ingest"])),
-            {**common, **child_env(threads.api), "TRIAGE_WORKER_ENABLED": "false"},
+            _python_cmd("serve", *api_args, *([] if ingest else ["--no-ingest"])),
+            {**common, **child_env(max(1, threads.api // api_processes)), "TRIAGE_WORKER_ENABLED": "false"},
             logs / "api.log",
             live_url=f"{api_url}/healthz",
             ready_url=f"{api_url}/readyz",

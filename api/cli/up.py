@@ -26,6 +26,9 @@ def up(
     metrics_port: Annotated[int, typer.Option(help="worker i serves its metrics at this port + i - 1")] = 9101,
     cores: Annotated[int | None, typer.Option(help="cores to share out (default: those this process may use)")] = None,
     ingest: Annotated[bool, typer.Option(help="the API ingests TRIAGE_KB_PATH into the Chroma server first")] = True,
+    api_processes: Annotated[
+        int, typer.Option("--api-processes", min=1, help="API processes sharing its port (intake on more cores)")
+    ] = 1,
 ) -> None:
     """Start a Chroma server, the shared model server (llamacpp/...), the API (its worker off) and N
     workers against one PostgreSQL; restart any that dies; Ctrl+C stops them all. Logs in <data>/logs/."""
@@ -36,7 +39,7 @@ def up(
     try:
         specs, threads = one_machine(
             s, workers=workers, database_url=database_url, ports=ports, host=host, chroma_url=chroma_url,
-            cores=cores, ingest=ingest,
+            cores=cores, ingest=ingest, api_processes=api_processes,
         )  # fmt: skip
     except TopologyError as exc:
         fail(str(exc))
@@ -46,7 +49,7 @@ def up(
     try:
         top.start()
         typer.echo(
-            f"up: API http://{host}:{ports.api} (/healthz, /readyz), {workers} worker(s), "
+            f"up: API http://{host}:{ports.api} (/healthz, /readyz; {api_processes} process(es)), {workers} worker(s), "
             f"logs in {s.data_dir.resolve() / 'logs'}; Ctrl+C stops all"
         )
         top.run()
