@@ -33,6 +33,14 @@ Ukrainian tickets, recall@5 0.57 against 0.98 for English). For such an embedder
 ``Hit.score`` stays the raw cosine of the best body chunk (what the policy's thresholds read).
 MiniLM (``crosslingual = False``) is unaffected. Measured: see README (issue 14).
 
+A fixed root cause is searched by what it caused (any embedder, dense and BM25 alike): only its
+first chunk (the title and the Symptoms section) ranks it, not its recovery steps or status. Those
+read like a how-to for anything in their area ("open the policy and click Recalculate balances",
+"nothing needs to be done"), and outranked the how-to article a ticket needed: "a payroll stuck in
+Calculating, what do I do?" got RCA-008 (part-time leave accrual, fixed) first, on its recovery
+steps. A ticket that reports the symptoms still finds it; its ``Hit.score`` and text stay its best
+body chunk's, as for any document (`_ranks_document`).
+
 Where the vectors live, and how a change reaches every process (issue 16). ``url=None``: a Chroma
 PersistentClient in `path` (the embedded default). ``url="http://host:port"``: a Chroma server
 (chromadb's own `chroma run --path DIR --port N`, `chromadb.HttpClient`), so one process ingests and
@@ -179,6 +187,13 @@ def _meta(doc: Doc, chunk_index: int, part: str = "body", layout: str = "") -> d
 
 def _is_title(meta: Any) -> bool:
     return bool(meta) and meta.get("part") == TITLE
+
+
+def _ranks_document(meta: Any) -> bool:
+    """Whether a body chunk's match to the query ranks its document: every chunk does, except a
+    fixed root cause's after its first (its recovery steps and status; module docstring)."""
+    fixed_rca = meta.get("type") == "rca" and meta.get("status") == "fixed"
+    return not fixed_rca or _int(meta.get("chunk_index") or 0) == 0
 
 
 def _ranks(order: list[str]) -> dict[str, int]:
@@ -488,7 +503,8 @@ class KnowledgeStore:
         sims = embs @ (qvec / max(float(np.linalg.norm(qvec)), 1e-9))
         ok = _matcher(filters)
         title: dict[str, float] = {}
-        body: dict[str, int] = {}
+        body: dict[str, int] = {}  # the best body chunk: the hit's score and text
+        ranking: dict[str, int] = {}  # the best body chunk that ranks the document (`_ranks_document`)
         lang: dict[str, str] = {}
         for i, meta in enumerate(metas):
             if ok is not None and not ok(meta):
@@ -498,12 +514,18 @@ class KnowledgeStore:
                 continue
             if _is_title(meta):
                 title[doc_id] = cos
-            elif doc_id not in body or cos > float(sims[body[doc_id]]):
-                body[doc_id] = i
+            else:
+                if doc_id not in body or cos > float(sims[body[doc_id]]):
+                    body[doc_id] = i
+                if _ranks_document(meta) and (doc_id not in ranking or cos > float(sims[ranking[doc_id]])):
+                    ranking[doc_id] = i
             lang[doc_id] = str(meta["language"])
-        # a document's score: the mean of its best body chunk's cosine and its title's (a short title
-        # alone is weak evidence: "Resend a payslip" scores 0.87 for "Я забув пароль")
-        best = {d: (float(sims[i]) + title.get(d, float(sims[i]))) / 2 for d, i in body.items()}
+        # a document's score: the mean of its best ranking body chunk's cosine and its title's (a short
+        # title alone is weak evidence: "Resend a payslip" scores 0.87 for "Я забув пароль")
+        best: dict[str, float] = {}
+        for d, i in body.items():
+            cos = float(sims[ranking.get(d, i)])
+            best[d] = (cos + title.get(d, cos)) / 2
         means: dict[str, float] = {}
         for language in set(lang.values()):
             vals = [best[d] for d in best if lang[d] == language]
@@ -591,11 +613,16 @@ class KnowledgeStore:
         metas = (res["metadatas"] or [[]])[0]
         dists = (res["distances"] or [[]])[0]
         best: dict[str, Hit] = {}
+        ranking: dict[str, float] = {}  # the cosine of the best chunk that ranks the document
         for chunk_id, text, meta, dist in zip(ids, docs, metas, dists, strict=True):
             doc_id = str(meta["doc_id"])
             if doc_id not in best:
                 best[doc_id] = self._hit(chunk_id, text, meta, 1.0 - float(dist))
-        dense = sorted(best.values(), key=lambda h: h.score, reverse=True)
+            if doc_id not in ranking and _ranks_document(meta):
+                ranking[doc_id] = 1.0 - float(dist)
+        # a document none of whose ranking chunks is in the pool is not on the dense side
+        best = {d: h for d, h in best.items() if d in ranking}
+        dense = sorted(best.values(), key=lambda h: ranking[h.doc_id], reverse=True)
         for rank, h in enumerate(dense, 1):
             h.dense_rank = rank
         if mode == "dense":
@@ -614,7 +641,8 @@ class KnowledgeStore:
     ) -> list[Hit]:
         """`best` (the dense side's hits, with their ranks) fused with BM25 by reciprocal rank."""
         index = self._lexical()
-        lexical = index.search(query, pool, _matcher(filters))
+        ok = _matcher(filters)
+        lexical = index.search(query, pool, lambda m: _ranks_document(m) and (ok is None or ok(m)))
         lex_rank: dict[str, int] = {}
         lex_best_chunk: dict[str, str] = {}
         for chunk_id, _score in lexical:

@@ -90,3 +90,73 @@ def test_dense_weight_shifts_the_fusion_towards_bm25(tmp_path: Path, embedder: E
     assert ranked == lexical_only[: len(ranked)]  # BM25 hits first, in BM25 order
     assert [h.lexical_rank for h in ranked] == list(range(1, len(ranked) + 1))
     assert all(h.fused == round(1 / (RRF_K + (h.lexical_rank or 0)), 6) for h in ranked)
+
+
+RCA_DOC = """---
+id: RCA-901
+title: Leave stopped accruing for part-time staff after a working pattern change
+type: rca
+product: hcm
+category: leave_and_absence
+language: en
+status: {status}
+auto_resolvable: true
+action: none
+---
+# Leave stopped accruing for part-time staff after a working pattern change
+
+## Symptoms
+Monthly leave accrual lines show 0.00 for part-time employees whose working pattern changed in September.
+
+## Root cause
+The accrual job read the FTE as of the leave policy's effective date, found none and used 0.
+
+## Workaround
+Not needed any more. To restore the missing days, open the pay run, click Cancel calculation and then
+click Calculate again to restart the calculation.
+
+## Status
+Fixed in release 2025.11.1.
+"""
+HOWTO_DOC = """---
+id: KB-902
+title: Payroll run stuck in Calculating
+type: kb
+product: payroll
+category: payroll_run
+language: en
+auto_resolvable: true
+action: none
+---
+# Payroll run stuck in Calculating
+
+If a pay run has shown Calculating for much longer than usual, it is waiting for missing data. Open the
+Calculation log, fill in what it lists, click Cancel calculation and click Calculate.
+"""
+
+
+def rca_kb(root: Path, status: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "RCA-901.md").write_text(RCA_DOC.format(status=status), encoding="utf-8")
+    (root / "KB-902.md").write_text(HOWTO_DOC, encoding="utf-8")
+    write_kb(root, {"KB-102": DOCS["KB-102"]})
+    return root
+
+
+def test_a_fixed_root_cause_ranks_by_its_symptoms_not_its_recovery_steps(tmp_path: Path, embedder: Embedder) -> None:
+    recovery = "How do I restore missing days: cancel the calculation of the pay run and calculate again?"
+    symptoms = "Part-time employees accrue 0.00 leave since their working pattern changed"
+    for status in ("workaround", "fixed"):
+        store = KnowledgeStore(tmp_path / status / "chroma", embedder, chunk_chars=200)
+        store.ingest(rca_kb(tmp_path / status / "kb", status))
+        for mode in ("dense", "hybrid"):
+            hits = store.search(recovery, k=3, mode=mode)
+            order = [h.doc_id for h in hits]
+            rca = hits[order.index("RCA-901")]
+            # its recovery steps are its best match either way; that is its score and text
+            assert rca.chunk_id != "RCA-901#0" and rca.score > hits[order.index("KB-902")].score
+            if status == "workaround":  # the steps to take now: they rank it
+                assert order[0] == "RCA-901", (mode, order)
+            else:  # fixed: only what it caused ranks it, and the how-to article comes first
+                assert order.index("KB-902") < order.index("RCA-901"), (mode, order)
+            assert store.search(symptoms, k=3, mode=mode)[0].doc_id == "RCA-901"
