@@ -9,7 +9,8 @@ graph. An example is a drafted ticket (one the permissive policy did not hand of
 with its features, labelled 1 when the ticket is answerable and the document the reply answers from
 is a gold one (`Trace.resolves`).
 
-Model. Logistic regression on standardised features, every training set weighing the same whatever
+Model. Logistic regression on standardised features (`MODEL_FEATURES`: five chosen by
+leave-one-dataset-out AUC on the train halves; issue 13), every training set weighing the same whatever
 its size, then a calibration of its output fitted on out-of-fold predictions (5 folds by a fixed hash
 of the case). Shipped as JSON (`agent/graph/answerability.json`) with its training data's sha256.
 
@@ -29,19 +30,21 @@ import hashlib
 import json
 import math
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from numpy.typing import NDArray
 
 from agent.graph.answerability import (
     FEATURE_VERSION,
-    FEATURES,
+    MODEL_FEATURES,
     AnswerabilityModel,
+    AnswerabilityModelError,
     Calibration,
     features,
     load_model,
@@ -196,9 +199,10 @@ def drafted(trace: Trace) -> bool:
     return trace.permissive_action != "handoff" and bool(trace.hits) and trace.features is not None
 
 
-def examples(run: SetRun) -> list[Example]:
+def examples(run: SetRun, names: Sequence[str] = MODEL_FEATURES) -> list[Example]:
+    """The set's drafted tickets as examples: the features `names` (in that order) and the label."""
     return [
-        Example(run.spec.name, t.case.id, [float(t.features[f]) for f in FEATURES], int(t.resolves))
+        Example(run.spec.name, t.case.id, [float(t.features[f]) for f in names], int(t.resolves))
         for t in run.traces
         if drafted(t) and t.features is not None
     ]
@@ -275,8 +279,10 @@ def fit(
     version: str = "",
     extra: dict[str, Any] | None = None,
     embedder: str = "bundled:all-MiniLM-L6-v2",
+    names: Sequence[str] = MODEL_FEATURES,
 ) -> AnswerabilityModel:
-    """Logistic regression + calibration on out-of-fold predictions; every set weighs the same."""
+    """Logistic regression + calibration on out-of-fold predictions; every set weighs the same.
+    `names`: the features each example's `x` holds, in order (what the model will read)."""
     lr = _fit_lr(exs, c)
     x, y, w = _arrays(exs)
     oof = np.zeros(len(exs))
@@ -292,7 +298,7 @@ def fit(
         version=version or f"{datetime.now(UTC):%Y-%m-%d}.{data_digest(exs)[:8]}",
         feature_version=FEATURE_VERSION,
         embedder=embedder,
-        features=list(FEATURES),
+        features=list(names),
         mean=[round(v, 8) for v in lr.mean],
         scale=[round(v, 8) for v in lr.scale],
         coef=[round(v, 8) for v in lr.coef],
@@ -683,6 +689,19 @@ def result_json(result: TrainResult) -> dict[str, Any]:
     }
 
 
+def base_policy(path: Path) -> Policy:
+    """The policy the training runs decide under. A shipped model the code no longer reads (trained on
+    features of an older FEATURE_VERSION, or damaged) is what retraining replaces, so it must not stop
+    the retrain: the policy is then read without it (the runs never use its P: every threshold the
+    figures need is set with `with_model`)."""
+    try:
+        return load_policy(path)
+    except AnswerabilityModelError:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw.setdefault("retrieval", {})["answerability_model"] = None
+        return Policy.model_validate(raw)
+
+
 def load_runs(
     settings: Settings,
     sets: list[TrainingSet],
@@ -690,7 +709,7 @@ def load_runs(
     cache: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[SetRun]:
-    base = load_policy(policy_file or settings.policy_file)
+    base = base_policy(policy_file or settings.policy_file)
     cache_dir = settings.data_dir / "answerability" if cache else None
     return [collect(settings, s, base, cache_dir, progress) for s in sets]
 

@@ -14,6 +14,7 @@ from agent.errors import ConfigError
 from agent.graph.answerability import (
     FEATURE_VERSION,
     FEATURES,
+    MODEL_FEATURES,
     SHIPPED_MODEL,
     AnswerabilityEmbedderError,
     AnswerabilityModel,
@@ -28,7 +29,7 @@ from agent.graph.policy import Policy, RetrievalRule, load_policy
 from agent.graph.testing import ScriptedChatModel
 from agent.runtime.assembly import Agent
 from agent.settings import REPO_ROOT, Settings
-from evals.answerability import Example, auc, choose_defaults, ece, fit
+from evals.answerability import Example, auc, base_policy, choose_defaults, ece, fit
 from evals.resolve.data import Case
 from evals.resolve.replay import Trace, decided_features
 from knowledge.testing import InMemoryRetriever
@@ -126,6 +127,36 @@ def test_features_read_agreement_margin_coverage_and_category() -> None:
     assert g["cos_gap"] < f["cos_gap"]
 
 
+def test_v2_features_read_names_word_pairs_and_list_agreement() -> None:
+    """The features that tell an unanswerable question apart (issue 13): the names the question quotes
+    found in the first document, its word pairs there rather than elsewhere, dense/BM25 agreement."""
+    text = "WebSphere MQ V9 queue manager fails to start after fix pack"
+    answer = "If the WebSphere MQ V9 queue manager fails to start after applying a fix pack, run strmqm -c."
+    near = "The queue manager of MQ V8 fails to connect; start the listener."
+    good = [
+        hit("A", 0.9, 1, 1, 0.033, text=answer),
+        hit("B", 0.7, 2, 2, 0.032, text=near),
+        hit("C", 0.6, 3, 3, 0.031, text="Billing invoices"),
+    ]
+    f = features(good, triage("payslips"), text)
+    assert f["specific_coverage"] == 1.0  # websph, mq, v9 all in A
+    assert f["both_in_list"] == 1.0
+    assert f["bigram_coverage"] > 0.5 and f["bigram_gap"] > 0.3
+    assert 0.0 < f["idf_coverage"] <= 1.0
+    # the same question answered by the near miss first: names missing, pairs elsewhere, ranks apart
+    swapped = [
+        hit("B", 0.9, 1, 6, 0.033, text=near),
+        hit("A", 0.7, 7, 1, 0.032, text=answer),
+        hit("C", 0.6, 3, None, 0.031, text="Billing invoices"),
+    ]
+    g = features(swapped, triage("payslips"), text)
+    assert g["specific_coverage"] < f["specific_coverage"]
+    assert g["bigram_gap"] < 0 < f["bigram_gap"] and g["bigram_coverage"] < f["bigram_coverage"]
+    assert g["both_in_list"] == 0.0 and g["idf_coverage"] < f["idf_coverage"]
+    # a question that quotes no name is not penalised for it
+    assert features(good, triage(), "how do I start it again")["specific_coverage"] == 1.0
+
+
 def test_features_without_hits_keep_only_the_question_and_triage() -> None:
     f = features([], triage(conf=0.42), "hello")
     assert f["category_confidence"] == 0.42 and f["coverage"] == 0.0 and f["dense_top1"] == 0.0
@@ -164,6 +195,48 @@ def test_a_damaged_or_outdated_model_file_is_refused(tmp_path: Path, edit, messa
     assert isinstance(err.value, ConfigError) and "triage answerability train" in str(err.value)
 
 
+def test_a_model_reads_any_subset_of_the_features_but_no_unknown_one(tmp_path: Path) -> None:
+    payload = json.loads(model_json(constant_model(0.3)))
+    k = len(MODEL_FEATURES)
+    payload.update(features=list(MODEL_FEATURES), mean=[0.0] * k, scale=[1.0] * k, coef=[1.0] * k)
+    from agent.graph.answerability import content_digest
+
+    payload["sha256"] = content_digest(payload)
+    path = tmp_path / "subset.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    m = load_model(path)
+    feats = dict.fromkeys(FEATURES, 0.0)
+    assert m.predict(feats) == pytest.approx(0.3, abs=1e-4)
+    assert m.predict({**feats, "cos_z": 1.0}) > m.predict(feats)  # it reads what it names
+    assert m.predict({**feats, "coverage": 1.0}) == m.predict(feats)  # and nothing else
+    payload["features"] = [*MODEL_FEATURES[:-1], "no_such_feature"]
+    payload["sha256"] = content_digest(payload)
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    with pytest.raises(AnswerabilityModelError, match="features"):
+        load_model(path)
+
+
+def test_a_stale_shipped_model_does_not_stop_the_retrain(tmp_path: Path) -> None:
+    """Retraining after a feature change: the policy naming the outdated model is read without it."""
+    payload = json.loads(model_json(constant_model(0.3)))
+    payload["feature_version"] = FEATURE_VERSION - 1
+    from agent.graph.answerability import content_digest
+
+    payload["sha256"] = content_digest(payload)
+    (tmp_path / "old.json").write_text(json.dumps(payload), encoding="utf-8")
+    text = (REPO_ROOT / "agent" / "graph" / "policy.yaml").read_text(encoding="utf-8")
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        text.replace("answerability_model: answerability.json", f"answerability_model: {tmp_path / 'old.json'}"),
+        encoding="utf-8",
+    )
+    with pytest.raises(AnswerabilityModelError):
+        load_policy(policy_file)
+    base = base_policy(policy_file)
+    assert base.retrieval.answerability_model is None and base.answerability_model() is None
+    assert base.version == load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml").version
+
+
 def test_a_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(AnswerabilityModelError, match="not found"):
         load_model(tmp_path / "nope.json")
@@ -181,6 +254,7 @@ def test_a_model_from_another_embedder_is_refused_with_the_fix(tmp_path: Path) -
 def test_the_shipped_model_loads_for_the_default_embedder_and_the_policy_uses_its_defaults() -> None:
     m = load_model(SHIPPED_MODEL)
     assert m.embedder == Settings.model_fields["embedder"].default
+    assert m.features == list(MODEL_FEATURES) and set(MODEL_FEATURES) <= set(FEATURES)
     policy = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
     assert policy.answerability_model() is not None
     r = policy.retrieval
@@ -202,11 +276,12 @@ def test_decide_turns_auto_into_suggest_then_handoff_as_p_falls(settings: Settin
     hits = [hit("KB-009", 0.8, 1, 1, 0.033), hit("KB-010", 0.5, 2, 2, 0.032)]
     t = triage()
     assert policy.decide(t, hits).action == "auto_resolve"  # no P: the answerability rules stay silent
-    high = policy.decide(t, hits, answerability=0.95)
-    mid = policy.decide(t, hits, answerability=0.5)
-    low = policy.decide(t, hits, answerability=0.01)
     r = policy.retrieval
-    assert r.suggest_min_answerability < 0.5 < r.auto_min_answerability < 0.95
+    assert 0.01 < r.suggest_min_answerability < r.auto_min_answerability < 0.95
+    between = round((r.suggest_min_answerability + r.auto_min_answerability) / 2, 4)
+    high = policy.decide(t, hits, answerability=0.95)
+    mid = policy.decide(t, hits, answerability=between)
+    low = policy.decide(t, hits, answerability=0.01)
     assert high.action == "auto_resolve" and "P(resolves) 0.95" in high.reason
     assert mid.action == "suggest" and "low_answerability" in mid.rules
     assert low.action == "handoff" and "unanswerable" in low.rules
@@ -308,13 +383,14 @@ def test_p_decides_in_the_graph_and_identically_in_the_replay(
 
 
 def synthetic(n: int, sets: tuple[str, ...] = ("a", "b", "c")) -> list[Example]:
-    """Examples where coverage and both_top1 carry the label (with noise): a model must find it."""
+    """Examples (of the MODEL_FEATURES) where coverage_gap and both_in_list carry the label (with
+    noise): a model must find it."""
     out: list[Example] = []
-    i_cov, i_both = FEATURES.index("coverage"), FEATURES.index("both_top1")
+    i_cov, i_both = MODEL_FEATURES.index("coverage_gap"), MODEL_FEATURES.index("both_in_list")
     for s in sets:
         for i in range(n):
             y = int(i % 3 != 0)
-            x = [0.0] * len(FEATURES)
+            x = [0.0] * len(MODEL_FEATURES)
             x[i_cov] = (0.6 if y else 0.3) + ((i * 37) % 11 - 5) / 25
             x[i_both] = float((i * 7 + y * 3) % 4 != 0) if y else float(i % 4 == 0)
             out.append(Example(s, f"{s}{i}", x, y))
@@ -324,8 +400,8 @@ def synthetic(n: int, sets: tuple[str, ...] = ("a", "b", "c")) -> list[Example]:
 def test_fit_learns_a_calibrated_increasing_probability() -> None:
     exs = synthetic(120)
     m = fit(exs, embedder="e")
-    assert m.embedder == "e" and m.coef[FEATURES.index("coverage")] > 0
-    p = [m.predict(dict(zip(FEATURES, e.x, strict=True))) for e in exs]
+    assert m.embedder == "e" and m.features == list(MODEL_FEATURES) and m.coef[m.features.index("coverage_gap")] > 0
+    p = [m.predict(dict(zip(MODEL_FEATURES, e.x, strict=True))) for e in exs]
     y = [e.y for e in exs]
     assert (auc(p, y) or 0) > 0.85
     assert (ece(p, y) or 1) < 0.1
