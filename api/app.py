@@ -85,6 +85,8 @@ def create_app(settings: Settings | None = None, *, model: ModelSupervisor | Non
     telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
     app = FastAPI(title="Support triage", version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     # the last added runs first: security headers on every response, the 431 included
+    # innermost: the signed webhooks straight to their handlers, past FastAPI's router (api/routes/webhooks.py)
+    app.add_middleware(webhooks.SignedIntakeRoutes)
     app.add_middleware(RequestLimits, max_bytes=settings.max_header_bytes)
     app.add_middleware(ResponseHeaders, headers=COMMON_HEADERS)
     app.add_middleware(IntakeMetrics)  # outermost: counts the 431s and 413s too

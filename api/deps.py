@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent.runtime.worker import Worker
@@ -72,12 +73,15 @@ def _unauthorized(problem: str) -> HTTPException:
 _bearer = HTTPBearer(auto_error=False, description="an API key: `triage keys create`, or TRIAGE_API_KEY")
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, from its bearer key: a stored key (`trk_...`) or the bootstrap TRIAGE_API_KEY. 401 otherwise."""
+    """The caller, from its bearer key: a stored key (`trk_...`) or the bootstrap TRIAGE_API_KEY. 401 otherwise.
+
+    Async, so FastAPI does not hop to its thread pool for it: a key read within the last seconds is
+    answered from memory (`KeyStore.cached`), any other goes to the database in the thread pool."""
     presented = credentials.credentials.strip() if credentials is not None else ""
     if not presented:
         raise _unauthorized("missing API key")
@@ -85,10 +89,12 @@ def authenticate(
     if bootstrap is not None and check_bearer(f"Bearer {presented}", bootstrap.get_secret_value()):
         principal = BOOTSTRAP
     elif presented.startswith(PREFIX) and services.keys is not None:
-        try:
-            info = services.keys.authenticate(presented)
-        except KeyRefused as exc:
-            raise _unauthorized(str(exc)) from exc
+        info = services.keys.cached(presented)
+        if info is None:
+            try:
+                info = await run_in_threadpool(services.keys.authenticate, presented)
+            except KeyRefused as exc:
+                raise _unauthorized(str(exc)) from exc
         principal = Principal(name=info.name, role=info.role, key_id=info.id)
     else:
         raise _unauthorized("unknown API key")
@@ -99,7 +105,7 @@ def authenticate(
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
-def maybe_authenticate(
+async def maybe_authenticate(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -107,7 +113,7 @@ def maybe_authenticate(
     """The caller when it presents a valid key, else None (never 401): for open endpoints that show
     more to a known caller, such as /healthz."""
     try:
-        return authenticate(request, services, credentials)
+        return await authenticate(request, services, credentials)
     except HTTPException:
         return None
 
@@ -115,11 +121,11 @@ def maybe_authenticate(
 MaybePrincipalDep = Annotated[Principal | None, Depends(maybe_authenticate)]
 
 
-def require_role(role: Role) -> Callable[[Principal], Principal]:
+def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that authenticates the caller (401) and refuses (403) a key whose role does not
     cover `role`. Every non-health route carries one (tests/integration/test_roles.py checks)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:  # async: no thread-pool hop (it only compares)
         if not principal.allows(role):
             who = f"key {principal.name!r}" + (f" (id {principal.key_id})" if principal.key_id else "")
             raise HTTPException(

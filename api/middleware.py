@@ -12,7 +12,7 @@ from typing import Any
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.metrics import count_intake, intake_source
+from agent.metrics import count_intake_source, intake_source
 
 # what every response carries: no MIME sniffing, no Referer leaving the service
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -77,9 +77,10 @@ class ResponseHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.headers if k not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -104,8 +105,8 @@ class IntakeMetrics:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if intake_source(path) is None:
+        source = intake_source(scope.get("path", "")) if scope["type"] == "http" else None
+        if source is None:
             await self.app(scope, receive, send)
             return
         status = 500
@@ -119,4 +120,4 @@ class IntakeMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            count_intake(path, status)
+            count_intake_source(source, status)

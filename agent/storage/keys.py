@@ -19,6 +19,7 @@ import hmac
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ ROLES: tuple[Role, ...] = get_args(Role)
 PREFIX = "trk_"
 KEY_RE = re.compile(r"^trk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 LAST_USED_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often per key
+# how long this process answers a live key from memory (`KeyStore.cached`) before reading its row again:
+# a key revoked through this KeyStore is refused at once, one revoked by another process (`triage keys
+# revoke`, another API process) within this many seconds
+KEY_CACHE_SECONDS = 5.0
 
 _IMPLIES: dict[Role, frozenset[Role]] = {
     "webhook": frozenset({"webhook"}),
@@ -141,6 +146,9 @@ class KeyStore:
         self._writing = writing or self._session.begin
         self._recent: dict[str, datetime] = {}  # key id -> last time we wrote last_used_at
         self._recent_lock = threading.Lock()
+        # key id -> (its stored hash, its info, until when: time.monotonic()); live keys only
+        self._live: dict[str, tuple[str, KeyInfo, float]] = {}
+        self._revocations = 0  # a read that began before a revocation here is not cached
 
     def _read(self) -> AbstractContextManager[Session]:
         return self._session.begin()
@@ -188,7 +196,10 @@ class KeyStore:
             if row.revoked_at is None:
                 row.revoked_at = _now()
                 row.revoked_by = revoked_by[:120]
-            return KeyInfo.of(row)
+            info = KeyInfo.of(row)
+        self._revocations += 1
+        self._live.pop(key_id, None)  # refused from now on in this process (after the commit)
+        return info
 
     # ---- checking ---------------------------------------------------------------------------------
     def authenticate(self, presented: str) -> KeyInfo:
@@ -199,11 +210,14 @@ class KeyStore:
         learns that its key was revoked."""
         m = KEY_RE.match(presented)
         key_id = m.group(1) if m else ""
+        revocations = self._revocations
         with self._read() as s:
             row = s.get(ApiKeyRow, key_id) if key_id else None
             stored = row.key_hash if row is not None else _DUMMY_HASH
             matches = hmac.compare_digest(hash_key(presented).encode(), stored.encode())
             info = KeyInfo.of(row) if row is not None and matches else None
+        if info is not None and info.revoked_at is None and revocations == self._revocations:
+            self._live[key_id] = (stored, info, time.monotonic() + KEY_CACHE_SECONDS)
         if m is None:
             raise KeyRefused("not an API key of this service (they look like trk_<id>_<secret>)", "malformed")
         if info is None:
@@ -215,6 +229,23 @@ class KeyStore:
                 "revoked",
             )
         self._touch(info)
+        return info
+
+    def cached(self, presented: str) -> KeyInfo | None:
+        """`authenticate` answered from memory, without the database: the key's info when `presented`
+        is a live key this process read within KEY_CACHE_SECONDS (hash compared in constant time, as
+        there) and its last_used_at needs no write now; else None (call `authenticate`, which decides
+        and refreshes this). Never raises: a refusal is always `authenticate`'s, from the database."""
+        m = KEY_RE.match(presented)
+        entry = self._live.get(m.group(1)) if m else None
+        if entry is None:
+            return None
+        stored, info, until = entry
+        if time.monotonic() >= until or not hmac.compare_digest(hash_key(presented).encode(), stored.encode()):
+            return None
+        last = self._recent.get(info.id) or info.last_used_at
+        if last is None or _now() - last >= LAST_USED_EVERY:
+            return None  # due a last_used_at write: `authenticate` does it
         return info
 
     def _touch(self, info: KeyInfo) -> None:

@@ -15,13 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from agent.domain import TicketEvent
 from agent.storage import intake_batch
 from agent.storage.events import EventStore
 from agent.storage.intake_batch import IntakeWriter, Pending, store_batch
-from agent.storage.tickets import AuditRow, TicketStore, prepare_ticket
+from agent.storage.tickets import AuditRow, TicketRow, TicketStore, prepare_ticket
 from api.providers import lifecycle
 from evals.demo import signed_headers
 from tests.conftest import make_settings
@@ -83,6 +83,56 @@ def test_a_batch_deduplicates_like_create_or_get(db_url: str) -> None:
     life = events.lifecycle("zendesk", "Z-1")
     assert life is not None and life["ticket_id"] == new_z1 and life["events"] == 1
     assert len(events.events_of("zendesk", "Z-1")) == 1
+
+
+def test_a_batch_stores_the_same_rows_as_create_prepared(db_url: str) -> None:
+    """The batch's insert (on PostgreSQL one statement with the rows as JSON) stores what the ORM path
+    stores: every column of the ticket and of its audit event, the JSON columns' text included."""
+    store = TicketStore(db_url)
+    fields: dict[str, Any] = {"external_id": "R-1", "subject": "Zahlung \u00fcberf\u00e4llig \u2603 \"quoted\"",
+                              "body": "Line 1\nLine 2\ttab \\ backslash \U0001f600", "requester": "ann@example.com",
+                              "customer": {"name": "Acme", "tier": "gold"}, "language": "de"}  # fmt: skip
+    one = prepare_ticket("zendesk", "row-1", fields)
+    batched = prepare_ticket("zendesk", "row-2", {**fields, "external_id": "R-2"})
+    assert store.create_prepared(one) == (one.ticket_id, True)
+    assert store_batch(store, [Pending(batched)]) == [(batched.ticket_id, True)]
+    raw_json = "CAST({} AS TEXT)".format  # the stored text, not a re-parsed value
+    with store.engine.connect() as conn:
+        rows = {r["id"]: dict(r) for r in conn.execute(
+            text(f"SELECT *, {raw_json('payload')} AS payload_text FROM tickets WHERE id IN (:a, :b)"),
+            {"a": one.ticket_id, "b": batched.ticket_id}).mappings()}  # fmt: skip
+        audits = {r["ticket_id"]: dict(r) for r in conn.execute(
+            text(f"SELECT *, {raw_json('detail')} AS detail_text FROM audit WHERE ticket_id IN (:a, :b)"),
+            {"a": one.ticket_id, "b": batched.ticket_id}).mappings()}  # fmt: skip
+    with store.session() as s:
+        orm = {
+            r.id: r for r in s.scalars(select(TicketRow).where(TicketRow.id.in_([one.ticket_id, batched.ticket_id])))
+        }
+        times = {r.ticket_id: r.at for r in s.scalars(select(AuditRow).where(AuditRow.ticket_id.in_(list(orm))))}
+    a, b = rows[one.ticket_id], rows[batched.ticket_id]
+    swap = {one.ticket_id: batched.ticket_id, "R-1": "R-2", one.delivery_key: batched.delivery_key,
+            str(one.external_key): str(batched.external_key),
+            one.payload["received_at"]: batched.payload["received_at"]}  # fmt: skip
+
+    def as_b(value: object) -> object:
+        if isinstance(value, str):
+            for x, y in swap.items():
+                value = value.replace(x, y)
+        return value
+
+    # each ticket's own receipt time (compared below); `payload` as text (payload_text) and as read (orm)
+    shifted = {"created_at", "updated_at", "payload"}
+    for column in a:  # the JSON text too: it differs only in the ids and the receipt time
+        if column not in shifted:
+            assert as_b(a[column]) == b[column], column
+    assert "Zahlung" in b["payload_text"] and a["payload_text"] != b["payload_text"]  # compared after the swap
+    assert orm[batched.ticket_id].created_at == orm[batched.ticket_id].updated_at
+    assert orm[batched.ticket_id].created_at.replace(tzinfo=UTC) == batched.received_at
+    assert times[batched.ticket_id].replace(tzinfo=UTC) == batched.received_at
+    assert orm[batched.ticket_id].payload == batched.payload and orm[batched.ticket_id].status == "received"
+    ra, rb = audits[one.ticket_id], audits[batched.ticket_id]
+    for column in ("node", "event", "detail_text"):
+        assert as_b(ra[column]) == rb[column], column
 
 
 def test_the_batched_fold_matches_record(db_url: str) -> None:
