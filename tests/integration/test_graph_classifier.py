@@ -115,6 +115,19 @@ def test_without_an_llm_the_classifier_still_decides(demo_settings: Settings, cl
     assert set(event.detail["classifier"]) == set(FIELDS)
 
 
+def test_without_an_llm_an_unsure_classifier_category_gives_way_to_the_nearest_documents(
+    demo_settings: Settings, classifier: TriageClassifier
+) -> None:
+    ag, _ = agent(demo_settings, with_thresholds(classifier, 1.01), None)  # never confident
+    state = ag.run(PAYSLIP)
+    triage = state["triage"]
+    assert triage.decided_by == "nearest_doc" and triage.sources["category"] == "nearest_doc"
+    assert triage.category.value == "payslips"  # the vote of the payslip articles
+    assert triage.sources["priority"] == "classifier"  # only the category defers to the vote
+    event = next(e for e in state["audit"] if e.node == "classify")
+    assert event.detail["classifier"]["category"]["confident"] is False  # what it said is still audited
+
+
 def test_out_of_scope_ticket_is_handed_off(demo_settings: Settings, classifier: TriageClassifier) -> None:
     ag, _ = agent(demo_settings, classifier, None)
     state = ag.run(POEM)

@@ -111,6 +111,15 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         # trained on labels the policy does not know: not usable for this field (start-up warns)
         del preds["category"]
     version = ctx.classifier.version if ctx.classifier is not None else None
+    classifier_detail = {
+        f: {"label": p.label, "confidence": p.confidence, "confident": p.confident} for f, p in preds.items()
+    }
+    cat_pred = preds.get("category")
+    if ctx.llm is None and cat_pred is not None and not cat_pred.confident and not cat_pred.out_of_scope:
+        # Below its own threshold the classifier defers to the LLM; with none, the nearest documents'
+        # vote decides instead (smoke train half, --llm none: the trained classifier's unsure category
+        # held Ukrainian auto-resolution at 38% against 69% by the vote, README issue 14)
+        del preds["category"]
     sources = {
         "category": "nearest_doc",
         "priority": "rules",
@@ -146,9 +155,6 @@ def classify(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         model_version=version,
     )
     unsure = [f for f in TRAINED_FIELDS if f not in preds or not preds[f].confident]
-    classifier_detail = {
-        f: {"label": p.label, "confidence": p.confidence, "confident": p.confident} for f, p in preds.items()
-    }
     if ctx.llm is None or not unsure:
         why = "no LLM configured" if unsure else "classifier confident on every field"
         return {
