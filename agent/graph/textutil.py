@@ -11,6 +11,18 @@ __all__ = ["detect_language", "lexicon_sentiment", "redact"]
 
 _UK_ONLY = set("іїєґІЇЄҐ")
 _RU_ONLY = set("ыэъёЫЭЪЁ")
+# Common words that only one of the two languages has, for Cyrillic text whose letters do not decide
+# (short Russian questions often have no ы/э/ъ/ё: "как удалить видео с канала?"); each counts as two
+# letters. Chosen from the grammar (pronouns, conjunctions, question words, courtesy), not fitted.
+_UK_WORDS = frozenset(
+    "що це ви мені чому коли де немає є будь ласка дякую який яка яке які щоб або але також тому після "  # noqa: SIM905
+    "від вже ще його її вони ми чи можна потрібно можу зробити як".split()
+)
+_RU_WORDS = frozenset(
+    "и что это вы мне почему когда где нет есть пожалуйста спасибо какой какая какое какие чтобы или но "  # noqa: SIM905
+    "тоже также потому после от уже еще его они мы ли можно нужно могу сделать как".split()
+)
+_WORD = re.compile(r"[\u0400-\u04ff]+")
 
 
 def detect_language(text: str) -> tuple[str, float]:
@@ -22,8 +34,9 @@ def detect_language(text: str) -> tuple[str, float]:
     lat = sum(c.isascii() for c in letters)
     n = len(letters)
     if cyr / n >= 0.3:
-        uk = sum(c in _UK_ONLY for c in letters)
-        ru = sum(c in _RU_ONLY for c in letters)
+        words = _WORD.findall(text.lower())
+        uk = sum(c in _UK_ONLY for c in letters) + 2 * sum(w in _UK_WORDS for w in words)
+        ru = sum(c in _RU_ONLY for c in letters) + 2 * sum(w in _RU_WORDS for w in words)
         if uk > ru:
             return "uk", round(min(0.99, 0.7 + 0.3 * cyr / n), 3)
         if ru > uk:

@@ -35,6 +35,16 @@ def test_language_detection() -> None:
     assert detect_language("12345 !!!")[0] == "other"
 
 
+def test_cyrillic_without_marker_letters_is_told_apart_by_its_common_words() -> None:
+    # neither text has і/ї/є/ґ or ы/э/ъ/ё: the letters alone would call both Ukrainian (the default)
+    assert detect_language("Как удалить видео с канала, что делать?")[0] == "ru"
+    assert detect_language("Как удалить видео с канала?")[0] == "ru"
+    assert detect_language("Що робити, коли зарплата не пришла на карту?")[0] == "uk"
+    assert detect_language("Привет, помогите")[0] == "uk"  # no evidence either way: our customers' language
+    # marker letters still outweigh a word or two of the other language in a longer text
+    assert detect_language("Добрий день, що з розрахунком? Він завис, и ми не знаємо, чи чекати")[0] == "uk"
+
+
 def test_sentiment_lexicon() -> None:
     assert lexicon_sentiment("This is unacceptable, third time this month!!")[0] == "negative"
     assert lexicon_sentiment("How do I export a report?")[0] == "neutral"
