@@ -31,7 +31,7 @@ from agent.settings import REPO_ROOT, Settings
 from evals.demo import signed_headers
 from evals.labelled import load_jsonl
 from evals.stats import percentile
-from knowledge.embeddings import E5_SMALL, MINILM, EmbedderNotFoundError, make_embedder, throughput
+from knowledge.embeddings import E5_SMALL, MINILM, E5Embedder, EmbedderNotFoundError, make_embedder, throughput
 
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 
@@ -238,7 +238,8 @@ def bench_embedders(
         except EmbedderNotFoundError as exc:
             out.append({"spec": spec, "error": str(exc)})
             continue
-        out.append({"spec": spec, "threads": embedder.threads, "rates": rates})
+        engine = embedder.engine_path().name if isinstance(embedder, E5Embedder) else ""
+        out.append({"spec": spec, "threads": embedder.threads, "engine": engine, "rates": rates})
     return out
 
 
@@ -279,4 +280,5 @@ def run_bench(settings: Settings, *, tickets: int, llm_tickets: int, requests: i
             f"{r['mean_chars']:.0f} chars)"
             for name, r in e["rates"].items()
         )
-        print(f"[5] embedder {e['spec']} ({e['threads']} threads): {figures}")
+        engine = f", engine {e['engine']}" if e["engine"] else ""
+        print(f"[5] embedder {e['spec']} ({e['threads']} threads{engine}): {figures}")

@@ -8,6 +8,14 @@ sha256, see `EmbedderIdentity`), so another model, a rebuilt engine or other wei
 Several processes may share one file (WAL, busy timeout); any SQLite error turns the cache off for
 the process with one warning and embedding goes on uncached, so the cache can never fail a ticket.
 Benchmarks bypass it (`Embedder.encode(..., cached=False)`).
+
+`RecentVectors` is the in-memory part, always on for the real models (`Embedder.recent_size`): the last texts each
+embedder instance embedded, so one ticket's text is embedded once per process however many parts
+of the service ask for it (the retrieve node searches with the whole ticket, then the risk model's
+semantic part embeds the whole ticket again with its sentences: 3 e5 passes' worth of tokens per
+ticket, 2 with this). A text's vector does not depend on what it is batched with (the engine runs
+each text on its own tokens; checked in tests/integration/test_embedder_e5.py), so a remembered
+vector is the one a new call would compute, bit for bit.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -112,6 +121,52 @@ class EmbeddingCache:
         for i, key in enumerate(keys):
             out[i] = found[key]
         return out
+
+
+class RecentVectors:
+    """The last `size` (kind, text) -> vector of one embedder, least recently used out first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def encode(
+        self, texts: Sequence[str], kind: str, compute: Callable[[list[str]], NDArray[np.float32]]
+    ) -> NDArray[np.float32]:
+        """``compute(texts)`` for the texts not remembered (each distinct text once), in the order of
+        ``texts``; rows in the order of ``texts``. A call of more than `size` texts (ingesting a
+        knowledge base) is computed whole and remembers nothing: nothing in it is asked again soon."""
+        if len(texts) > self.size:
+            return compute(list(texts))
+        found: dict[str, NDArray[np.float32]] = {}
+        with self._lock:
+            for text in texts:
+                vec = self._items.get((kind, text))
+                if vec is not None:
+                    self._items.move_to_end((kind, text))
+                    found[text] = vec
+        todo = list(dict.fromkeys(t for t in texts if t not in found))
+        self.hits += len(texts) - len(todo)
+        self.misses += len(todo)
+        if todo:
+            fresh = compute(todo)
+            with self._lock:
+                for i, text in enumerate(todo):
+                    vec = np.array(fresh[i], dtype=np.float32)  # a copy the caller cannot change
+                    vec.flags.writeable = False
+                    found[text] = vec
+                    self._items[(kind, text)] = vec
+                    self._items.move_to_end((kind, text))
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 _caches: dict[str, EmbeddingCache] = {}

