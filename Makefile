@@ -12,7 +12,9 @@ LOCK := requirements.lock
 PIP_VERSION := 26.3
 # llama.cpp for a portable x86-64 baseline (AVX2, FMA, F16C; never AVX-512 or AMX: ggml's AMX backend
 # segfaults on some Xeons, llama.cpp #20824). Built from the sdist without pip's cache, which keys a
-# source build by the sdist alone and would hand back a native wheel built elsewhere.
+# source build by the sdist alone and would hand back a native wheel built elsewhere; the wheel we
+# build is kept under ~/.cache/triage/llama-wheels keyed by these CMAKE_ARGS and checked on every
+# install (agent/runtime/llama_build.py; TRIAGE_WHEEL_CACHE=0 turns it off).
 LLAMA_CMAKE_ARGS := $(shell $(PY) agent/runtime/llama_build.py --cmake-args)
 LLAMA_PIN := $(shell grep -iE '^llama[-_]cpp[-_]python==' $(LOCK))
 
@@ -22,9 +24,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q pip==$(PIP_VERSION)
-	$(BIN)/python agent/runtime/llama_build.py >/dev/null 2>&1 || \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir --force-reinstall --no-binary llama-cpp-python \
-	    -c $(LOCK) "$(LLAMA_PIN)"
+	$(BIN)/python agent/runtime/llama_build.py --install "$(LLAMA_PIN)" --lock $(LOCK)
 	$(BIN)/python agent/runtime/llama_build.py
 	$(BIN)/pip install -q -c $(LOCK) -e '.[dev]'
 	touch $@
