@@ -83,7 +83,7 @@ browser:
 	    "(tests/integration/test_review_page.py is skipped until then)" >&2; fi; }
 
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=25
 
 smoke: setup
 	$(BIN)/triage eval smoke --llm none
