@@ -113,6 +113,7 @@ class Draft(BaseModel):
     language: str
     grounded: bool = True
     generated_by: Literal["llm", "extractive"] = "extractive"
+    truncated: bool = False  # the LLM stopped at its token limit (finish_reason "length"): never auto-sent
 
 
 class WriteBackStep(BaseModel):

@@ -34,8 +34,9 @@ class StructuredByJsonSchema(BaseChatModel):
 class ScriptedChatModel(StructuredByJsonSchema):
     """A test double with the real interface: returns scripted replies in order, records prompts.
 
-    A reply may be a string (the raw model output), a dict or BaseModel (dumped to JSON), or an
-    exception instance (raised, to simulate a timeout or a server error).
+    A reply may be a string (the raw model output), an AIMessage (returned as it is, metadata and all),
+    a dict or BaseModel (dumped to JSON), or an exception instance (raised, to simulate a timeout or a
+    server error).
     """
 
     replies: list[Any]
@@ -60,6 +61,8 @@ class ScriptedChatModel(StructuredByJsonSchema):
         self._i += 1
         if isinstance(reply, BaseException):
             raise reply
+        if isinstance(reply, AIMessage):  # with its metadata (finish_reason "length": cut at the token limit)
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         if isinstance(reply, BaseModel):
             reply = reply.model_dump_json()
         elif isinstance(reply, dict):

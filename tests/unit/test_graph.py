@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from agent.domain import Customer, Ticket
 from agent.graph.llm import LLMConfigError, make_chat_model, register
@@ -43,6 +44,20 @@ PAYSLIP = Ticket(
     "Reach me at olena@acme.example or +380 67 123 4567.",
     customer=Customer(name="Acme", tier="premium"),
 )
+
+
+def test_a_reply_cut_off_at_the_token_limit_is_never_auto_sent(settings: Settings) -> None:
+    reply = "Hello! Open People > Employees, open the profile and click Resend payslip [KB-009]."
+    for finish, action in (("stop", "auto_resolve"), ("length", "suggest")):
+        agent, _ = agent_with(
+            settings, [classification(), AIMessage(content=reply, response_metadata={"finish_reason": finish})]
+        )
+        state = agent.run(PAYSLIP)
+        assert state["draft"].truncated is (finish == "length")
+        assert state["decision"].action == action, state["decision"]
+        if finish == "length":
+            assert "draft_truncated" in state["decision"].rules
+            assert "token limit" in state["decision"].reason
 
 
 def test_llm_path_auto_resolves_with_grounded_citations(settings: Settings) -> None:

@@ -142,7 +142,9 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
         if attributed is not None:
             reply = f"{reply}\n\n{SOURCE_LABEL.get(language, SOURCE_LABEL['en'])}: [{attributed}]"
             cited = [attributed]
-    d = Draft(text=reply, citations=cited, language=language, generated_by="llm")
+    # a reply cut off at TRIAGE_LLM_MAX_TOKENS (a Ukrainian reply of 80 words is ~300 tokens) is half a reply
+    truncated = str(getattr(out, "response_metadata", {}).get("finish_reason") or "") == "length"
+    d = Draft(text=reply, citations=cited, language=language, generated_by="llm", truncated=truncated)
     return {
         "draft": d,
         "prompts": {prompt.name: prompt.version},

@@ -61,6 +61,13 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     docs += [t for d in valid if (t := ctx.knowledge.document_text(translation_id(d, draft.language)))]
     quotes = unsupported_quotes(draft.text, docs)
     findings: list[Finding] = []
+    if draft.truncated:
+        findings.append(
+            Finding(
+                rule="draft_truncated",
+                why="the model stopped at its token limit mid-reply (TRIAGE_LLM_MAX_TOKENS): the draft may be cut off",
+            )
+        )
     if quotes and valid and not invented:
         findings.append(
             Finding(rule="unsupported_quote", why=f"draft quotes text not found in the cited documents: {quotes}")
