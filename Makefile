@@ -82,8 +82,9 @@ browser:
 	  else echo "chromium is missing and this user cannot install it: run 'sudo apt-get install chromium'" \
 	    "(tests/integration/test_review_page.py is skipped until then)" >&2; fi; }
 
+# on both cores, one test file per worker at a time (module fixtures stay per file); the 25 slowest printed
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 smoke: setup
 	$(BIN)/triage eval smoke --llm none
