@@ -228,20 +228,30 @@ class Topology:
         return self
 
     def stop(self) -> None:
-        """Stop the watch, then every process in reverse start order (SIGTERM, then SIGKILL)."""
+        """Stop the watch, then every process in reverse start order (SIGTERM, then SIGKILL); the
+        workers all at once, so N of them take one stop timeout, not N."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(self.check_every_s * 5 + 5)
         with self._lock:
-            for p in reversed(list(self.procs.values())):
-                self._terminate(p)
+            order = list(reversed(list(self.procs.values())))
+            workers = [p for p in order if p.spec.name.startswith("worker")]
+            for p in workers:  # SIGTERM to every worker first
+                if p.proc is not None and p.proc.poll() is None:
+                    p.proc.terminate()
+            for p in workers:
+                self._terminate(p, signalled=True)
+            for p in order:
+                if p not in workers:
+                    self._terminate(p)
 
-    def _terminate(self, p: Supervised) -> None:
+    def _terminate(self, p: Supervised, signalled: bool = False) -> None:
         proc = p.proc
         if proc is None:
             return
         if proc.poll() is None:
-            proc.terminate()
+            if not signalled:
+                proc.terminate()
             try:
                 proc.wait(self.stop_timeout_s)
             except subprocess.TimeoutExpired:
