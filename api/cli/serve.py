@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -60,33 +60,15 @@ def serve(
     typer.echo("send the demo tickets with:  make demo   (or: .venv/bin/triage demo)")
     # above our own limit, so an oversized request gets the app's 431 with how to fix it
     max_event = settings.max_header_bytes + 16384
-    http, loop = _fast_io()  # no line logged per request unless --access-log
+    http, loop = _fast_io()
     with model_for() as (run_settings, model):  # a broken model stops the start here, with how to fix it
+        # no line logged per request unless --access-log
+        opts: dict[str, Any] = dict(host=h, port=p, log_level="info", access_log=access_log, http=http, loop=loop,
+                                    h11_max_incomplete_event_size=max_event)  # fmt: skip
         if processes > 1:  # each process builds its app from the environment and shares the model started here
-            uvicorn.run(
-                "api.app:create_app",
-                factory=True,
-                workers=processes,
-                host=h,
-                port=p,
-                log_level="info",
-                access_log=access_log,
-                http=http,
-                loop=loop,
-                h11_max_incomplete_event_size=max_event,
-            )
+            uvicorn.run("api.app:create_app", factory=True, workers=processes, **opts)
         else:
-            app = create_app(run_settings, model=model)
-            uvicorn.run(
-                app,
-                host=h,
-                port=p,
-                log_level="info",
-                access_log=access_log,
-                http=http,
-                loop=loop,
-                h11_max_incomplete_event_size=max_event,
-            )
+            uvicorn.run(create_app(run_settings, model=model), **opts)
 
 
 def _fast_io() -> tuple[str, str]:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from agent.settings import Settings
 from api.app import create_app
@@ -25,7 +23,7 @@ from evals.demo import signed_headers
 from knowledge.embeddings import Embedder, get_embedder
 from knowledge.store import KnowledgeStore
 from tests.conftest import DEMO_KB, make_settings
-from tests.netutil import free_port
+from tests.netutil import app_in_thread
 
 PG_BASE = os.environ.get("TRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -89,20 +87,8 @@ def demo_settings(demo_data_dir: Path, tmp_path: Path) -> Settings:
 @contextmanager
 def serve_in_thread(settings: Settings) -> Iterator[str]:
     """The real app under uvicorn on a loopback port, in this process."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with app_in_thread(create_app(settings)) as url:
+        yield url
 
 
 class ServerProcess:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 
@@ -27,15 +24,10 @@ from api.app import create_app
 from api.routes.webhooks import SignedIntakeRoutes, get_route_path
 from evals.demo import signed_headers
 from tests.conftest import make_settings
+from tests.netutil import app_in_thread
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 VARYING = {"date", "server"}  # headers that differ between any two answers
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -46,21 +38,8 @@ def _serve(data: Path, *, fast: bool) -> Iterator[httpx.Client]:
     assert any(m.cls is SignedIntakeRoutes for m in app.user_middleware)
     if not fast:
         app.user_middleware = [m for m in app.user_middleware if m.cls is not SignedIntakeRoutes]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with app_in_thread(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
