@@ -19,6 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from agent.settings import REPO_ROOT, Settings
+from tests.netutil import free_port
 
 DEMO_KB = REPO_ROOT / "knowledge" / "demo"
 SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
@@ -68,6 +69,9 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "api_key": "test-api-key",
         "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         "worker_poll_s": 0.05,
+        # a port of its own for any model process a test starts: with the suite on two xdist workers,
+        # a shared default (8090) meant one test found the other's model there and refused it
+        "model_port": free_port(),
     }
     base.update(overrides)
     return Settings(_env_file=None, **base)  # type: ignore[call-arg]
