@@ -15,6 +15,14 @@ which end many nouns too: "кабинет", "канал"), keeping at least `MIN
 like any other word. Latin words are untouched. Written from the grammar, not fitted to
 any data set; measured in the README (issue 14). `tokens` stays as it was for its other readers (the
 coverage check and the answerability model's features, which were trained on it).
+
+Beside those word tokens BM25 indexes each word's character 4-grams (`char_grams`, the word framed
+by ``#`` so its first and last letters count; kept apart from the words by a ``~`` in front), the
+standard fallback of lexical search for languages whose morphology no rule list covers: a typo
+("руьуба"), two words run together ("просмотрынакрученны"), an ending or a derived form the list
+above misses ("накрутить" / "накручивание") still shares most of its 4-grams with the right word.
+Any script alike; a word's own token still scores the exact match higher. RuTube (Russian, train
+half): BM25 alone recall@5 0.66 -> 0.71, fused 0.80 -> 0.81 (README, issue 14).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import numpy as np
 
 WORD = re.compile(r"\w+", re.UNICODE)
 STEM = 6
+GRAM = 4  # characters of a `char_grams` gram
 MIN_STEM = 3  # letters a Cyrillic word keeps when its ending goes ("дні" stays, "дня" -> "дн" does not)
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _CYRILLIC_WORD = re.compile(r"[\u0400-\u04ff]+")
@@ -84,6 +93,22 @@ def index_tokens(text: str) -> list[str]:
     return [stem(w)[:STEM] for w in WORD.findall(text.lower()) if len(w) > 1 and not w.isdigit()]
 
 
+def char_grams(text: str) -> list[str]:
+    """The character `GRAM`-grams of each word `tokens` keeps, the word framed by ``#`` (a word of
+    two letters is one gram, ``#на#``), each marked ``~`` so no gram equals a word token."""
+    out: list[str] = []
+    for w in WORD.findall(text.lower()):
+        if len(w) > 1 and not w.isdigit():
+            framed = f"#{w}#"
+            out += [f"~{framed[i : i + GRAM]}" for i in range(max(1, len(framed) - GRAM + 1))]
+    return out
+
+
+def bm25_terms(text: str) -> list[str]:
+    """What BM25 indexes and searches: the words (`index_tokens`) and their `char_grams`."""
+    return index_tokens(text) + char_grams(text)
+
+
 class LexicalIndex:
     """BM25 over chunk texts; rebuilt by the store whenever its chunks change."""
 
@@ -92,13 +117,13 @@ class LexicalIndex:
         self.metas = metas
         self.meta_by_id = dict(zip(ids, metas, strict=True))
         self.bm25 = bm25s.BM25()
-        corpus = [index_tokens(t) or ["_"] for t in texts]
+        corpus = [bm25_terms(t) or ["_"] for t in texts]
         self.bm25.index(corpus, show_progress=False)  # pyright: ignore[reportUnknownMemberType]
 
     def search(self, query: str, n: int, allowed: Any = None) -> list[tuple[str, float]]:
         """Up to ``n`` (chunk id, score) pairs with a positive score, best first; ``allowed`` is an
         optional predicate over a chunk's metadata (the same filters as the dense search)."""
-        q = index_tokens(query)
+        q = bm25_terms(query)
         if not q or not self.ids:
             return []
         scores = np.asarray(self.bm25.get_scores(q), dtype=np.float64)  # pyright: ignore[reportUnknownMemberType]

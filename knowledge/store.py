@@ -33,6 +33,18 @@ Ukrainian tickets, recall@5 0.57 against 0.98 for English). For such an embedder
 ``Hit.score`` stays the raw cosine of the best body chunk (what the policy's thresholds read).
 MiniLM (``crosslingual = False``) is unaffected. Measured: see README (issue 14).
 
+Fusion. Reciprocal rank with k=60 scores a document first on one side and outside the other's pool
+(1/61) below one tenth on both (2/70), so either side's best match could fall out of the top 5:
+RuTube (Russian FAQ, train half), documents with the highest cosine at fused places 7-35 because BM25
+never matched their wording ("Сколько студий мне могут дать в управление?" -> "К какому количеству
+студий может быть ... предоставлен доступ"), and BM25 firsts at 6-20 that the dense side ranked
+30-70. So a hybrid search keeps two documents in its top k whatever the fusion says: the one with
+the highest cosine (`Hit.score`, what the policy's thresholds read; its chunk must rank the document)
+and BM25's first. One missing takes the last place the fused order would give a document that is
+neither; the first `FUSED_PLACES` (2) places stay the fused order's, and a search for 2 or fewer is
+the fused order as it is (the coverage check asks which documents a search puts first). Dense search
+(``mode="dense"``) is unchanged. Measured: see README (issue 14).
+
 A fixed root cause is searched by what it caused (any embedder, dense and BM25 alike): only its
 first chunk (the title and the Symptoms section) ranks it, not its recovery steps or status. Those
 read like a how-to for anything in their area ("open the policy and click Recalculate balances",
@@ -86,6 +98,7 @@ from knowledge.lexical import LexicalIndex, script_of
 from knowledge.types import Hit
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al., 2009)
+FUSED_PLACES = 2  # hybrid search: the first places always go by the fused order (`_keep_firsts`)
 INGEST_HINT = "run `triage kb ingest <kb folder>` to embed the knowledge base with it"
 VERSION_KEY = "kb_version"  # collection metadata: changes with every ingest that changes the collection
 # a Chroma server answering like this is failing or unreachable; the same call may succeed later
@@ -194,6 +207,12 @@ def _ranks_document(meta: Any) -> bool:
     fixed root cause's after its first (its recovery steps and status; module docstring)."""
     fixed_rca = meta.get("type") == "rca" and meta.get("status") == "fixed"
     return not fixed_rca or _int(meta.get("chunk_index") or 0) == 0
+
+
+def _score_ranks(hit: Hit) -> bool:
+    """Whether the chunk that gives a hit its cosine (`Hit.score`) may rank its document
+    (`_ranks_document`: not a fixed root cause's recovery steps)."""
+    return not (hit.doc_type == "rca" and hit.status == "fixed") or hit.chunk_id.endswith("#0")
 
 
 def _ranks(order: list[str]) -> dict[str, int]:
@@ -569,8 +588,9 @@ class KnowledgeStore:
 
         ``mode="hybrid"`` (default): the dense (Chroma, cosine) and BM25 document rankings are fused
         by reciprocal rank, RRF(d) = w / (60 + dense rank) + 1 / (60 + BM25 rank), with w =
-        ``dense_weight`` (below 1 for a language the embedder does not rank reliably); ``"dense"``:
-        cosine only. Either way ``Hit.score`` is the document's cosine similarity, because the
+        ``dense_weight`` (below 1 for a language the embedder does not rank reliably), and the
+        document with the highest cosine and BM25's first kept in the top k (module docstring,
+        "Fusion"); ``"dense"``: cosine only. Either way ``Hit.score`` is the document's cosine similarity, because the
         policy's retrieval thresholds are calibrated on it; the order is the fused one.
         """
         n = self.sync()
@@ -666,7 +686,34 @@ class KnowledgeStore:
         ranked = sorted(best.values(), key=lambda h: (h.fused or 0.0, h.score), reverse=True)
         if self.crosslingual:
             ranked = self._lexical_within_script(query, list(best.values()), ranked)
-        return self._one_per_article(ranked, k)
+        # each side's best match: the highest cosine (`Hit.score`, when its chunk ranks the document)
+        # and BM25's first
+        scored = [h for h in ranked if _score_ranks(h)]
+        closest = max(scored, key=lambda h: h.score) if scored else None
+        firsts = [h for h in ranked if h is closest or h.lexical_rank == 1]
+        return self._keep_firsts(self._one_per_article(ranked, k), self._one_per_article(firsts, 2))
+
+    @staticmethod
+    def _keep_firsts(top: list[Hit], firsts: list[Hit]) -> list[Hit]:
+        """`top` (the fused first k) with each of `firsts` in it: one missing takes the place of the
+        last fused one after the first `FUSED_PLACES` that is not itself in `firsts`, and goes after
+        the others (whose order stays). A list of `FUSED_PLACES` or fewer is the fused order as it is
+        (the coverage check reads a search's first two). Module docstring: "Fusion"."""
+        if len(top) <= FUSED_PLACES:
+            return top
+        ids = {h.doc_id for h in top}
+        missing = [h for h in firsts if h.doc_id not in ids]
+        if not missing:
+            return top
+        keep = {h.doc_id for h in firsts} | {h.doc_id for h in top[:FUSED_PLACES]}
+        out = list(top)
+        for h in missing:
+            spare = [i for i in range(len(out) - 1, FUSED_PLACES - 1, -1) if out[i].doc_id not in keep]
+            if not spare:
+                break
+            del out[spare[0]]
+            out.append(h)
+        return out
 
     def _other_versions(self, query: str) -> frozenset[str]:
         """Versions of an article (itself and its translations) written in another script than the
