@@ -48,7 +48,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -296,9 +296,50 @@ class _BatchStatements:
     insert_events: Any
     select_events: Any
     update_lifecycle: Any
+    as_json: bool = False  # PostgreSQL: the two inserts take their rows as one JSON parameter (`rows`)
 
 
 _BATCH: dict[str, _BatchStatements] = {}
+_EVENT_COLUMNS = ("source", "external_id", "event_key", "kind", "at", "data", "received_at")
+_PG_TYPES = {Boolean: "boolean", Integer: "integer", DateTime: "timestamptz", JSON: "json", String: "varchar"}
+
+
+def _pg_insert_from_json(table: Table, columns: Sequence[str], returning: Sequence[str]) -> str:
+    """PostgreSQL: `INSERT ... ON CONFLICT DO NOTHING RETURNING` of `columns` whose rows come as one JSON
+    array parameter (json_to_recordset), so the statement's text is the same for any number of rows (see
+    agent/storage/intake_batch.py `_PG_STORE`: psycopg re-parses in Python every query of over 50
+    parameters, which a multi-row VALUES is at a handful of rows). The record's fields are unbounded
+    (`varchar`) and go to the columns by assignment: a value too long for its column fails the insert
+    as a VALUES row would (an explicit CAST to `varchar(n)` would cut it). A `json` field keeps its
+    text as sent, so `data` is stored as SQLAlchemy's JSON type would send it (json.dumps of the value,
+    composed in the array's json.dumps). The text is psycopg's (`pg_rows_returning` runs it)."""
+    fields = ", ".join(f'"{name}" {_PG_TYPES[type(table.c[name].type)]}' for name in columns)
+    names = ", ".join(f'"{name}"' for name in columns)
+    back = ", ".join(f'"{name}"' for name in returning)
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM json_to_recordset(CAST(%s AS json)) AS r({fields}) "
+        f"ON CONFLICT DO NOTHING RETURNING {back}"
+    )
+
+
+def _json_default(value: object) -> str:
+    """json.dumps of a batch's rows: a datetime as ISO 8601 with its offset (timestamptz reads it exactly)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def pg_rows_returning(conn: Connection, sql: str, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Run a PostgreSQL statement whose one parameter (`%s`) is `rows` as a JSON array (datetimes as ISO
+    8601) on `conn`'s own psycopg connection, inside `conn`'s transaction; the rows it returns. Straight
+    to the driver: SQLAlchemy's execute, result and cursor bookkeeping cost about twice the driver's own
+    work for these small statements (the API's group commit runs three a batch). An error is psycopg's
+    own; the caller's transaction is rolled back as for any other (SQLAlchemy then sees a lost
+    connection when it rolls back, and drops it from the pool)."""
+    raw = cast(Any, conn.connection.dbapi_connection)
+    with raw.cursor() as cur:
+        cur.execute(sql, (json.dumps(rows, default=_json_default),))
+        return cur.fetchall()
 
 
 def _batch_statements(dialect: str) -> _BatchStatements:
@@ -310,12 +351,19 @@ def _batch_statements(dialect: str) -> _BatchStatements:
                     life.external_id.in_(bindparam("externals", expanding=True)))  # fmt: skip
         lock = select(life.source).where(*in_pairs).order_by(life.source, life.external_id).with_for_update()
         columns = [k for k in Lifecycle().columns() if k not in ("source", "external_id")] + ["updated_at"]
+        pg = dialect == "postgresql"
+        if pg:
+            insert_lifecycle = _pg_insert_from_json(
+                life_table, ["source", "external_id", *columns], ["source", "external_id"]
+            )
+            insert_events = _pg_insert_from_json(events_table, _EVENT_COLUMNS, ["source", "event_key"])
+        else:
+            insert_lifecycle = insert(life_table).on_conflict_do_nothing().returning(life.source, life.external_id)
+            insert_events = insert(events_table).on_conflict_do_nothing().returning(ev.source, ev.event_key)
         _BATCH[dialect] = _BatchStatements(
-            insert_lifecycle=insert(life_table)
-            .on_conflict_do_nothing()
-            .returning(life.source, life.external_id),
-            lock=lock if dialect == "postgresql" else None,
-            insert_events=insert(events_table).on_conflict_do_nothing().returning(ev.source, ev.event_key),
+            insert_lifecycle=insert_lifecycle,
+            lock=lock if pg else None,
+            insert_events=insert_events,
             select_events=select(ev.source, ev.external_id, ev.data)
             .where(ev.source.in_(bindparam("sources", expanding=True)),
                    ev.external_id.in_(bindparam("externals", expanding=True)))
@@ -323,8 +371,18 @@ def _batch_statements(dialect: str) -> _BatchStatements:
             update_lifecycle=update(life_table)
             .where(life.source == bindparam("k_source"), life.external_id == bindparam("k_external_id"))
             .values({name: bindparam(name) for name in columns}),
+            as_json=pg,
         )  # fmt: skip
     return _BATCH[dialect]
+
+
+def _returning(
+    conn: Connection, st: _BatchStatements, statement: Any, rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """One of `st`'s inserts of `rows` (PostgreSQL: as one JSON parameter); the rows it returns."""
+    if st.as_json:
+        return pg_rows_returning(conn, statement, rows)
+    return [tuple(r) for r in conn.execute(statement, rows)]
 
 
 class EventStore:
@@ -438,15 +496,22 @@ class EventStore:
             setattr(row, key, value)
         row.updated_at = now
 
-    def record_in(self, s: Session, events: Sequence[TicketEvent], now: datetime) -> list[bool]:
-        """`record` inside the caller's transaction `s` (the caller commits, and on SQLite holds the
-        store's write lock), a handful of statements for any number of events: the summary rows are
-        made and locked in key order (PostgreSQL: `FOR UPDATE`), the events inserted once, the tickets
-        with a new event refolded. What the API's group commit of new tickets uses (agent/storage/intake_batch.py)."""
+    def record_in(self, s: Session | Connection, events: Sequence[TicketEvent], now: datetime) -> list[bool]:
+        """`record` inside the caller's transaction `s` (a session or a Core connection; the caller
+        commits, and on SQLite holds the store's write lock), a handful of statements for any number of
+        events: the summary rows are made and locked in key order (PostgreSQL: `FOR UPDATE`), the
+        events inserted once, the tickets with a new event refolded. What the API's group commit of new
+        tickets uses (agent/storage/intake_batch.py)."""
         if not events:
             return []
-        dialect = s.get_bind().dialect.name
+        conn = s if isinstance(s, Connection) else s.connection()
+        dialect = conn.dialect.name
         if dialect not in ("postgresql", "sqlite"):  # the generic path, one ticket at a time
+            if isinstance(s, Connection):  # a session joining the connection's transaction
+                with Session(bind=s) as joined:
+                    out = self.record_in(joined, events, now)
+                    joined.flush()
+                return out
             out: list[bool] = []
             for e in events:
                 self._lock(s, e.source, e.external_id, now)
@@ -455,13 +520,13 @@ class EventStore:
                     self._refold(s, e.source, e.external_id, now)
             return out
         st = _batch_statements(dialect)
-        conn = s.connection()
         rows: list[dict[str, Any]] = []
         first: dict[tuple[str, str], int] = {}  # (source, event key) -> its first row: a repeat is no new event
         for e in events:
-            at = _utc(e.at)
+            utc = e.at.tzinfo is UTC  # stored as is (the copy costs more than the rest of the row)
+            at = e.at if utc else _utc(e.at)
             rows.append({"source": e.source, "external_id": e.external_id, "event_key": event_key(e), "kind": e.kind,
-                         "at": at, "data": e.model_copy(update={"at": at}).model_dump(mode="json"),
+                         "at": at, "data": (e if utc else e.model_copy(update={"at": at})).model_dump(mode="json"),
                          "received_at": now})  # fmt: skip
             first.setdefault((e.source, rows[-1]["event_key"]), len(rows) - 1)
         unique = sorted(first.values())
@@ -473,19 +538,17 @@ class EventStore:
         # its ticket can be stored before its row (this method and `record` make the row first), and the
         # row is ours (locked) until commit. The rows that existed (events came before the ticket) are
         # locked in key order, and refolded from all their events once these are stored.
-        made = conn.execute(
-            st.insert_lifecycle,
-            [{"source": src, "external_id": ext, **fold(by_key[(src, ext)]).columns(), "updated_at": now}
-             for src, ext in keys],
-        )  # fmt: skip
-        fresh = {(str(src), str(ext)) for src, ext in map(tuple, made)}
+        summaries = [{"source": src, "external_id": ext, **fold(by_key[(src, ext)]).columns(), "updated_at": now}
+                     for src, ext in keys]  # fmt: skip
+        made = _returning(conn, st, st.insert_lifecycle, summaries)
+        fresh = {(str(src), str(ext)) for src, ext in made}
         old = [k for k in keys if k not in fresh]
         # column IN lists, exact pairs checked here (SQLite scans the table for a row-value IN)
         pairs = {"sources": sorted({k[0] for k in old}), "externals": sorted({k[1] for k in old})}
         if st.lock is not None and old:
             conn.execute(st.lock, pairs)
-        inserted = conn.execute(st.insert_events, [rows[i] for i in unique])
-        stored = {(str(src), str(key)) for src, key in map(tuple, inserted)}
+        inserted = _returning(conn, st, st.insert_events, [rows[i] for i in unique])
+        stored = {(str(src), str(key)) for src, key in inserted}
         flags = [first[(r["source"], r["event_key"])] == i and (r["source"], r["event_key"]) in stored
                  for i, r in enumerate(rows)]  # fmt: skip
         changed = sorted({(r["source"], r["external_id"]) for r, new in zip(rows, flags, strict=True) if new} - fresh)

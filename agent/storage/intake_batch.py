@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -34,12 +33,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, union_all
+from sqlalchemy import Table, bindparam, insert, select, union_all
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
 from agent.domain import TicketEvent
-from agent.storage.events import EventStore
+from agent.storage.events import EventStore, pg_rows_returning
 from agent.storage.tickets import AuditRow, NewTicket, TicketRow, TicketStore
 
 log = logging.getLogger("triage.storage")
@@ -101,10 +100,9 @@ _INSERT_TICKETS = sqlite.insert(_TICKETS).on_conflict_do_nothing().returning(_T.
 # every time (~40% of the writer's CPU at 8 tickets a batch). The audit rows join the ids inserted. A
 # `json` column keeps its value's text as sent: json.dumps composes, so each payload is stored exactly
 # as SQLAlchemy's JSON type would have sent it (json.dumps of the value).
-_PG_STORE = text(
-    """
+_PG_STORE = """
 WITH batch AS (
-    SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS r(
+    SELECT * FROM json_to_recordset(CAST(%s AS json)) AS r(
         id varchar, source varchar, delivery_id varchar, external_id varchar, external_key varchar,
         payload json, detail json, at timestamptz)
 ), new_tickets AS (
@@ -119,8 +117,7 @@ WITH batch AS (
     FROM batch JOIN new_tickets ON new_tickets.id = batch.id
 )
 SELECT id FROM new_tickets
-"""
-)
+"""  # psycopg's text, run on the driver by `pg_rows_returning` (agent/storage/events.py)
 
 _EVENT_STORES: weakref.WeakKeyDictionary[TicketStore, EventStore] = weakref.WeakKeyDictionary()
 
@@ -163,7 +160,7 @@ def _insert_pg(conn: Connection, tickets: Sequence[NewTicket]) -> set[str]:
         rows.append({"id": row["id"], "source": row["source"], "delivery_id": row["delivery_id"],
                      "external_id": row["external_id"], "external_key": row["external_key"], "payload": row["payload"],
                      "detail": t.audit_row()["detail"], "at": t.received_at.isoformat()})  # fmt: skip
-    return set(conn.execute(_PG_STORE, {"rows": json.dumps(rows)}).scalars().all())
+    return {tid for (tid,) in pg_rows_returning(conn, _PG_STORE, rows)}
 
 
 def _insert_sqlite(conn: Connection, tickets: Sequence[NewTicket]) -> set[str]:
@@ -188,9 +185,10 @@ def _insert_other(conn: Connection, tickets: Sequence[NewTicket]) -> set[str]:
 _INSERTS = {"postgresql": _insert_pg, "sqlite": _insert_sqlite}
 
 
-def store_batch(store: TicketStore, items: Sequence[Pending]) -> list[Outcome]:
+def store_batch(store: TicketStore, items: Sequence[Pending], conn: Connection | None = None) -> list[Outcome]:
     """Store `items` in one transaction (see the module's docstring); per item (ticket id, created).
-    Raises what the database raised (the caller falls back to one ticket at a time).
+    Raises what the database raised (the caller falls back to one ticket at a time). `conn`: the
+    connection to use (PostgreSQL and SQLite; not in a transaction), else one from the pool.
 
     The insert comes first (`ON CONFLICT DO NOTHING`: a ticket a stored one stands for, on either key,
     is skipped), and only the tickets it skipped are read back: the same answers as reading first, one
@@ -199,9 +197,12 @@ def store_batch(store: TicketStore, items: Sequence[Pending]) -> list[Outcome]:
         return []
     leaders, follows = _plan(items)
     out: dict[int, Outcome] = {}
-    insert_new = _INSERTS.get(store.engine.dialect.name, _insert_other)
-    with store.writing() as s:
-        conn = s.connection()
+    fast = _INSERTS.get(store.engine.dialect.name)
+    insert_new = fast or _insert_other
+    # PostgreSQL and SQLite: a Core connection (an ORM session costs more Python than the statements)
+    transaction = store.writing_connection(conn) if fast else store.writing()
+    with transaction as s:
+        conn = s if isinstance(s, Connection) else s.connection()
         lead = [items[i].ticket for i in leaders]
         inserted = insert_new(conn, lead)
         skipped = [k for k in range(len(lead)) if lead[k].ticket_id not in inserted]
@@ -237,9 +238,15 @@ _Waiter = tuple[Pending, asyncio.AbstractEventLoop, "asyncio.Future[Outcome]"]
 class IntakeWriter:
     """The one thread that stores new tickets for this process, a batch per transaction."""
 
-    def __init__(self, store: TicketStore, *, max_batch: int = 256) -> None:
+    def __init__(self, store: TicketStore, *, max_batch: int = 256, hold_s: float = 1.0) -> None:
         self.store = store
         self.max_batch = max_batch
+        # PostgreSQL and SQLite: the writer keeps its connection while deliveries keep coming (no pool
+        # checkout, pre-ping round trip and check-in per batch), and hands it back after `hold_s` with
+        # nothing to store, or after any failed batch (the next one takes a fresh, pinged connection)
+        self.hold_s = hold_s
+        self._conn: Connection | None = None
+        self._keeps = store.engine.dialect.name in _INSERTS
         self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -275,8 +282,29 @@ class IntakeWriter:
         return future
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a lost connection: the pool discards it
+                conn.close()
+
+    def _next(self) -> _Waiter | None:
+        """The next delivery; the connection goes back to the pool while none comes within `hold_s`."""
+        if self._conn is not None:
+            try:
+                return self._queue.get(timeout=self.hold_s)
+            except queue.Empty:
+                self._release()
+        return self._queue.get()
+
+    def _serve(self) -> None:
         while True:
-            first = self._queue.get()
+            first = self._next()
             if first is None:
                 return
             batch = [first]
@@ -305,8 +333,11 @@ class IntakeWriter:
         items = [w[0] for w in batch]
         results: list[Outcome | BaseException]
         try:
-            results = list(store_batch(self.store, items))
+            if self._keeps and self._conn is None:
+                self._conn = self.store.engine.connect()
+            results = list(store_batch(self.store, items, self._conn))
         except Exception as exc:  # noqa: BLE001 - the batch as a whole failed: each ticket again on its own
+            self._release()
             log.warning(
                 "intake batch of %d failed (%s: %s); storing them one by one", len(items), type(exc).__name__, exc
             )

@@ -11,6 +11,7 @@ ticket is leased the same way while its write-back is retried (`lock_writeback`/
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -37,7 +38,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -234,6 +235,19 @@ class TicketStore:
             return
         with self._write_lock, self.session() as s:
             yield s
+
+    @contextmanager
+    def writing_connection(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """`writing` without the ORM: a Core connection in a transaction, committed on exit; `conn`: on
+        that connection (the API's group commit of new tickets, agent/storage/intake_batch.py, keeps one
+        while deliveries keep coming), else on one from the pool."""
+        with self._write_lock or contextlib.nullcontext():
+            if conn is None:
+                with self.engine.begin() as fresh:
+                    yield fresh
+            else:
+                with conn.begin():
+                    yield conn
 
     # ---- intake ------------------------------------------------------------------------------
     def create_or_get(

@@ -9,9 +9,9 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -169,6 +169,88 @@ def test_the_batched_fold_matches_record(db_url: str) -> None:
         assert batched["events"] == 3 and batched["first_response_s"] == 1800
 
 
+def _stored_events(store: TicketStore) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every event row (its `data` as stored text, no id) and every summary row, in key order."""
+    with store.engine.connect() as conn:
+        events = [dict(r) for r in conn.execute(text(
+            "SELECT source, external_id, event_key, kind, at, CAST(data AS TEXT) AS data_text, received_at "
+            "FROM ticket_events ORDER BY source, event_key")).mappings()]  # fmt: skip
+        life = [dict(r) for r in conn.execute(
+            text("SELECT * FROM ticket_lifecycle ORDER BY source, external_id")).mappings()]  # fmt: skip
+    return events, life
+
+
+def test_record_in_stores_the_same_rows_as_record(db_url: str) -> None:
+    """`record_in` (on PostgreSQL one statement per table with the rows as one JSON parameter) stores
+    what `record` stores: every column of each event, its JSON `data` as the same text, and the same
+    summary rows; an event repeated in the batch, or one stored before, is stored once."""
+    store = TicketStore(db_url)
+    events = EventStore(store)
+    t0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+    kyiv = (t0 + timedelta(minutes=5)).astimezone(timezone(timedelta(hours=3)))  # stored in UTC
+    history = [
+        TicketEvent(source="zendesk", external_id="Q-1", kind="created", at=t0, event_id="q1-created",
+                    attributes={"tier": "gold \u2603", "ticket_id": "t" * 40}),
+        TicketEvent(source="zendesk", external_id="Q-1", kind="comment", at=kyiv,
+                    public=True, actor="agent", event_id="q1-c1", attributes={"queue": 'say "hi" \\ \U0001f600'}),
+        TicketEvent(source="zendesk", external_id="Q-1", kind="status", at=t0 + timedelta(hours=1), status="solved",
+                    attributes={"resolution": "auto"}),  # no event id: keyed by its content
+        TicketEvent(source="zendesk", external_id="Q-2", kind="created", at=t0, time_known=False),
+        TicketEvent(source="jira", external_id="Q-1", kind="priority", at=t0, priority="high", event_id="j1"),
+    ]  # fmt: skip
+    events.record(history[:1])  # Q-1's summary row exists before the batch
+    events.record(history[1:])
+    by_record = _stored_events(store)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ticket_events"))
+        conn.execute(text("DELETE FROM ticket_lifecycle"))
+    events.record(history[:1])
+    with store.writing_connection() as conn:  # the API's group commit passes a Core connection
+        flags = events.record_in(conn, history + history[1:2], t0)
+    assert flags == [False, True, True, True, True, False]
+    by_batch = _stored_events(store)
+    assert len(by_batch[0]) == len(history) and len(by_batch[1]) == 3
+    skip = {"received_at", "updated_at"}  # our receipt: `record` takes its own clock
+    for one, batched in zip(by_record[0] + by_record[1], by_batch[0] + by_batch[1], strict=True):
+        assert {k: v for k, v in batched.items() if k not in skip} == {k: v for k, v in one.items() if k not in skip}
+    assert [e["data_text"] for e in by_batch[0]] == [e["data_text"] for e in by_record[0]]
+    life = events.lifecycle("zendesk", "Q-1")
+    assert life is not None and life["events"] == 3 and life["first_response_s"] == 300 and life["queue"]
+
+
+def test_a_batch_folds_tickets_that_share_a_summary_row(db_url: str) -> None:
+    """Tickets that are one lifecycle row (the same external id under two senders' scopes; no external
+    id at all) each add their created event once, in one batch and across batches."""
+    store = TicketStore(db_url)
+    batch = [_pending("generic", "s-1", "7", scope="key-a"), _pending("generic", "s-2", "7", scope="key-b"),
+             _pending("generic", "s-3", ""), _pending("generic", "s-4", ""),
+             _pending("generic", "s-1", "7", scope="key-a")]  # fmt: skip
+    out = store_batch(store, batch)
+    assert [created for _, created in out] == [True, True, True, True, False]
+    again = store_batch(store, [_pending("generic", "s-5", ""), _pending("generic", "s-2", "7", scope="key-b")])
+    assert [created for _, created in again] == [True, False]
+    events = EventStore(store)
+    for external, tickets in (("7", 2), ("", 3)):
+        life = events.lifecycle("generic", external)
+        assert life is not None and life["events"] == tickets
+        assert [e.kind for e in events.events_of("generic", external)] == ["created"] * tickets
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuditRow)) == 5
+
+
+def test_a_value_too_long_for_its_column_fails_the_batch_on_postgresql(db_url: str) -> None:
+    """The JSON rows reach the columns by assignment, so PostgreSQL's column width refuses a value (an
+    explicit CAST to varchar(n) would cut it): the batch fails as a multi-row VALUES would."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce a VARCHAR's width")
+    store = TicketStore(db_url)
+    events = EventStore(store)
+    long = TicketEvent(source="zendesk", external_id="L" * 300, kind="created", at=datetime.now(UTC), event_id="l")
+    with pytest.raises(Exception, match="too long"), store.writing_connection() as conn:
+        events.record_in(conn, [long], long.at)
+    assert events.lifecycle("zendesk", "L" * 300) is None
+
+
 def test_a_failed_batch_stores_each_ticket_on_its_own(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
@@ -190,6 +272,48 @@ def test_a_failed_batch_stores_each_ticket_on_its_own(db_url: str, monkeypatch: 
         writer.close()
     assert sum(created for _, created in out) == 2 and len({tid for tid, _ in out}) == 2
     assert sum(store.counts().values()) == 2
+
+
+def test_the_writer_survives_losing_its_connection(db_url: str) -> None:
+    """The writer keeps its connection between batches while deliveries keep coming: when that
+    connection is lost (here: its PostgreSQL backend terminated), the batch is stored one ticket at a
+    time and the next batch takes a fresh connection; after `hold_s` idle the connection goes back."""
+    import asyncio
+    import time
+
+    store = TicketStore(db_url)
+    writer = IntakeWriter(store, hold_s=0.5).start()
+
+    async def submit(*items: Pending) -> list[tuple[str, bool]]:
+        return list(await asyncio.gather(*(writer.submit(p) for p in items)))
+
+    try:
+        first = asyncio.run(submit(_pending("generic", "h-1", "H-1")))
+        held = writer._conn  # pyright: ignore[reportPrivateUsage]
+        assert held is not None and first[0][1]
+        if db_url.startswith("postgresql"):
+            pid = cast(Any, held.connection.dbapi_connection).info.backend_pid
+            with store.engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        else:
+            held.invalidate()  # SQLite: the closest thing to a lost connection
+        lost = asyncio.run(submit(_pending("generic", "h-2", "H-2"), _pending("generic", "h-3", "H-3")))
+        assert [created for _, created in lost] == [True, True]
+        after = asyncio.run(submit(_pending("generic", "h-4", "H-4"), _pending("generic", "h-1", "H-1")))
+        assert after == [(after[0][0], True), (first[0][0], False)]
+        assert writer._conn is not None  # pyright: ignore[reportPrivateUsage]
+        if db_url.startswith("postgresql"):  # SQLAlchemy reconnects an invalidated SQLite connection in place
+            assert writer._conn is not held  # pyright: ignore[reportPrivateUsage]
+        deadline = time.monotonic() + 10
+        while writer._conn is not None and time.monotonic() < deadline:  # pyright: ignore[reportPrivateUsage]
+            time.sleep(0.05)
+        assert writer._conn is None  # pyright: ignore[reportPrivateUsage]
+    finally:
+        writer.close()
+    assert sum(store.counts().values()) == 4
+    events = EventStore(store)
+    for n in range(1, 5):
+        assert [e.kind for e in events.events_of("generic", f"H-{n}")] == ["created"]
 
 
 @pytest.mark.parametrize("clients", [24])
