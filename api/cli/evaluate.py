@@ -35,10 +35,14 @@ def eval_smoke(
     llm: LlmOverride = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N tickets")] = None,
+    ingest: Annotated[bool, typer.Option(help="ingest TRIAGE_KB_PATH first, as `triage serve` does")] = True,
 ) -> None:
     """Run the graph offline over a labelled dataset: outcomes against gold, triage accuracy, doc recall."""
+    from api.cli.kb import kb_ingest
     from evals.smoke import format_summary, run_smoke
 
+    if ingest:  # on a fresh data dir the KB would be empty and every ticket handed off
+        kb_ingest(get_settings().kb_path, prune=False)
     with model_for(llm) as (s, _model):
         metrics = run_smoke(s, file, limit=limit)
     typer.echo(format_summary(metrics))

@@ -259,3 +259,19 @@ def test_re_deciding_matches_running_the_graph(demo_settings: Settings) -> None:
     assert assessed == 40  # the shipped model fits the default embedder: every ticket has a P
     m = evaluate(run.traces, run.policy, run.facts)
     assert m["tickets"] == 40 and m["recall_at_5"] is not None
+
+
+def test_eval_smoke_on_a_fresh_data_dir_ingests_the_kb_first(cli_env: Path) -> None:
+    """It used to search an empty KB there and hand every ticket off (0% found, no error)."""
+    from api.cli import app
+    from tests.conftest import DEMO_KB, SMOKE
+
+    rows = SMOKE.read_text(encoding="utf-8").splitlines()[:4]
+    (cli_env / "four.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(
+        app, ["eval", "smoke", "--file", "four.jsonl", "--json", "s.json"], env={"TRIAGE_KB_PATH": str(DEMO_KB)}
+    )
+    assert r.exit_code == 0, r.output
+    got = json.loads((cli_env / "s.json").read_text(encoding="utf-8"))
+    found = [row for row in got["rows"] if row.get("gold_doc_in_top_k")]
+    assert found, got["rows"]
