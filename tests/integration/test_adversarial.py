@@ -31,7 +31,10 @@ def suite(settings: Settings, llm: str, ids: tuple[str, ...] | None = None) -> d
     if ids is not None:
         rows = [r for r in rows if r.id in ids]
         assert len(rows) == len(ids)
-    agent = build_agent(settings.model_copy(update={"llm": llm}), llm, kb=None)  # the demo KB is the store
+    # the attacks aim at the LLM's draft: it drafts every reply here, Ukrainian ones too (by default a
+    # Ukrainian ticket whose article exists in Ukrainian gets the article's own text, no draft)
+    update = {"llm": llm, "draft_extractive_languages": ""}
+    agent = build_agent(settings.model_copy(update=update), llm, kb=None)  # the demo KB is the store
     return run_suite(agent, rows)
 
 

@@ -475,7 +475,8 @@ def test_an_echoing_reply_is_not_auto_sent_and_its_language_is_its_own(settings:
     uk_body = "Добрий день. Працівниця не отримала розрахунковий лист за березень поштою, як надіслати його ще раз?"
     echo = f'{CLEAN}\n\nTicket:\n"""\n{uk_body}\n"""'
     llm = ScriptedChatModel(replies=["An employee did not get her March payslip; resend it.", classification(), echo])
-    state = offline_agent(settings, llm=llm).run(ticket(uk_body, subject="Розрахунковий лист"))
+    llm_drafts = settings.model_copy(update={"draft_extractive_languages": ""})  # else the uk article's own text
+    state = offline_agent(llm_drafts, llm=llm).run(ticket(uk_body, subject="Розрахунковий лист"))
     event = next(e for e in state["audit"] if e.node == "ground_check")
     assert event.detail["written_in"] == "en"  # judged on the reply's own text, not the echoed ticket
     assert {"echoes_ticket", "echoes_prompt", "reply_language_mismatch"} <= set(state["decision"].rules)

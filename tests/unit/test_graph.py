@@ -217,7 +217,7 @@ def test_uncited_reply_is_attributed_only_when_built_from_one_document() -> None
 
 def test_reply_in_the_wrong_language_is_not_auto_sent(settings: Settings) -> None:
     agent, _ = agent_with(
-        settings,
+        settings.model_copy(update={"draft_extractive_languages": ""}),  # the LLM drafts this Ukrainian reply
         [
             "An employee did not receive her payslip email for March; please resend the payslip.",
             classification(),

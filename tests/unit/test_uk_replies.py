@@ -177,10 +177,50 @@ def test_the_llm_prompt_carries_the_article_in_the_tickets_language(settings: Se
     )
     rewrite = "An employee did not receive her October payslip email; how to resend it?"
     llm = ScriptedChatModel(replies=[rewrite, classification, reply])
-    state = offline_agent(settings, llm=llm).run(PAYSLIP_UK)
+    llm_drafts = settings.model_copy(update={"draft_extractive_languages": ""})  # the LLM drafts Ukrainian too
+    state = offline_agent(llm_drafts, llm=llm).run(PAYSLIP_UK)
     draft_call = next(c for c in llm.calls if "Articles:" in c[-1]["content"])
     user = draft_call[-1]["content"]
     assert "[KB-009] " + DOCS["KB-009.uk"].meta.title in user
     assert "Відкрийте вкладку **Documents > Payslips**" in user and "Open the **Documents > Payslips**" not in user
     rules = {f.rule for f in state["findings"]}
     assert state["draft"].citations == ["KB-009"] and "reply_language_mismatch" not in rules, rules
+
+
+def test_with_an_llm_a_ukrainian_ticket_whose_article_exists_in_ukrainian_gets_that_text_not_a_draft(
+    settings: Settings,
+) -> None:
+    """The default (TRIAGE_DRAFT_EXTRACTIVE_LANGUAGES=uk): the LLM still classifies, but the reply is
+    the Ukrainian article's own steps, so no Ukrainian decode runs and the reply cannot be in the
+    wrong language or echo the prompt."""
+    classification = {
+        "category": "payslips", "category_confidence": 0.95, "priority": "normal", "priority_confidence": 0.8,
+        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": [], "risk_confidence": 0.9,
+    }  # fmt: skip
+    echo = "Ticket: <<<TICKET>>> це відповідь англійською? Open Documents.\n\nSource: [KB-009]"
+    llm = ScriptedChatModel(replies=["payslip email not received, resend", classification, echo])
+    state = offline_agent(settings, llm=llm).run(PAYSLIP_UK)
+    assert not [c for c in llm.calls if "Articles:" in c[-1]["content"]]  # no draft prompt was sent
+    d = state["draft"]
+    assert d.generated_by == "extractive" and d.citations == ["KB-009"] and d.language == "uk"
+    assert "Відкрийте вкладку **Documents > Payslips**" in d.text and "Ticket:" not in d.text
+    reasons = [e.detail.get("reason") for e in state["audit"] if e.node == "draft"]
+    assert reasons == ["document_in_ticket_language"]
+    assert "reply_language_mismatch" not in {f.rule for f in state["findings"]}
+
+
+def test_with_an_llm_a_ukrainian_ticket_whose_article_is_english_only_is_drafted_by_the_llm(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """No Ukrainian version of the article: the LLM writes the Ukrainian reply from the English text."""
+    kb = InMemoryRetriever(d for d in DOCS.values() if d.meta.id != "KB-009.uk")
+    kb.script("розрахунковим листом", [kb.hit("KB-009", 0.8)])
+    classification = {
+        "category": "payslips", "category_confidence": 0.95, "priority": "normal", "priority_confidence": 0.8,
+        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": [], "risk_confidence": 0.9,
+    }  # fmt: skip
+    reply = "Добрий день! Відкрийте **People > Employees** і натисніть **Resend payslip**.\n\nДжерело: [KB-009]"
+    llm = ScriptedChatModel(replies=["payslip email not received, resend", classification, reply])
+    state = offline_agent(settings, kb, llm=llm).run(PAYSLIP_UK)
+    assert [c for c in llm.calls if "Articles:" in c[-1]["content"]]
+    assert state["draft"].generated_by == "llm"
