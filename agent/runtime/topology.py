@@ -20,8 +20,11 @@ slow reload would only start the 1.1 GB load again.
 Watch: a process that exits is started again after a backoff (1 s, doubling to 30 s; reset after
 60 s up); one whose liveness fails `unhealthy_after` checks in a row is killed (-9) and started again.
 Stop: the workers first (they give their leases back), then the API, the model, Chroma; SIGTERM, then
-SIGKILL after `stop_timeout_s`. Children are in their own session (a Ctrl+C reaches only `triage up`,
-which stops them in order) and die with it if it is killed (Linux PR_SET_PDEATHSIG).
+SIGKILL to the whole session after `stop_timeout_s` (or at once after `hurry()`: a second Ctrl+C), so
+a stop is bounded whatever a process does. Children are in their own session (a Ctrl+C reaches only
+`triage up`, which stops them in order) and die with it if it is killed (Linux PR_SET_PDEATHSIG).
+A process that exits or is killed by the watch has its session killed before it is started again: what
+it started (the API's uvicorn processes, which hold the API's port) must not outlive it.
 
 Errors: `TopologyError` for a process that cannot start (its log's tail says why) or a configuration
 `one_machine` refuses (SQLite with separate workers).
@@ -96,6 +99,12 @@ def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the thread that started it dies (Linux only)."""
     if _LIBC is not None:
         _LIBC.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+
+def _killpg(pid: int) -> None:
+    """SIGKILL to the session `pid` leads (each process here starts one): what it started goes too."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -177,6 +186,8 @@ class Topology:
         self.stop_timeout_s = stop_timeout_s
         self._say = on_event or (lambda msg: log.info("%s", msg))
         self._stop = threading.Event()
+        self._hurry = threading.Event()
+        self.stopping = False  # stop() has begun (a second Ctrl+C then calls hurry())
         self._lock = threading.RLock()
         self._thread: threading.Thread | None = None
 
@@ -228,38 +239,53 @@ class Topology:
         return self
 
     def stop(self) -> None:
-        """Stop the watch, then every process in reverse start order (SIGTERM, then SIGKILL); the
-        workers all at once, so N of them take one stop timeout, not N."""
+        """Stop the watch, then every process in reverse start order (SIGTERM, then SIGKILL to its
+        session after `stop_timeout_s`); the workers all at once, so N of them take one stop timeout,
+        not N. Bounded: it never waits longer than that per step, and never raises for a process
+        that will not die."""
+        self.stopping = True
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(self.check_every_s * 5 + 5)
         with self._lock:
             order = list(reversed(list(self.procs.values())))
             workers = [p for p in order if p.spec.name.startswith("worker")]
-            for p in workers:  # SIGTERM to every worker first
-                if p.proc is not None and p.proc.poll() is None:
-                    p.proc.terminate()
-            for p in workers:
-                self._terminate(p, signalled=True)
+            self._stop_together(workers)
             for p in order:
                 if p not in workers:
-                    self._terminate(p)
+                    self._stop_together([p])
 
-    def _terminate(self, p: Supervised, signalled: bool = False) -> None:
-        proc = p.proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            if not signalled:
-                proc.terminate()
-            try:
-                proc.wait(self.stop_timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: what it left behind (API processes) goes too
-        p.state = "stopped"
+    def hurry(self) -> None:
+        """Make a running stop() SIGKILL what is left now instead of waiting (safe in a signal handler)."""
+        self._hurry.set()
+
+    def _stop_together(self, group: list[Supervised]) -> None:
+        """SIGTERM to each of `group`, one shared deadline, then SIGKILL to the sessions of those left."""
+        running = [p for p in group if p.proc is not None and p.proc.poll() is None]
+        for p in running:
+            assert p.proc is not None
+            with contextlib.suppress(ProcessLookupError):
+                p.proc.terminate()
+        left = self._wait_gone(running, self.stop_timeout_s, hurry=True)
+        for p in left:
+            assert p.proc is not None
+            self._say(f"{p.spec.name} (pid {p.pid}) still running {self.stop_timeout_s:.0f} s after SIGTERM; killed")
+            _killpg(p.proc.pid)  # before it is reaped: the group id is still its own
+        for p in self._wait_gone(left, 10.0, hurry=False):
+            self._say(f"{p.spec.name} (pid {p.pid}) still there 10 s after SIGKILL; left behind")
+        for p in group:
+            if p.proc is not None:
+                _killpg(p.proc.pid)  # its own session: what it left behind (API processes) goes too
+            p.state = "stopped"
+
+    def _wait_gone(self, procs: list[Supervised], timeout: float, *, hurry: bool) -> list[Supervised]:
+        """Those of `procs` still running after `timeout` (sooner when `hurry` and hurry() was called)."""
+        deadline = time.monotonic() + timeout
+        left = [p for p in procs if p.running()]
+        while left and time.monotonic() < deadline and not (hurry and self._hurry.is_set()):
+            time.sleep(0.05)
+            left = [p for p in left if p.running()]
+        return left
 
     def __enter__(self) -> Topology:
         return self.start()
@@ -283,6 +309,8 @@ class Topology:
                     continue
                 if not p.running():
                     code = p.proc.poll() if p.proc is not None else None
+                    if p.proc is not None:  # what it started (the API's uvicorn processes hold its port)
+                        _killpg(p.proc.pid)
                     self._schedule(p, f"{p.spec.name} exited with status {code}", now)
                     continue
                 if p.live():
@@ -299,8 +327,9 @@ class Topology:
                 p.state = "unhealthy"
                 if p.failures >= self.unhealthy_after:
                     assert p.proc is not None
-                    p.proc.kill()
-                    p.proc.wait(10)
+                    _killpg(p.proc.pid)  # its whole session: a killed API's uvicorn processes would keep its port
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        p.proc.wait(10)
                     self._schedule(p, f"{p.spec.name} stopped answering {p.spec.live_url}; killed", now)
 
     def _schedule(self, p: Supervised, problem: str, now: float) -> None:

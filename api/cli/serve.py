@@ -66,9 +66,94 @@ def serve(
         opts: dict[str, Any] = dict(host=h, port=p, log_level="info", access_log=access_log, http=http, loop=loop,
                                     h11_max_incomplete_event_size=max_event)  # fmt: skip
         if processes > 1:  # each process builds its app from the environment and shares the model started here
-            uvicorn.run("api.app:create_app", factory=True, workers=processes, **opts)
+            _serve_processes(processes, opts)
         else:
             uvicorn.run(create_app(run_settings, model=model), **opts)
+
+
+# `--processes N`: how long the API processes get to finish after SIGTERM (one still in its startup
+# finishes that first: uvicorn only notes the signal), then SIGKILL. Below `triage up`'s stop timeout
+# (agent/runtime/topology.py, 20 s), so this supervisor stops its own processes before it is killed.
+PROCESS_STOP_S = 12.0
+# uvicorn kills an API process that does not answer its supervisor's ping in time as hung (default 5 s):
+# on a saturated machine a process still importing or starting can miss that and be killed mid-start
+PROCESS_PING_S = 30
+
+
+def _serve_processes(processes: int, opts: dict[str, Any]) -> None:
+    """uvicorn's multiprocess supervisor (what `uvicorn.run(workers=N)` runs), with a bounded stop:
+    uvicorn joins its processes with no timeout, so one that ignores SIGTERM (still in its startup, or
+    stuck) would keep the supervisor, and a `triage up` waiting for it, forever."""
+    import contextlib
+    import time
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    class BoundedStop(Multiprocess):
+        def join_all(self) -> None:
+            deadline = time.monotonic() + PROCESS_STOP_S
+            for p in self.processes:
+                p.process.join(max(0.0, deadline - time.monotonic()))
+            for p in self.processes:
+                if p.process.is_alive():
+                    typer.echo(
+                        f"API process {p.pid} still running {PROCESS_STOP_S:.0f} s after SIGTERM; killed", err=True
+                    )
+                    p.kill()
+                    p.process.join(5)
+
+    config = uvicorn.Config("api.cli.serve:process_app", factory=True, workers=processes,
+                            timeout_worker_healthcheck=PROCESS_PING_S, **opts)  # fmt: skip
+    sock = config.bind_socket()
+    with contextlib.suppress(KeyboardInterrupt):
+        BoundedStop(config, sockets=[sock]).run()
+
+
+def process_app() -> Any:
+    """The app of one API process under `--processes N` (uvicorn's factory, in that process). It dies
+    with the supervisor that started it (Linux PR_SET_PDEATHSIG), so a supervisor killed -9 (the OOM
+    killer, a watchdog) leaves no process behind serving its port."""
+    import ctypes
+    import multiprocessing
+    import os
+    import signal
+    import sys
+
+    _exit_on_stop_until_started()
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        parent = multiprocessing.parent_process()
+        if parent is not None and parent.pid != os.getppid():  # it died before the prctl
+            raise SystemExit(f"the API supervisor (pid {parent.pid}) is gone")
+    from api.app import create_app
+
+    return create_app()
+
+
+def _exit_on_stop_until_started() -> None:
+    """uvicorn only notes a SIGTERM (or SIGINT) that comes while its process starts (importing the app,
+    running the lifespan's startup) and stops once the startup is done: up to minutes on a busy machine,
+    so its supervisor, and `triage up`, waited for it. A process that has served nothing has nothing to
+    finish: it exits at once; once started, uvicorn's graceful stop (requests finished, the lifespan's
+    shutdown). Called first thing in the process's app factory, inside uvicorn's signal capture."""
+    import os
+    import signal
+    from types import FrameType
+
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)  # uvicorn's Server.handle_exit
+    if server is None or not hasattr(server, "started") or not hasattr(server, "should_exit"):
+        return  # not under uvicorn's Server: nothing to do (the supervisor's bounded stop still holds)
+    if server.should_exit:  # signalled before this factory ran
+        os._exit(0)
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        if not server.started:
+            os._exit(0)
+        server.handle_exit(sig, frame)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handle)
 
 
 def _fast_io() -> tuple[str, str]:

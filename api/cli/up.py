@@ -45,7 +45,17 @@ def up(
         fail(str(exc))
     typer.echo(f"threads: {threads.describe()}")
     top = Topology(specs, on_event=lambda msg: typer.echo(f"[{time.strftime('%H:%M:%S')}] {msg}"))
-    signal.signal(signal.SIGTERM, _interrupt)  # docker stop, systemd: stop everything in order, as Ctrl+C does
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        """Ctrl+C or SIGTERM (docker stop, systemd): stop everything in order; another one while
+        stopping: SIGKILL what is left now (raising then would leave the stop half done)."""
+        if top.stopping:
+            top.hurry()
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         top.start()
         typer.echo(
@@ -59,7 +69,3 @@ def up(
         typer.echo("stopping: workers, API, model, Chroma")
     finally:
         top.stop()
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt

@@ -130,6 +130,86 @@ def test_a_process_that_cannot_start_says_why(tmp_path: Path) -> None:
     assert fine is not None and fine.poll() is not None  # what had started is stopped again
 
 
+# a supervisor of its own: starts a helper in its session (as `triage serve --processes N` starts its
+# uvicorn processes), records its pid, then serves; both ignore SIGTERM when STUBBORN is set
+LEADER = """
+import os, signal, subprocess, sys
+if os.environ.get("STUBBORN"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+helper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                           "time.sleep(3600)"])
+with open(sys.argv[2], "a") as f:
+    f.write(f"{helper.pid}\\n")
+os.execv(sys.executable, [sys.executable, "-m", "http.server", sys.argv[1], "--bind", "127.0.0.1"])
+"""
+
+
+def _leader(name: str, cwd: Path, port: int, env: dict[str, str] | None = None) -> ProcessSpec:
+    return ProcessSpec(
+        name, [sys.executable, "-c", LEADER, str(port), str(cwd / f"{name}.helpers")], {**os.environ, **(env or {})},
+        cwd / f"{name}.log", live_url=f"http://127.0.0.1:{port}/alive", cwd=cwd, start_timeout_s=30.0,
+    )  # fmt: skip
+
+
+def _helpers(cwd: Path, name: str) -> list[int]:
+    path = cwd / f"{name}.helpers"
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def test_what_a_dead_or_killed_process_started_goes_with_it(tmp_path: Path) -> None:
+    """The API's supervisor killed -9 (by the watch, or the OOM killer) left its uvicorn processes
+    serving its port forever: the restarted API could not bind it, and they outlived `triage up`."""
+    (tmp_path / "alive").write_text("ok")
+    top = Topology([_leader("one", tmp_path, free_port())], check_every_s=0.2, unhealthy_after=2, backoff_first_s=0.2)
+    with top:
+        top.start_watch()
+        one = top.procs["one"]
+        first, helpers = one.pid, _helpers(tmp_path, "one")
+        assert first is not None and len(helpers) == 1 and _alive(helpers[0])
+        os.kill(first, signal.SIGKILL)  # the leader alone dies: its helper must not outlive it
+        assert _until(lambda: one.pid != first and one.state == "ready"), one.status()
+        assert _until(lambda: not _alive(helpers[0])), f"helper {helpers[0]} of the dead process is still running"
+        (tmp_path / "alive").unlink()  # unhealthy: killed by the watch, its session too
+        second, helper = one.pid, _helpers(tmp_path, "one")[-1]
+        assert _until(lambda: one.restarts >= 2), one.status()
+        assert _until(lambda: not _alive(helper)), f"helper {helper} of the killed process {second} is still running"
+        (tmp_path / "alive").write_text("ok")
+        assert _until(lambda: one.state == "ready"), one.status()
+        last = _helpers(tmp_path, "one")[-1]
+    assert _until(lambda: not _alive(last)), (
+        f"helper {last} outlived the stop"
+    )  # SIGKILL takes effect soon, not at once
+
+
+def test_stop_is_bounded_when_nothing_heeds_sigterm_and_a_second_signal_hurries_it(tmp_path: Path) -> None:
+    import threading
+
+    (tmp_path / "alive").write_text("ok")
+    stubborn = {"STUBBORN": "1"}
+    specs = [_leader("api", tmp_path, free_port(), stubborn), _leader("worker-1", tmp_path, free_port(), stubborn)]
+    top = Topology(specs, stop_timeout_s=1.0)
+    top.start()
+    procs = [p.proc for p in top.procs.values()]
+    helpers = _helpers(tmp_path, "api") + _helpers(tmp_path, "worker-1")
+    stop = threading.Thread(target=top.stop)
+    stop.start()
+    stop.join(120)  # a hang detector: one stop timeout per step, then SIGKILL
+    assert not stop.is_alive()
+    assert all(p is not None and p.poll() == -signal.SIGKILL for p in procs), [p and p.poll() for p in procs]
+    assert len(helpers) == 2 and _until(lambda: not [pid for pid in helpers if _alive(pid)]), helpers
+
+    # a stop that would wait an hour for SIGTERM kills at once after hurry() (a second Ctrl+C)
+    top = Topology([_leader("api", tmp_path, free_port(), stubborn)], stop_timeout_s=3600.0)
+    top.start()
+    stop = threading.Thread(target=top.stop)
+    stop.start()
+    assert _until(lambda: top.stopping)
+    top.hurry()
+    stop.join(120)
+    assert not stop.is_alive()
+    assert _until(lambda: not [pid for pid in _helpers(tmp_path, "api") if _alive(pid)])
+
+
 def test_separate_workers_refuse_sqlite(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="shared database"):
         one_machine(make_settings(tmp_path), workers=2)
@@ -158,9 +238,25 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: str, tmp_path: Path) -> None:
+def _left_behind(tmp_path: Path) -> list[str]:
+    """Every live process started for this test's `triage up` (its data dir is in their environment),
+    wherever it is now (an orphan's parent is init)."""
+    tag = str(tmp_path / "data").encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) != os.getpid() and tag in (proc / "environ").read_bytes() and _alive(int(proc.name)):
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name}: {cmd[:160]}")
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def _start_up(pg_url: str, tmp_path: Path, workers: int) -> tuple[subprocess.Popen[bytes], Path, int, int, int]:
+    """`triage up --api-processes 2` with `workers` workers on a small KB; its output in tmp_path/up.log."""
     api, chroma, metrics = free_port(), free_port(), free_port()
-    while not all(_free(metrics + i) for i in range(2)):
+    while not all(_free(metrics + i) for i in range(workers)):
         metrics = free_port()
     kb = tmp_path / "kb"  # a small KB: the API ingests it before the workers start
     kb.mkdir()
@@ -170,10 +266,15 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
     env.update(TRIAGE_LLM="none", TRIAGE_API_KEY="k", TRIAGE_DATA_DIR=str(tmp_path / "data"),
                TRIAGE_KB_PATH=str(kb), TRIAGE_CONFIG=str(tmp_path / "none.toml"), HF_HUB_OFFLINE="1")  # fmt: skip
     out = tmp_path / "up.log"
-    argv = [sys.executable, "-m", "api", "up", "--workers", "2", "--database-url", pg_url, "--port", str(api),
-            "--chroma-port", str(chroma), "--metrics-port", str(metrics)]  # fmt: skip
+    argv = [sys.executable, "-m", "api", "up", "--workers", str(workers), "--database-url", pg_url, "--port", str(api),
+            "--chroma-port", str(chroma), "--metrics-port", str(metrics), "--api-processes", "2"]  # fmt: skip
     with out.open("wb") as fh:
         up = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT)
+    return up, out, api, chroma, metrics
+
+
+def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: str, tmp_path: Path) -> None:
+    up, out, api, chroma, metrics = _start_up(pg_url, tmp_path, workers=2)
     try:
         assert _until(lambda: "up: API" in out.read_text() or up.poll() is not None, timeout=600), out.read_text()
         assert up.poll() is None, out.read_text()
@@ -186,6 +287,9 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
             assert httpx.get(f"http://127.0.0.1:{metrics + i}/").status_code == 200
         children = _children(up.pid)
         assert len(children) == 4, (children, out.read_text())  # chroma, api, 2 workers
+        api_pid = int(re.findall(r"api ready \(pid (\d+)\)", out.read_text())[-1])
+        api_procs = {pid for pid in _children(api_pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()}
+        assert len(api_procs) == 2, (api_procs, out.read_text())  # --api-processes 2: two uvicorn processes
         worker = int(re.findall(r"worker-1 ready \(pid (\d+)\)", out.read_text())[-1])
         os.kill(worker, signal.SIGKILL)
         assert _until(lambda: len(re.findall(r"worker-1 ready", out.read_text())) == 2, timeout=300), out.read_text()
@@ -194,7 +298,30 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
         assert worker not in children and len(children) == 4
         up.send_signal(signal.SIGINT)  # Ctrl+C
         assert up.wait(300) == 0, out.read_text()  # a hang detector: each process has its stop timeout
-        assert not [pid for pid in children if _alive(pid)], out.read_text()
+        assert not [pid for pid in children | api_procs if _alive(pid)], out.read_text()
+        assert _until(lambda: not _left_behind(tmp_path)), (_left_behind(tmp_path), out.read_text())
+        assert "stopping" in out.read_text()
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+def test_ctrl_c_while_the_api_processes_start_stops_all(pg_url: str, tmp_path: Path) -> None:
+    """Ctrl+C while uvicorn's processes are still starting: each only notes SIGTERM until its startup is
+    done, and uvicorn's supervisor waits for them without a timeout; the stop is bounded all the same."""
+    up, out, *_ = _start_up(pg_url, tmp_path, workers=1)
+    api_log = tmp_path / "data" / "logs" / "api.log"
+    try:
+        started = lambda: api_log.exists() and "Started parent process" in api_log.read_text()  # noqa: E731
+        assert _until(lambda: started() or up.poll() is not None, timeout=600), out.read_text()
+        assert up.poll() is None, out.read_text()
+        up.send_signal(signal.SIGINT)  # Ctrl+C: the API's processes are importing the app or in its lifespan
+        assert up.wait(300) == 0, out.read_text()  # a hang detector: each step has its stop timeout
+        assert _until(lambda: not _left_behind(tmp_path)), (
+            _left_behind(tmp_path),
+            out.read_text(),
+            api_log.read_text(),
+        )
         assert "stopping" in out.read_text()
     finally:
         if up.poll() is None:
