@@ -160,23 +160,20 @@ def test_the_same_ticket_before_translations_got_an_english_article(settings: Se
     assert state["decision"].action != "auto_resolve"
 
 
+# what the scripted LLM classifies PAYSLIP_UK as
+PAYSLIPS = {
+    "category": "payslips", "category_confidence": 0.95, "priority": "normal", "priority_confidence": 0.8,
+    "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": [], "risk_confidence": 0.9,
+}  # fmt: skip
+
+
 def test_the_llm_prompt_carries_the_article_in_the_tickets_language(settings: Settings) -> None:
-    classification = {
-        "category": "payslips",
-        "category_confidence": 0.95,
-        "priority": "normal",
-        "priority_confidence": 0.8,
-        "sentiment": "neutral",
-        "sentiment_confidence": 0.7,
-        "risk_flags": [],
-        "risk_confidence": 0.9,
-    }
     reply = (
         "Добрий день! Відкрийте **People > Employees**, картку працівниці, вкладку **Documents > Payslips** "
         "і натисніть **⋯ > Resend payslip**.\n\nДжерело: [KB-009]"
     )
     rewrite = "An employee did not receive her October payslip email; how to resend it?"
-    llm = ScriptedChatModel(replies=[rewrite, classification, reply])
+    llm = ScriptedChatModel(replies=[rewrite, PAYSLIPS, reply])
     llm_drafts = settings.model_copy(update={"draft_extractive_languages": ""})  # the LLM drafts Ukrainian too
     state = offline_agent(llm_drafts, llm=llm).run(PAYSLIP_UK)
     draft_call = next(c for c in llm.calls if "Articles:" in c[-1]["content"])
@@ -193,12 +190,8 @@ def test_with_an_llm_a_ukrainian_ticket_whose_article_exists_in_ukrainian_gets_t
     """The default (TRIAGE_DRAFT_EXTRACTIVE_LANGUAGES=uk): the LLM still classifies, but the reply is
     the Ukrainian article's own steps, so no Ukrainian decode runs and the reply cannot be in the
     wrong language or echo the prompt."""
-    classification = {
-        "category": "payslips", "category_confidence": 0.95, "priority": "normal", "priority_confidence": 0.8,
-        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": [], "risk_confidence": 0.9,
-    }  # fmt: skip
     echo = "Ticket: <<<TICKET>>> це відповідь англійською? Open Documents.\n\nSource: [KB-009]"
-    llm = ScriptedChatModel(replies=["payslip email not received, resend", classification, echo])
+    llm = ScriptedChatModel(replies=["payslip email not received, resend", PAYSLIPS, echo])
     state = offline_agent(settings, llm=llm).run(PAYSLIP_UK)
     assert not [c for c in llm.calls if "Articles:" in c[-1]["content"]]  # no draft prompt was sent
     d = state["draft"]
@@ -215,12 +208,8 @@ def test_with_an_llm_a_ukrainian_ticket_whose_article_is_english_only_is_drafted
     """No Ukrainian version of the article: the LLM writes the Ukrainian reply from the English text."""
     kb = InMemoryRetriever(d for d in DOCS.values() if d.meta.id != "KB-009.uk")
     kb.script("розрахунковим листом", [kb.hit("KB-009", 0.8)])
-    classification = {
-        "category": "payslips", "category_confidence": 0.95, "priority": "normal", "priority_confidence": 0.8,
-        "sentiment": "neutral", "sentiment_confidence": 0.7, "risk_flags": [], "risk_confidence": 0.9,
-    }  # fmt: skip
     reply = "Добрий день! Відкрийте **People > Employees** і натисніть **Resend payslip**.\n\nДжерело: [KB-009]"
-    llm = ScriptedChatModel(replies=["payslip email not received, resend", classification, reply])
+    llm = ScriptedChatModel(replies=["payslip email not received, resend", PAYSLIPS, reply])
     state = offline_agent(settings, kb, llm=llm).run(PAYSLIP_UK)
     assert [c for c in llm.calls if "Articles:" in c[-1]["content"]]
     assert state["draft"].generated_by == "llm"

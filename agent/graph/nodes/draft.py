@@ -72,19 +72,21 @@ def in_language(knowledge: Retriever, doc_id: str, language: str) -> tuple[str, 
     """The article `doc_id` (search returns an article under its original's id) as `language`
     readers get it: the text of its translation into `language` when the knowledge base has one,
     else its own; and its title (the text's `# ` heading; None when it has none)."""
-    text = knowledge.document_text(translation_id(doc_id, language)) or knowledge.document_text(doc_id)
+    text, title, _ = _version(knowledge, doc_id, language)
+    return text, title
+
+
+def _version(knowledge: Retriever, doc_id: str, language: str) -> tuple[str, str | None, bool]:
+    """`in_language`, and whether the text is the translation into `language`."""
+    translated = knowledge.document_text(translation_id(doc_id, language))
+    text = translated or knowledge.document_text(doc_id)
     m = _H1.match(text)
-    return text, (m.group(1).strip() if m else None)
+    return text, (m.group(1).strip() if m else None), bool(translated.strip())
 
 
 def extractive_languages(setting: str) -> set[str]:
     """TRIAGE_DRAFT_EXTRACTIVE_LANGUAGES ("uk", "uk, ru", "") as a set of language codes."""
     return {part.strip().lower() for part in setting.split(",") if part.strip()}
-
-
-def written_in(knowledge: Retriever, hit: Hit, language: str) -> bool:
-    """Whether the KB has `hit`'s document in `language`: written in it, or translated into it."""
-    return hit.language == language or bool(knowledge.document_text(translation_id(hit.doc_id, language)).strip())
 
 
 def _sources(hits: list[Hit], linked: str | None) -> list[Hit]:
@@ -102,16 +104,15 @@ def draft(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     language = language if language in LANGUAGE_NAMES else "en"
     sources = _sources(hits, state["decision"].linked_issue)
     # each source in the ticket's language when the KB has that version (KB-009.uk for KB-009)
-    versions = {h.doc_id: in_language(ctx.knowledge, h.doc_id, language) for h in sources}
-    texts = {d: text for d, (text, _) in versions.items()}
+    versions = {h.doc_id: _version(ctx.knowledge, h.doc_id, language) for h in sources}
+    texts = {d: text for d, (text, _, _) in versions.items()}
     titles = {h.doc_id: versions[h.doc_id][1] or h.title for h in sources}
     top = sources[0]
     if ctx.llm is None:
         d = extractive_draft(top, texts[top.doc_id], language, titles[top.doc_id])
         return {"draft": d, "audit": [AuditEvent(node="draft", event="extractive", detail={"citations": d.citations})]}
-    if language in extractive_languages(ctx.settings.draft_extractive_languages) and written_in(
-        ctx.knowledge, top, language
-    ):
+    written_in_language = top.language == language or versions[top.doc_id][2]  # written in it, or translated
+    if written_in_language and language in extractive_languages(ctx.settings.draft_extractive_languages):
         # the KB's own text in the ticket's language: grounded and fluent by construction, and no
         # Ukrainian decode at ~2.5x the tokens per word (TRIAGE_DRAFT_EXTRACTIVE_LANGUAGES)
         d = extractive_draft(top, texts[top.doc_id], language, titles[top.doc_id])
