@@ -7,7 +7,6 @@ and no threshold can override them; the LLM's own opinion is never consulted.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +23,7 @@ from agent.graph.answerability import (
     model_at,
     resolve_model_path,
 )
+from agent.graph.reading import as_read
 from agent.graph.risk.model import RiskDetection
 from knowledge.types import Hit
 
@@ -142,7 +142,7 @@ class Policy(BaseModel):
         if self.risk.dictation_is_injection and "prompt_injection" not in flags:
             from agent.graph.checks.coverage import DICTATION
 
-            if DICTATION.search(text):
+            if DICTATION.search(as_read(text)):
                 flags.append("prompt_injection")
         return flags
 
@@ -404,13 +404,11 @@ def _compiled(pats: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in pats)
 
 
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-
-
 def _matches(text: str, pats: tuple[str, ...]) -> bool:
-    """Whether any pattern matches the text, read as a person reads it (NFKC: fullwidth and other
-    look-alike forms folded; zero-width and bidi characters dropped, so "#\u200b#\u200b#" is "###")."""
-    plain = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    """Whether any pattern matches the text, read as a model reads it (`agent.graph.reading.as_read`:
+    NFKC folds fullwidth and other look-alike forms; zero-width and bidi characters dropped, so
+    "#\u200b#\u200b#" is "###"; spaced-out letters joined into words)."""
+    plain = as_read(text)
     return any(p.search(plain) for p in _compiled(pats))
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from agent.errors import ConfigError
+from agent.graph.reading import INVISIBLE
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.DOTALL)
 _VAR = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
@@ -102,7 +103,6 @@ _LOOKALIKES = str.maketrans(
      "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u2034": '"',
      "\u02bc": "'", "\u02cb": "`", "\u2035": "`", "\u266f": "#"}
 )  # fmt: skip
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 # every other line break (CR, NEL, VT, FF, U+2028/9) as "\n", so a heading cannot hide behind one
 _BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _CHAT_TOKENS = re.compile(
@@ -141,7 +141,7 @@ def neutralise(text: str) -> str:
     (`END-TICKET-3fa9...`) lose their dashes, a run of three quotes or backticks becomes one, and a
     markdown heading at the start of a line loses its `#`s."""
     text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
-    text = _BREAKS.sub("\n", _INVISIBLE.sub("", text))
+    text = _BREAKS.sub("\n", INVISIBLE.sub("", text))
     text = _CHAT_TOKENS.sub(" ", text)
     text = _ANGLES.sub(lambda m: m.group(0).strip()[0] + " ", text)
     text = _MARKER_WORD.sub(lambda m: " ".join(g.strip(" _-") for g in m.groups() if g), text)

@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.settings import get_settings
+from agent.settings import REPO_ROOT, get_settings
 from api.cli.common import Epochs, LabelCols, LlmOverride, OosLoss, TextCols, fail, model_for, write_json
+
+# the shipped labelled demo tickets, wherever the command runs from
+SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 
 if TYPE_CHECKING:
     from evals.resolve.run import ResolveRun
@@ -31,7 +34,7 @@ ClassifierChoice = Annotated[
 
 @app.command("smoke")
 def eval_smoke(
-    file: Annotated[Path, typer.Option(help="JSONL with gold labels")] = Path("evals/datasets/smoke.jsonl"),
+    file: Annotated[Path, typer.Option(help="JSONL with gold labels")] = SMOKE,
     llm: LlmOverride = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the metrics here")] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N tickets")] = None,
@@ -41,6 +44,8 @@ def eval_smoke(
     from api.cli.kb import kb_ingest
     from evals.smoke import format_summary, run_smoke
 
+    if not file.is_file():
+        fail(f"no labelled tickets at {file}")
     if ingest:  # on a fresh data dir the KB would be empty and every ticket handed off
         kb_ingest(get_settings().kb_path, prune=False)
     with model_for(llm) as (s, _model):

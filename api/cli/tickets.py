@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.settings import get_settings
+from agent.settings import REPO_ROOT, get_settings
 from api.cli.common import LlmOverride, fail, model_for
+
+# the shipped labelled demo tickets, wherever the command runs from
+SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 
 if TYPE_CHECKING:
     from agent.domain import Ticket
@@ -57,7 +60,7 @@ def run_ticket(
 
 
 def demo(
-    file: Annotated[Path, typer.Option(help="JSONL tickets")] = Path("evals/datasets/smoke.jsonl"),
+    file: Annotated[Path, typer.Option(help="JSONL tickets")] = SMOKE,
     url: Annotated[str | None, typer.Option(help="API base URL")] = None,
     limit: Annotated[int, typer.Option(help="how many tickets to send")] = 8,
     timeout: Annotated[float, typer.Option(help="seconds to wait for results")] = 600.0,
@@ -66,6 +69,8 @@ def demo(
     from evals.demo import run_demo
 
     s = get_settings()
+    if not file.is_file():
+        fail(f"no tickets at {file}")
     if s.webhook_secret is None or s.api_key is None:
         fail("TRIAGE_WEBHOOK_SECRET and TRIAGE_API_KEY are needed; run `triage init` first")
     base = url or f"http://{s.host}:{s.port}"

@@ -45,7 +45,7 @@ DICTATION = re.compile(
     r"|\b(?:ignore|disregard|forget) (?:all |any )?(?:the )?(?:previous|prior|above|earlier|your|other) "
     r"(?:instructions|rules|prompts?|guidelines)\b"
     r"|\b(?:you are|you're) now\b|\bsystem prompt\b|\bnew instructions?\b"
-    r"|(?:у|в) (?:своїй |вашій |твоїй |цій )?(?:відповіді|листі)"
+    r"|\b(?:у|в) (?:своїй |вашій |твоїй |цій )?(?:відповіді|листі)\b"
     r"|відповіда(?:й|йте) (?:що|так|лише)"
     r"|(?:напиши|напишіть|скажи|скажіть|повідом|повідомте|вкажи|вкажіть|зазнач|зазначте)"
     r"(?: мені| клієнту| клієнтам)?,? (?:що|щоб)\b"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
+from agent.graph.reading import INVISIBLE
 from agent.graph.redaction.engine import KINDS
 
 Kind = Literal["url", "email", "handle", "phone", "account", "amount", "date", "menu_path", "error_code", "placeholder"]
@@ -39,7 +40,6 @@ class Item:
 
 # ---- the normaliser -----------------------------------------------------------------------------
 
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _DASHES = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63]")
 _DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\u2024": "."})  # IDNA reads these as "."
@@ -54,7 +54,7 @@ def normalise(text: str) -> str:
     `[.]` / `(dot)` / `[at]` / `hxxp` de-obfuscated, markdown emphasis and code ticks dropped.
     Case is kept (some extractors need it); compare keys, which are case-folded."""
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
+    text = INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
     text = _DASHES.sub("-", text)
     text = text.translate(_DOTS)
