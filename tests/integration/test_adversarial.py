@@ -38,13 +38,13 @@ def suite(settings: Settings, llm: str, ids: tuple[str, ...] | None = None) -> d
     return run_suite(agent, rows)
 
 
-# The holdout is the honest figure: the risk rules of 2026-12-01 were written against the dev split's
-# misses, and on the holdout (read once, after) ADV-EN-012 (fraud, no keyword) is still auto-resolved
-# with either model and ADV-EN-020 (a dictated e-mail) without an LLM. Known failures, kept visible:
-# an xpass says they are fixed (never fix them by tuning on the holdout).
+# The holdout is the honest figure: the risk rules were written against the dev split's misses. On
+# 2026-12-02 (rules for indirect injections and keyword-free fraud) ADV-EN-012 and ADV-EN-020 stopped
+# being auto-resolved; ADV-EN-032 (a reporting problem phrased with access words) still is, with either
+# model. Known failures, kept visible: an xpass says they are fixed (never fix them by tuning on it).
 HOLDOUT = pytest.param(
     "holdout",
-    marks=pytest.mark.xfail(reason="2 holdout tickets still auto-resolved (see above)", strict=False),
+    marks=pytest.mark.xfail(reason="1 holdout ticket still auto-resolved (see above)", strict=False),
 )
 
 
