@@ -136,13 +136,14 @@ class Policy(BaseModel):
     def detect_risk(self, text: str, masked: Mapping[str, int] | None = None) -> list[str]:
         """Risk flags from the rules: the policy's patterns, a secret the masker removed (`masked`: the
         redact node's counts by kind) and a ticket that dictates the reply."""
-        flags = [flag for flag in self.risk.patterns if _matches(text, tuple(self.risk.patterns[flag]))]
+        plain = as_read(text)  # read once for every rule below
+        flags = [flag for flag in self.risk.patterns if _search(plain, tuple(self.risk.patterns[flag]))]
         if masked and any(masked.get(kind) for kind in self.risk.secret_kinds) and "security" not in flags:
             flags.append("security")
         if self.risk.dictation_is_injection and "prompt_injection" not in flags:
             from agent.graph.checks.coverage import DICTATION
 
-            if DICTATION.search(as_read(text)):
+            if DICTATION.search(plain):
                 flags.append("prompt_injection")
         return flags
 
@@ -408,7 +409,11 @@ def _matches(text: str, pats: tuple[str, ...]) -> bool:
     """Whether any pattern matches the text, read as a model reads it (`agent.graph.reading.as_read`:
     NFKC folds fullwidth and other look-alike forms; zero-width and bidi characters dropped, so
     "#\u200b#\u200b#" is "###"; spaced-out letters joined into words)."""
-    plain = as_read(text)
+    return _search(as_read(text), pats)
+
+
+def _search(plain: str, pats: tuple[str, ...]) -> bool:
+    """`_matches` on text `as_read` already folded."""
     return any(p.search(plain) for p in _compiled(pats))
 
 

@@ -11,7 +11,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from agent.settings import get_settings
+from agent.settings import REPO_ROOT, get_settings
+
+# the shipped labelled demo tickets, wherever a command runs from
+SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

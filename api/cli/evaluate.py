@@ -8,11 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agent.settings import REPO_ROOT, get_settings
-from api.cli.common import Epochs, LabelCols, LlmOverride, OosLoss, TextCols, fail, model_for, write_json
-
-# the shipped labelled demo tickets, wherever the command runs from
-SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
+from agent.settings import get_settings
+from api.cli.common import SMOKE, Epochs, LabelCols, LlmOverride, OosLoss, TextCols, fail, model_for, write_json
 
 if TYPE_CHECKING:
     from evals.resolve.run import ResolveRun

@@ -10,11 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.settings import REPO_ROOT, get_settings
-from api.cli.common import LlmOverride, fail, model_for
-
-# the shipped labelled demo tickets, wherever the command runs from
-SMOKE = REPO_ROOT / "evals" / "datasets" / "smoke.jsonl"
+from agent.settings import get_settings
+from api.cli.common import SMOKE, LlmOverride, fail, model_for
 
 if TYPE_CHECKING:
     from agent.domain import Ticket

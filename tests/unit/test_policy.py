@@ -213,6 +213,9 @@ def test_money_to_people_who_are_not_there_and_a_moved_sign_in_are_risks() -> No
     )
     assert "security" in POLICY.detect_risk("Тепер коди приходять комусь іншому. Як змінити пароль?")
     assert POLICY.detect_risk("I changed my recovery phone yesterday; how long until the codes come there?") == []
+
+
+def test_twice_in_a_report_and_a_payslip_letter_are_no_risk_but_dictated_contacts_are() -> None:
     # "двічі" is only "twice": money paid twice is a risk, a report that counts rehires twice is not
     assert "financial" in POLICY.detect_risk("Суму відомості списали з нашого рахунку двічі.")
     assert "financial" in POLICY.detect_risk("Усім працівникам зарплату зарахували двічі.")
