@@ -26,8 +26,10 @@ a stop is bounded whatever a process does. Children are in their own session (a 
 A process that exits or is killed by the watch has its session killed before it is started again: what
 it started (the API's uvicorn processes, which hold the API's port) must not outlive it.
 
-Errors: `TopologyError` for a process that cannot start (its log's tail says why) or a configuration
-`one_machine` refuses (SQLite with separate workers).
+Errors: `TopologyError` for a process that cannot start (its log's tail says why), a port it would
+listen on that another process already holds (checked before its first start: a foreign server
+answering the probe must not pass for ours), or a configuration `one_machine` refuses (SQLite with
+separate workers).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -75,6 +78,19 @@ class ProcessSpec:
     start_timeout_s: float = 120.0
     cwd: Path | None = None
     settle_s: float = 1.0  # without a probe URL: ready once it has run this long
+    listens: tuple[tuple[str, int], ...] = ()  # (host, port) it will listen on: must be free before it starts
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Another process listens on (or holds) host:port: a bind with SO_REUSEADDR (as uvicorn and
+    Chroma bind: a port in TIME_WAIT is free) fails."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -204,6 +220,18 @@ class Topology:
         p.started_at = time.monotonic()
         p.state, p.failures, p.restart_at = "starting", 0, None
 
+    def _check_ports(self, p: Supervised) -> None:
+        """Before the first start: a port another process holds would make its probe ask that other
+        process (a foreign server answering 2xx was taken for ours) while ours fails to bind."""
+        busy = [f"{h}:{port}" for h, port in p.spec.listens if port_in_use(h, port)]
+        if busy:
+            p.state = "failed"
+            raise TopologyError(
+                f"{p.spec.name} cannot start: {', '.join(busy)} is already in use by another process "
+                "(a service started earlier?); stop it or choose other ports (triage up --port, --chroma-port, "
+                "--metrics-port; TRIAGE_MODEL_PORT)"
+            )
+
     def _wait_ready(self, p: Supervised) -> None:
         deadline = time.monotonic() + p.spec.start_timeout_s
         while time.monotonic() < deadline:
@@ -230,6 +258,7 @@ class Topology:
         try:
             for p in self.procs.values():
                 self._say(f"starting {p.spec.name}: {' '.join(p.spec.argv[-6:])}")
+                self._check_ports(p)
                 with self._lock:
                     self._spawn(p)
                 self._wait_ready(p)
@@ -425,6 +454,7 @@ def one_machine(
                 live_url=f"{chroma_url}/api/v2/heartbeat",
                 start_timeout_s=60.0,
                 cwd=cwd,
+                listens=((host, ports.chroma),),
             )
         )
     common["TRIAGE_CHROMA_URL"] = chroma_url.rstrip("/")
@@ -440,6 +470,7 @@ def one_machine(
                 ready_url=f"{model_url}/health",
                 start_timeout_s=settings.model_start_timeout_s + 30,
                 cwd=cwd,
+                listens=((host, ports.model),),
             )
         )
         common["TRIAGE_MODEL_URL"] = model_url
@@ -457,6 +488,7 @@ def one_machine(
             ready_url=f"{api_url}/readyz",
             start_timeout_s=1800.0,  # the KB ingest runs first (minutes for a large KB on a busy machine)
             cwd=cwd,
+            listens=((host, ports.api),),
         )
     )
     for i in range(1, workers + 1):
@@ -470,6 +502,7 @@ def one_machine(
                 live_url=f"http://{host}:{port}/",
                 start_timeout_s=300.0,
                 cwd=cwd,
+                listens=((host, port),),
             )
         )
     return specs, threads

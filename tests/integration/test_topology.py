@@ -130,6 +130,29 @@ def test_a_process_that_cannot_start_says_why(tmp_path: Path) -> None:
     assert fine is not None and fine.poll() is not None  # what had started is stopped again
 
 
+def test_a_port_another_process_holds_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    """A foreign server on the port answers the probe: without the check it passed for ours (which
+    cannot bind) and `triage up` said "ready" about someone else's service."""
+    port = free_port()
+    (tmp_path / "alive").write_text("ok")
+    foreign = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        assert _until(lambda: not _free(port)), "the foreign server did not start"
+        ours = _spec("api", tmp_path, port, listens=(("127.0.0.1", port),))
+        top = Topology([ours])
+        with pytest.raises(TopologyError, match=rf"api cannot start: 127\.0\.0\.1:{port} is already in use"):
+            top.start()
+        assert top.procs["api"].proc is None  # never started
+        assert foreign.poll() is None  # and the other service is left alone
+    finally:
+        foreign.kill()
+        foreign.wait()
+    assert _until(lambda: _free(port))
+    with Topology([_spec("api", tmp_path, port, listens=(("127.0.0.1", port),))]) as top:  # free again: it starts
+        assert top.procs["api"].state == "ready"
+
+
 # a supervisor of its own: starts a helper in its session (as `triage serve --processes N` starts its
 # uvicorn processes), records its pid, then serves; both ignore SIGTERM when STUBBORN is set
 LEADER = """
@@ -278,7 +301,12 @@ def test_triage_up_serves_restarts_a_killed_worker_and_ctrl_c_stops_all(pg_url: 
     try:
         assert _until(lambda: "up: API" in out.read_text() or up.poll() is not None, timeout=600), out.read_text()
         assert up.poll() is None, out.read_text()
-        assert httpx.get(f"http://127.0.0.1:{api}/readyz").json() == {"status": "ready"}
+        api_log = tmp_path / "data" / "logs" / "api.log"
+        try:
+            ready = httpx.get(f"http://127.0.0.1:{api}/readyz").json()
+        except httpx.HTTPError as exc:  # what `triage up` and the API said, to tell why
+            raise AssertionError(f"{exc!r}\n{out.read_text()}\n{api_log.read_text()[-4000:]}") from exc
+        assert ready == {"status": "ready"}, out.read_text()
         checks = httpx.get(f"http://127.0.0.1:{api}/readyz", headers={"authorization": "Bearer k"}).json()["checks"]
         assert checks["knowledge"] == {"ok": True, "state": "reachable", "url": f"http://127.0.0.1:{chroma}"}, checks
         assert httpx.get(f"http://127.0.0.1:{api}/healthz").status_code == 200
