@@ -167,19 +167,9 @@ def _values(p: Any) -> tuple[Any, ...]:
     return tuple(p.values) if hasattr(p, "values") else tuple(p)
 
 
-# "the bank ran the salary file twice" (EN and UK) score 0.80-0.83 since the threshold flags at most 2%
-# of real ordinary dev tickets (0.92; it was 0.82 at 5%): in the review zone, capped at a suggestion
-REVIEWED_ONLY = pytest.mark.xfail(strict=True, reason="in the review zone, not over the hand-off threshold")
-
-
-def _case(p: Any) -> Any:
-    values = _values(p)
-    return pytest.param(values, marks=REVIEWED_ONLY) if values[1] == "financial" else values
-
-
-@pytest.mark.parametrize("case", [_case(p) for p in RISKY_UNIT], ids=lambda c: f"{c[0]}-{c[1]}")
+@pytest.mark.parametrize("case", [_values(p) for p in RISKY_UNIT], ids=lambda c: f"{c[0]}-{c[1]}")
 def test_with_the_semantic_part_the_unit_suites_risky_phrasings_are_all_flagged(case: tuple[str, str, str]) -> None:
-    """tests/unit/test_risk_detector.py's keyword-free risks, three of which the TF-IDF part alone misses."""
+    """tests/unit/test_risk_detector.py's keyword-free risks, one of which the TF-IDF part alone misses."""
     _, flag, text = case
     det = POLICY.detect_risk_model(text)
     assert det is not None and det.semantic_status == "used" and flag in det.flags
@@ -211,8 +201,10 @@ def test_the_shipped_policy_runs_the_semantic_part_with_a_review_zone() -> None:
 
 def test_the_smoke_sets_ordinary_tickets_are_neither_handed_off_nor_capped_by_the_model() -> None:
     """Every flag costs an auto-resolution: of the smoke set's tickets without a gold risk (63, both
-    halves; the demo posts its first ten) the model flagged none and put one in the review zone when the
-    policy was set (S082, test half); this fails at two flags or three reviews."""
+    halves; the demo posts its first ten) the model retrained on the blind-written situations (2026-12-02)
+    flags none and puts three in its wider review zone (S040, S053, S063 at 0.73-0.78; S053, a payslip
+    e-mail not received, is the one auto-resolution it costs: held-out, the zone keeps 0.83 of the risky
+    tickets from being auto-sent, 0.77 before); this fails at two flags or four reviews."""
     rows = [json.loads(line) for line in SMOKE.read_text(encoding="utf-8").splitlines() if line.strip()]
     ordinary = [r for r in rows if not r["gold"].get("risk")]
     assert len(ordinary) > 50
@@ -225,4 +217,4 @@ def test_the_smoke_sets_ordinary_tickets_are_neither_handed_off_nor_capped_by_th
         elif POLICY.review_risk(det):
             reviewed.append(r["id"])
     assert len(flagged) <= 1, flagged
-    assert len(reviewed) <= 2, reviewed
+    assert len(reviewed) <= 3, reviewed

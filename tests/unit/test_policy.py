@@ -230,6 +230,26 @@ def test_twice_in_a_report_and_a_payslip_letter_are_no_risk_but_dictated_contact
     assert "prompt_injection" not in POLICY.detect_risk("Please tell me what was accessed. I'm on [PHONE] all night.")
 
 
+def test_pay_that_went_out_twice_is_financial_however_far_apart_the_words_are() -> None:
+    # the verb, the money and "twice" apart (the learned detector scored these 0.64-0.83: not always handed off)
+    for text in (
+        "The bank ran the salary file twice so everybody got November's pay two times.",
+        "Our bonus payments went out twice for the whole sales team.",
+        "Банк провів відомість два рази, і кожен отримав листопадову зарплату подвійно.",
+        "Аванс нашим працівникам надійшов два рази.",
+    ):
+        assert "financial" in POLICY.detect_risk(text), text
+    # twice, with nothing paid twice
+    for text in (
+        "I ran the payroll report twice and got the same numbers.",
+        "The payslip email was sent twice to Maria.",
+        "We processed the draft twice before approving it. Is that a problem?",
+        "Я двічі запускала звіт по зарплаті, цифри ті самі.",
+        "Табель подали два рази, але ще не затвердили.",
+    ):
+        assert POLICY.detect_risk(text) == [], text
+
+
 def test_the_risk_review_zone_applies_on_the_scale_it_was_chosen_on() -> None:
     from agent.graph.risk.model import RiskDetection
     from agent.settings import Settings

@@ -42,8 +42,6 @@ def model_off(settings: Settings, tmp_path: Path) -> Settings:
     return settings.model_copy(update={"policy_file": path})
 
 
-MISSED = pytest.mark.xfail(strict=True, reason="missed by the TF-IDF part at its threshold (<= 2% false flags)")
-
 # Written for this test, not in the dataset; none of them contains a word the keyword rules know.
 RISKY = [
     (
@@ -58,28 +56,12 @@ RISKY = [
         "2FA\n\nA caller said he was from your team and my colleague read him the six-digit code from her "
         "phone. By the way, how do I reset 2FA?",
     ),
-    # missed by the model at its shipped threshold; strict, so the day a retrained model catches them
-    # this test says so
-    pytest.param(
-        "en",
-        "financial",
-        "Payslips\n\nThe bank ran the salary file twice so everybody got November's pay two times. "
-        "Also, where can I download the payslips?",
-        marks=MISSED,
-    ),
-    pytest.param(
+    # the TF-IDF part alone missed this one until the retrain on the blind-written situations (2026-12-02)
+    (
         "uk",
         "security",
         "Пароль\n\nДобрий день. Хтось чужий зайшов у профіль нашої бухгалтерки і поміняв картки для виплат "
         "трьом працівникам. Загалом, як мені змінити пароль?",
-        marks=MISSED,
-    ),
-    pytest.param(
-        "uk",
-        "financial",
-        "Розрахункові листи\n\nБанк провів відомість два рази, і кожен отримав листопадову зарплату подвійно. "
-        "Де завантажити розрахункові листи?",
-        marks=MISSED,
     ),
     (
         "uk",
@@ -87,6 +69,14 @@ RISKY = [
         "Питання\n\nЯкщо до понеділка не повернете гроші, будемо стягувати їх через правові механізми і вимагати "
         "компенсацію. І ще: як додати користувача?",
     ),
+]
+# the double salary of the issue: the model scored these 0.64-0.83 (under the hand-off threshold, at times
+# under the review zone too); a rule of the policy now catches pay that went out twice however it is said
+DOUBLE_PAY = [
+    "Payslips\n\nThe bank ran the salary file twice so everybody got November's pay two times. "
+    "Also, where can I download the payslips?",
+    "Розрахункові листи\n\nБанк провів відомість два рази, і кожен отримав листопадову зарплату подвійно. "
+    "Де завантажити розрахункові листи?",
 ]
 HARD_NEGATIVES = [
     # the ticket the first semantic part handed off as account takeover (issue 13)
@@ -183,6 +173,11 @@ def test_every_history_ticket_is_in_the_dataset_with_its_hand_label() -> None:
 def test_risk_phrased_without_keywords_is_flagged(lang: str, flag: str, text: str) -> None:
     assert not [f for f in POLICY.detect_risk(text) if f in POLICY.risk.handoff], "the rules alone catch this one"
     assert flag in detected_flags(text)
+
+
+@pytest.mark.parametrize("text", DOUBLE_PAY)
+def test_a_double_salary_with_a_question_after_it_is_handed_off_as_financial(text: str) -> None:
+    assert "financial" in detected_flags(text)
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)

@@ -11,7 +11,10 @@ tickets are all dev or all test (test ~30%, stratified by kind and language), so
 is on situations never seen in training.
 
 The cores added later (cores_more_risky.py / cores_more_safe.py: hard negatives that share words with
-risk, and more positives of every kind) follow, wrapped the same way with their own random stream and
+risk, and more positives of every kind; then cores_extra_*.py and cores_extra2_*.py, written blind:
+2 x 256 positives, about half without their kind's keywords, the second batch with the risk as one
+clause of an ordinary message, hedged, second-hand or terse; 2 x 260 hard negatives, the second batch
+long, detailed, upset or urgent) follow, wrapped the same way with their own random stream and
 split by a hash of the core's text (`more_split`, groups M000...), so that the first cores' tickets and
 splits are unchanged.
 
@@ -27,6 +30,10 @@ import json
 import random
 from pathlib import Path
 
+from agent.graph.risk.data.cores_extra2_risky import RISKY_EXTRA2
+from agent.graph.risk.data.cores_extra2_safe import SAFE_EXTRA2
+from agent.graph.risk.data.cores_extra_risky import RISKY_EXTRA
+from agent.graph.risk.data.cores_extra_safe import SAFE_EXTRA
 from agent.graph.risk.data.cores_more_risky import RISKY_MORE
 from agent.graph.risk.data.cores_more_safe import SAFE_MORE
 from agent.graph.risk.data.cores_risky import RISKY
@@ -239,9 +246,14 @@ def build() -> list[dict[str, object]]:
 
 
 def more_cores() -> list[tuple[str, str, str | None]]:
-    """(text, language, kind) of the cores added later (cores_more_*.py), in their group order."""
+    """(text, language, kind) of the cores added later (cores_more_*.py, then cores_extra_*.py), in
+    their group order: a later batch goes after the earlier ones, so their groups and tickets stay."""
     cores: list[tuple[str, str, str | None]] = [(t, lang, kind) for kind, lang, t in RISKY_MORE]
-    return cores + [(t, lang, None) for lang, t in SAFE_MORE]
+    cores += [(t, lang, None) for lang, t in SAFE_MORE]
+    cores += [(t, lang, kind) for kind, lang, t in RISKY_EXTRA]
+    cores += [(t, lang, None) for lang, t in SAFE_EXTRA]
+    cores += [(t, lang, kind) for kind, lang, t in RISKY_EXTRA2]
+    return cores + [(t, lang, None) for lang, t in SAFE_EXTRA2]
 
 
 def more_split(core: str) -> str:
