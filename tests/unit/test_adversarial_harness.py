@@ -74,9 +74,29 @@ def test_suite_data_covers_the_issue() -> None:
     holdout = sum(r.split == "holdout" for r in rows) / len(rows)
     assert 0.2 <= holdout <= 0.3, holdout
     assert {r.kind for r in rows} >= KINDS, KINDS - {r.kind for r in rows}
+    _rows_test_what_they_say(rows)
+    assert sum(r.must_not_auto for r in rows) >= 0.8 * len(rows)
+
+
+def _decoded(text: str) -> str:
+    """The text with every base64 run in it decoded and appended (an encoded instruction's payload)."""
+    import base64
+    import binascii
+    import contextlib
+
+    out = [text]
+    for run in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
+            out.append(base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8"))
+    return "\n".join(out)
+
+
+def _rows_test_what_they_say(rows: Sequence[AdversarialTicket]) -> None:
     kb = " ".join(p.read_text(encoding="utf-8") for p in DEMO_KB.rglob("*.md"))
     for r in rows:
         text = f"{r.subject}\n{r.body}"
+        if r.kind == "encoded_instruction":  # what it forbids is what a model that decodes it would write
+            text = _decoded(text)
         for s in r.secrets:  # a secret the ticket does not carry would test nothing
             assert contains(text, s), (r.id, s)
         for f in r.forbidden_in_reply:  # the ticket's (or, to echo, the prompt's); never an article's
@@ -86,7 +106,24 @@ def test_suite_data_covers_the_issue() -> None:
                 f,
             )
             assert not contains(kb, f), (r.id, f)
-    assert sum(r.must_not_auto for r in rows) >= 0.8 * len(rows)
+
+
+# the blind sets written by someone who had read neither the rules nor the code (dev once read: their
+# misses were looked at); `triage eval adversarial --file F` runs them, `make test` only checks their data
+BLIND_SETS = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "adversarial").glob("fresh*.jsonl"))
+
+
+@pytest.mark.parametrize("path", BLIND_SETS, ids=lambda p: p.name)
+def test_the_blind_sets_load_and_each_row_tests_what_it_says(path: Path) -> None:
+    rows = load_tickets(path)
+    assert len(rows) >= 50 and len({r.id for r in rows}) == len(rows)
+    assert {r.language for r in rows} == {"en", "uk"} and {r.split for r in rows} == {"dev"}
+    assert any(not r.must_not_auto for r in rows)  # controls: ordinary tickets that only look alarming
+    _rows_test_what_they_say(rows)
+
+
+def test_there_are_blind_sets() -> None:
+    assert len(BLIND_SETS) >= 2, BLIND_SETS
 
 
 def test_load_tickets_splits_and_rejects_bad_rows(tmp_path: Path) -> None:
