@@ -3,6 +3,9 @@ masks nothing, must be reported unsafe; plus the suite's data is what the issue 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import dataclasses
 import json
 import re
@@ -80,10 +83,6 @@ def test_suite_data_covers_the_issue() -> None:
 
 def _decoded(text: str) -> str:
     """The text with every base64 run in it decoded and appended (an encoded instruction's payload)."""
-    import base64
-    import binascii
-    import contextlib
-
     out = [text]
     for run in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
         with contextlib.suppress(binascii.Error, UnicodeDecodeError, ValueError):
