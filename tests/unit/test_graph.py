@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage
 from agent.domain import Customer, Ticket
 from agent.graph.llm import LLMConfigError, make_chat_model, register
 from agent.graph.result import status_of, ticket_result
+from agent.graph.search_query import search_query
 from agent.graph.state import TriageState
 from agent.graph.testing import ScriptedChatModel
 from agent.runtime.assembly import Agent
@@ -199,7 +200,8 @@ def test_without_a_rewrite_a_ukrainian_search_is_capped_at_suggest(settings: Set
 def test_a_failed_rewrite_searches_the_original_text(settings: Settings, kb: InMemoryRetriever) -> None:
     agent, _ = agent_with(settings, [TimeoutError("down"), classification(), "[KB-009]"], kb)
     state = agent.run(UK_TICKET)
-    assert [(s.query, s.dense_weight) for s in kb.searches] == [(state["text"], 0.25), *coverage_searches(state)]
+    searched = [(s.query, s.dense_weight) for s in kb.searches]
+    assert searched == [(search_query(state["text"]), 0.25), *coverage_searches(state)]
     assert state["query_language"] == "uk"
     assert any(e.node == "retrieve" and e.event == "llm_failed" for e in state["audit"])
 

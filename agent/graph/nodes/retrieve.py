@@ -7,6 +7,7 @@ from agent.domain import AuditEvent
 from agent.graph.context import AgentContext
 from agent.graph.llm import LLM_FALLBACK_ERRORS
 from agent.graph.prompts import fence, load_prompt
+from agent.graph.search_query import search_query
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
 
@@ -30,7 +31,8 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
     text = state["text"]
     language, _ = detect_language(text)
     reliable = ctx.policy.retrieval.reliable_languages
-    query, search_language = text, language
+    query, search_language = search_query(text), language
+    rewritten_query: str | None = None
     update: TriageState = {}
     events: list[AuditEvent] = []
     if language not in reliable and "en" in reliable and ctx.llm is not None:
@@ -45,6 +47,7 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
             events.append(AuditEvent(node="retrieve", event="llm_failed", detail={"error": str(exc)[:300]}))
         if rewritten and detect_language(rewritten)[0] == "en":
             query, search_language = rewritten[:MAX_QUERY_CHARS], "en"
+            rewritten_query = query
     weight = 1.0 if search_language in reliable else ctx.policy.retrieval.unreliable_dense_weight
     hits = ctx.knowledge.search(query, k=ctx.settings.top_k, dense_weight=weight)
     events.append(
@@ -56,7 +59,7 @@ def retrieve(state: TriageState, runtime: Runtime[AgentContext]) -> TriageState:
                 "query_language": language,
                 "search_language": search_language,
                 "dense_weight": weight,
-                "rewritten_query": query if query is not text else None,
+                "rewritten_query": rewritten_query,
             },
         )
     )
