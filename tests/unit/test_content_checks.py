@@ -18,7 +18,7 @@ import yaml
 
 from agent.domain import Customer, Decision, Finding, Ticket
 from agent.graph.checks import RULES, content_findings, reply_language
-from agent.graph.checks.coverage import asks
+from agent.graph.checks.coverage import ALONE_RANK, SubjectSearch, asks, uncovered
 from agent.graph.nodes.draft import extractive_draft
 from agent.graph.policy import load_policy
 from agent.graph.prompts import fence, load_prompt, neutralise
@@ -282,6 +282,51 @@ def test_an_incident_is_not_answered_by_a_how_to_article(language: str, ticket: 
     )  # fmt: skip
     assert [f.rule for f in got if f.rule == "question_not_covered"] == ["question_not_covered"]
     assert "incident" in next(f.why for f in got if f.rule == "question_not_covered")
+
+
+# the subject rule: a described symptom ("our pickers can't clock in") or an elliptical question ("Куди
+# дивитися?") is covered when the ask searched with the subject puts the cited document first and, unless
+# it is a short question, the ask's own search finds that document within ALONE_RANK
+SYMPTOM = "Clock-in fails on Samsung phones\n\nSince the weekend a dozen of our cleaners can't clock in."
+ELLIPTIC = "Вивантаження в BAS не проходить\n\nВивантаження проводок у BAS падає з помилкою. Куди дивитися?"
+PURPOSE = "colleague's payslip\n\nHow do I download payslips? I want to compare our salaries."
+
+
+def _uncovered(ticket: str, alone: dict[int, tuple[str, ...]], first: dict[int, str]) -> list[str]:
+    """`uncovered` for a reply citing RCA-005 when ask i's own search returns alone[i] and its subject
+    search first[i] (missing: that search was not run)."""
+    found = asks(ticket)
+    top = {a.text: alone.get(i, ("KB-025", "KB-036")) for i, a in enumerate(found)}
+    subject = {
+        a.text: SubjectSearch(first=(first[i],), alone=alone.get(i, ())) for i, a in enumerate(found) if i in first
+    }
+    return [a.text for a, _ in uncovered(found, ["RCA-005"], ["Samsung Android 15 GPS permission."], top, subject)]
+
+
+def test_a_described_symptom_is_covered_when_the_subject_search_agrees() -> None:
+    found = asks(SYMPTOM)
+    assert [a.kind for a in found] == ["incident", "incident"] and found[1].subject == found[0].text
+    near = ("KB-020", "KB-025", "RCA-005")  # the symptom alone puts the cited doc third: not within COVER_RANK
+    assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: near}, {}) == [found[1].text]  # not searched with the subject
+    assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: near}, {1: "RCA-005"}) == []
+    # the subject search puts another document first: not covered
+    assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: near}, {1: "KB-020"}) == [found[1].text]
+    # the ask alone does not find the cited document within ALONE_RANK: the subject alone cannot cover it
+    far = (*(f"KB-0{n:02d}" for n in range(ALONE_RANK)), "RCA-005")
+    assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: far}, {1: "RCA-005"}) == [found[1].text]
+
+
+def test_a_short_question_is_judged_by_the_subject_search_and_a_short_request_is_not() -> None:
+    elliptic = asks(ELLIPTIC)
+    assert elliptic[-1].text == "Куди дивитися?" and elliptic[-1].kind == "question"
+    last = len(elliptic) - 1
+    cover_rest = {i: ("RCA-005",) for i in range(last)}
+    assert _uncovered(ELLIPTIC, {**cover_rest, last: ("KB-025",)}, {last: "RCA-005"}) == []
+    assert _uncovered(ELLIPTIC, {**cover_rest, last: ("KB-025",)}, {last: "KB-018"}) == ["Куди дивитися?"]
+    purpose = asks(PURPOSE)
+    assert purpose[-1].kind == "request"  # "I want to compare our salaries": names its own aim
+    got = _uncovered(PURPOSE, {0: ("RCA-005",), 1: ("KB-012",)}, {1: "RCA-005"})
+    assert got == ["I want to compare our salaries."]
 
 
 @pytest.mark.parametrize("language", ["en", "uk"])

@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent, Finding
 from agent.graph.checks import GROUNDING_RULES, asks, content_findings, reply_language
-from agent.graph.checks.coverage import COVER_RANK, MAX_ASKS
+from agent.graph.checks.coverage import ALONE_RANK, COVER_RANK, MAX_ASKS, SubjectSearch
 from agent.graph.context import AgentContext
 from agent.graph.nodes.draft import translation_id
 from agent.graph.prompts import load_prompt
@@ -79,10 +79,18 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     # what the ticket asks, and the documents a search for each puts first (the coverage check)
     reliable = ctx.policy.retrieval.reliable_languages
     top_docs: dict[str, list[str]] = {}
+    subject_docs: dict[str, SubjectSearch] = {}
+
+    def top(query: str, k: int, weight: float) -> tuple[str, ...]:
+        return tuple(h.doc_id for h in ctx.knowledge.search(query, k=k, dense_weight=weight))
+
     for ask in asks(text)[:MAX_ASKS]:
         weight = 1.0 if detect_language(ask.text)[0] in reliable else ctx.policy.retrieval.unreliable_dense_weight
-        found = ctx.knowledge.search(ask.search_text, k=COVER_RANK, dense_weight=weight)
-        top_docs[ask.text] = [h.doc_id for h in found]
+        top_docs[ask.text] = list(top(ask.search_text, ALONE_RANK if not ask.query else COVER_RANK, weight))
+        if ask.subject_text and not set(valid) & set(top_docs[ask.text][:COVER_RANK]):
+            # the subject rule (agent/graph/checks/coverage.py): the ask with the subject, and its words alone
+            alone = tuple(top_docs[ask.text]) if not ask.query else top(ask.text, ALONE_RANK, weight)
+            subject_docs[ask.text] = SubjectSearch(first=top(ask.subject_text, 1, weight), alone=alone)
     prompt_texts: list[str] = []
     if draft.generated_by == "llm":
         prompt = load_prompt(ctx.settings.prompts_dir, "draft")
@@ -96,6 +104,7 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
         prompt_texts=prompt_texts,
         cited_ids=valid,
         top_docs=top_docs,
+        subject_docs=subject_docs,
         answer_category=answering.category if answering is not None else None,
         triaged_category=state["triage"].category.value if answering is not None else None,
     )
@@ -119,7 +128,15 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
                     # the text is the redacted one, so nothing here is a secret
                     "problem": findings[0].rule if findings else None,
                     "findings": [f.model_dump() for f in findings],
-                    "asks": [{"text": a[:120], "top": d} for a, d in top_docs.items()],
+                    "asks": [
+                        {"text": a[:120], "top": d}
+                        | (
+                            {"with_subject": list(subject_docs[a].first), "alone": list(subject_docs[a].alone)}
+                            if a in subject_docs
+                            else {}
+                        )
+                        for a, d in top_docs.items()
+                    ],
                 },
             )
         ],
