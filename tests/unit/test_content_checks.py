@@ -316,6 +316,22 @@ def test_a_described_symptom_is_covered_when_the_subject_search_agrees() -> None
     assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: far}, {1: "RCA-005"}) == [found[1].text]
 
 
+@pytest.mark.parametrize(
+    ("ticket", "refers_back"),
+    [
+        ("Change of plan\n\nWe want to move to the annual plan. Would the invoice be cheaper then?", True),
+        ("Тариф\n\nХочемо перейти на річний тариф. І з якого числа тоді буде дешевше?", True),
+        ("Звіт\n\nПотрібен звіт по відпустках за рік. Такий звіт у вас є в системі?", True),
+        ("Тариф\n\nХочемо перейти на річний тариф. З якого числа рахунок за річний тариф?", False),
+    ],
+)
+def test_a_short_ask_that_points_back_is_searched_with_what_it_points_at(ticket: str, refers_back: bool) -> None:
+    last = asks(ticket)[-1]
+    assert bool(last.query) is refers_back
+    if refers_back:
+        assert last.query.endswith(last.text) and len(last.query) > len(last.text)
+
+
 def test_a_short_question_is_judged_by_the_subject_search_and_a_short_request_is_not() -> None:
     elliptic = asks(ELLIPTIC)
     assert elliptic[-1].text == "Куди дивитися?" and elliptic[-1].kind == "question"

@@ -139,8 +139,9 @@ class SubjectSearch:
 # an ask this short that points back at the sentence before it is searched together with that sentence
 BACK_REFERENCE_WORDS = 5
 _BACK_REFERENCE = re.compile(
-    r"\b(?:it|this|that|these|those|they|them|its|there)\b"
-    r"|(?<!\w)(?:це|цього|цьому|цим|ця|цієї|ці|цих|воно|вона|він|вони|їх|його|її|так|такого|таке)(?!\w)",
+    r"\b(?:it|this|that|these|those|they|them|its|there|then|such)\b"
+    r"|(?<!\w)(?:це|цього|цьому|цим|ця|цієї|ці|цих|воно|вона|він|вони|їх|його|її|так|такий|така|таке|такого|такої|"
+    r"такі|таку|тоді|там|туди|звідти|тут)(?!\w)",
     re.IGNORECASE,
 )
 
