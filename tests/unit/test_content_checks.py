@@ -317,6 +317,19 @@ def test_a_described_symptom_is_covered_when_the_subject_search_agrees() -> None
 
 
 @pytest.mark.parametrize(
+    ("sentence", "is_ask"),
+    [
+        ("Їй треба доступ до відомостей бухгалтерії.", True),
+        ("ТОВ «Крок Логістик», по ФОПах їй не треба.", False),
+        ("We need the payslips for the whole of 2024.", True),
+        ("We don't need the payslips for the contractors.", False),
+    ],
+)
+def test_a_need_denied_is_no_request(sentence: str, is_ask: bool) -> None:
+    assert bool(asks(f"Доступ\n\n{sentence}")) is is_ask
+
+
+@pytest.mark.parametrize(
     ("ticket", "refers_back"),
     [
         ("Change of plan\n\nWe want to move to the annual plan. Would the invoice be cheaper then?", True),

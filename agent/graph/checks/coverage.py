@@ -78,6 +78,12 @@ _REQUEST = re.compile(
     r"повідомте|дайте знати|як зробити|як налаштувати",
     re.IGNORECASE,
 )
+# a need denied is no request: "по ФОПах їй не треба", "we don't need the old ones"
+_NOT_NEEDED = re.compile(
+    r"(?<!\w)(?:не|ні|вже не) (?:треба|потрібн\w*|необхідно)(?!\w)"
+    r"|\b(?:no need|(?:i|we|they|she|he) (?:don'?t|do not|doesn'?t|does not|didn'?t|did not|no longer) need)\b",
+    re.IGNORECASE,
+)
 _INCIDENT = re.compile(
     r"\b(?:broken|broke|not working|doesn'?t work|don'?t work|isn'?t working|aren'?t working|stopped working|"
     r"fails?|failed|failing|failure|errors?|stuck|hangs?|hanging|frozen|crash\w*|down|outage|can'?t|cannot|couldn'?t|"
@@ -168,7 +174,7 @@ def asks(ticket: str) -> list[Ask]:
             kind = "incident"
         elif sentence.endswith("?") or _QUESTION.match(sentence):
             kind = "question"
-        elif _REQUEST.search(sentence):
+        elif _REQUEST.search(_NOT_NEEDED.sub(" ", sentence)):
             kind = "request"
         if kind is not None and len(content_stems(sentence)) >= MIN_CONTENT_WORDS:
             refers_back = (
