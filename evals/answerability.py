@@ -558,6 +558,12 @@ def train(
     measured = [r for r in runs if not r.spec.extra]
     if not measured:
         raise ValueError("train on at least one labelled set besides the feedback file (it is never measured on)")
+    alone = [r.spec.name for r in measured if not any(exs[n] for n in names if n != r.spec.name)]
+    if alone:
+        raise ValueError(
+            f"leave one dataset out needs examples besides {alone[0]}'s: with it alone nothing is left to fit the "
+            "model it is measured on; add another --set (or a --feedback file)"
+        )
     embedder = {r.embedder for r in runs}
     if len(embedder) != 1:
         raise ValueError(f"every training set must come from one embedder (have {', '.join(sorted(embedder))})")

@@ -81,6 +81,14 @@ def test_feedback_alone_is_refused(cases_file: Path, monkeypatch: pytest.MonkeyP
         train([run("feedback", 30, 3, extra=True)])
 
 
+def test_one_labelled_set_alone_is_refused_with_a_reason(cases_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leave one dataset out has nothing to fit on without it (it was a ZeroDivisionError)."""
+    monkeypatch.chdir(cases_file.parent)
+    with pytest.raises(ValueError, match="leave one dataset out needs examples besides a's"):
+        train([run("a", 40, 1)])
+    assert train([run("a", 40, 1), run("feedback", 30, 3, extra=True)], max_wrong=0.5).model.training["sets"]
+
+
 def test_feedback_set_reads_the_exported_file_against_the_service_kb(tmp_path: Path) -> None:
     spec = feedback_set(tmp_path / "feedback.jsonl", tmp_path / "kb")
     assert spec.extra and spec.name == "feedback" and spec.cases == tmp_path / "feedback.jsonl"
