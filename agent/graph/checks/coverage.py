@@ -41,9 +41,10 @@ MAX_ASKS = 8  # searched at most; later ones are judged on words alone
 # article a hair above the 502 known issue the whole ticket finds first)
 COVER_RANK = 2
 # the subject search (see the module doc): its first result must be cited, and the ask's own search must
-# find that document this high; asks this short are not searched alone (first blind demo set, evals/fresh: of 13
-# answerable single-article tickets held back by the check, 7 were described symptoms or elliptical asks)
+# find that document this high (first blind demo set, evals/fresh: of 13 answerable single-article tickets
+# held back by the check, 7 were described symptoms or elliptical asks)
 ALONE_RANK = 5
+# a question of at most this many content words is judged by the subject search without the ALONE_RANK test
 SHORT_ASK_WORDS = 2
 
 DICTATION = re.compile(
