@@ -201,10 +201,11 @@ def test_the_shipped_policy_runs_the_semantic_part_with_a_review_zone() -> None:
 
 def test_the_smoke_sets_ordinary_tickets_are_neither_handed_off_nor_capped_by_the_model() -> None:
     """Every flag costs an auto-resolution: of the smoke set's tickets without a gold risk (63, both
-    halves; the demo posts its first ten) the model retrained on the blind-written situations (2026-12-02)
-    flags none and puts three in its wider review zone (S040, S053, S063 at 0.73-0.78; S053, a payslip
-    e-mail not received, is the one auto-resolution it costs: held-out, the zone keeps 0.83 of the risky
-    tickets from being auto-sent, 0.77 before); this fails at two flags or four reviews."""
+    halves; the demo posts its first ten) the model retrained on the help-centre topics (2026-12-03)
+    flags none and puts two in its wider review zone (S053 at 0.85, a payslip e-mail not received and the
+    one auto-resolution it costs, and S063 at 0.78; the 2026-12-02 model also reviewed S040; held-out,
+    the zone keeps 0.83 of the risky tickets from being auto-sent); this fails at two flags or four
+    reviews."""
     rows = [json.loads(line) for line in SMOKE.read_text(encoding="utf-8").splitlines() if line.strip()]
     ordinary = [r for r in rows if not r["gold"].get("risk")]
     assert len(ordinary) > 50

