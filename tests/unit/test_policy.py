@@ -294,3 +294,37 @@ def test_injections_the_third_blind_set_carried_are_flagged_and_their_look_alike
         "Ми використовуємо ШІ, щоб рахувати відпустки.",
     ):
         assert "prompt_injection" not in POLICY.detect_risk(text), text
+
+
+LEGAL_THREATS = [
+    "We'll take you to the small claims court over the double charge.",
+    "Our lawyers are reviewing the contract and will be in touch.",
+    "A court order arrived this morning about the data you lost.",
+    "Колишня працівниця через представника погрожує судом.",
+    "Якщо не виправите рахунки, звернемося до господарського суду.",
+    "Побачимося в суді.",
+    "Наш юрист уже готує позов.",
+]
+NOT_LEGAL = [
+    # a surname, an employee's own profession, a word that contains "суд", a court someone needs papers for
+    "FW: audit sample\n\nFrom: Helen Court <h.court@audit.example>\nCould you send the payslips?",
+    "В нас юристка працює за сумісництвом на 0,25 ставки, програма дорахувала ЄСВ до мінімального.",
+    "Замовили посуд для офісу, як провести це як витрату?",
+    "Колишній працівник просить розрахункові листи за 2023 рік для суду щодо аліментів.",
+]
+
+
+@pytest.mark.parametrize("text", LEGAL_THREATS)
+def test_the_shipped_legal_rules_catch_a_threat_of_court_or_lawyers(text: str) -> None:
+    from agent.settings import Settings
+
+    shipped = load_policy(Settings.model_fields["policy_file"].default)
+    assert "legal" in shipped.detect_risk(text)
+
+
+@pytest.mark.parametrize("text", NOT_LEGAL)
+def test_the_shipped_legal_rules_leave_names_professions_and_other_words_alone(text: str) -> None:
+    from agent.settings import Settings
+
+    shipped = load_policy(Settings.model_fields["policy_file"].default)
+    assert "legal" not in shipped.detect_risk(text)
