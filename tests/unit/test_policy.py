@@ -5,6 +5,7 @@ import pytest
 
 from agent.domain import Scored, Triage
 from agent.graph.policy import PolicyError, load_policy
+from agent.settings import REPO_ROOT
 from knowledge.types import DocType, Hit
 from tests.unit.minilm_policy import minilm_policy_file
 
@@ -314,17 +315,14 @@ NOT_LEGAL = [
 ]
 
 
+SHIPPED_POLICY = load_policy(REPO_ROOT / "agent" / "graph" / "policy.yaml")
+
+
 @pytest.mark.parametrize("text", LEGAL_THREATS)
 def test_the_shipped_legal_rules_catch_a_threat_of_court_or_lawyers(text: str) -> None:
-    from agent.settings import Settings
-
-    shipped = load_policy(Settings.model_fields["policy_file"].default)
-    assert "legal" in shipped.detect_risk(text)
+    assert "legal" in SHIPPED_POLICY.detect_risk(text)
 
 
 @pytest.mark.parametrize("text", NOT_LEGAL)
 def test_the_shipped_legal_rules_leave_names_professions_and_other_words_alone(text: str) -> None:
-    from agent.settings import Settings
-
-    shipped = load_policy(Settings.model_fields["policy_file"].default)
-    assert "legal" not in shipped.detect_risk(text)
+    assert "legal" not in SHIPPED_POLICY.detect_risk(text)
