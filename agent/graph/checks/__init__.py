@@ -32,7 +32,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from agent.domain import Finding
-from agent.graph.checks.coverage import DICTATION, Ask, SubjectSearch, asks, uncovered
+from agent.graph.checks.coverage import DICTATION, Ask, AskSearch, asks, uncovered
 from agent.graph.checks.echo import language_problems, language_text, prompt_echoes, ticket_echoes
 from agent.graph.checks.extract import (
     Item,
@@ -209,9 +209,10 @@ def coverage_findings(
     cited_ids: Sequence[str],
     cited_doc_texts: Sequence[str],
     top_docs: Mapping[str, Sequence[str]],
-    subject_docs: Mapping[str, SubjectSearch] | None = None,
+    searches: Mapping[str, AskSearch] | None = None,
+    answer_category: str | None = None,
 ) -> list[Finding]:
-    missing = uncovered(asks(ticket_text), cited_ids, cited_doc_texts, top_docs, subject_docs)
+    missing = uncovered(asks(ticket_text), cited_ids, cited_doc_texts, top_docs, searches, answer_category)
     if not missing:
         return []
     listed = "; ".join(f"{a.kind} '{a.text[:70]}' (words covered {share:.0%})" for a, share in missing[:3])
@@ -237,7 +238,7 @@ def content_findings(
     prompt_texts: Sequence[str] = (),
     cited_ids: Sequence[str] = (),
     top_docs: Mapping[str, Sequence[str]] | None = None,
-    subject_docs: Mapping[str, SubjectSearch] | None = None,
+    searches: Mapping[str, AskSearch] | None = None,
     answer_category: str | None = None,
     triaged_category: str | None = None,
 ) -> list[Finding]:
@@ -246,8 +247,9 @@ def content_findings(
     `cited_doc_texts`: the whole texts of the documents the reply cites (and that were retrieved);
     `ticket_text`: the (redacted) ticket every model saw; `language`: the ticket's, the reply's must
     equal it; `prompt_texts`: the prompt's own text, if an LLM wrote the reply; `top_docs`: for each
-    ask of the ticket (`asks`), the first documents a search for it returned, best first; `subject_docs`: the
-    searches of the ask with the ticket's subject and alone (`SubjectSearch`); `answer_category`: the
+    ask of the ticket (`asks`), the first documents a search for it returned, best first; `searches`: the
+    further searches of an ask that search did not cover (`AskSearch`: with the ticket's subject, alone,
+    and whether both rankings put another document first); `answer_category`: the
     first cited document's category, `triaged_category`: the ticket's.
     """
     findings, items = item_findings(reply, cited_doc_texts, ticket_text)
@@ -256,7 +258,7 @@ def content_findings(
     problems = language_problems(language_text(reply, spans, items), language)
     if problems:
         findings.append(Finding(rule="reply_language_mismatch", why=f"draft {problems[0]}"))
-    findings += coverage_findings(ticket_text, cited_ids, cited_doc_texts, top_docs or {}, subject_docs)
+    findings += coverage_findings(ticket_text, cited_ids, cited_doc_texts, top_docs or {}, searches, answer_category)
     if triaged_category is not None and answer_category != triaged_category:
         findings.append(
             Finding(

@@ -14,7 +14,18 @@ one of those is answered by a document it cites:
   question of at most SHORT_ASK_WORDS content words, "Куди дивитися?", "what format do you want", is
   too short to search alone: the subject search decides). A sentence that describes the problem in the
   customer's words ("our pickers can't clock in") rarely shares the article's terms; the subject
-  names the problem, the ask's own search keeps a second, unrelated question out.
+  names the problem, the ask's own search keeps a second, unrelated question out;
+- and an ask none of the above covers is taken as answered unless something shows it is about
+  another document (`_points_elsewhere`): its own search puts another document first in both the
+  dense and the BM25 ranking, or its first two results are of one category that is not the answering
+  document's (a question about access under a reporting article),
+  or it is a long one (LONG_ASK_WORDS content words or more) whose own search does not find a cited
+  document at all. A mail-style ticket says much that no article is
+  about (why it is urgent, what the customer tried, a follow-up on the same topic: "do I have to
+  wait for someone at your end?"); a second issue names its own topic, which a search finds.
+  Requests and dictations get no such benefit of the doubt: a request says what the customer wants
+  done, the thing a reply must serve, and it is where a harmful aim hides behind an ordinary question
+  ("I need to approve payroll in her name", "I want to compare our salaries": the adversarial suite).
 The node runs the searches (`Retriever.search`); everything here is pure.
 """
 
@@ -46,6 +57,15 @@ COVER_RANK = 2
 ALONE_RANK = 5
 # a question of at most this many content words is judged by the subject search without the ALONE_RANK test
 SHORT_ASK_WORDS = 2
+# an ask this long whose own search finds no cited document within ALONE_RANK is a topic of its own
+# (`_points_elsewhere`). 2026-12-04, on the dev demo sets (smoke and the first three blind sets, replayed
+# with `--llm none`): the evidence rule frees 5 English and 5 Ukrainian answerable tickets held back by
+# asides and adds no wrong auto-resolution (for requests too it would free one more of each, and let two
+# risky adversarial tickets through; the category clause holds back one more English one, and also
+# stops three tickets other rules stop too); without this length clause one two-issue ticket (a login
+# for a new CFO, asked in a long sentence whose search puts no document first in both rankings) is
+# auto-sent.
+LONG_ASK_WORDS = 7
 
 DICTATION = re.compile(
     r"\b(?:in|into|within) (?:your|the|this) (?:answer|reply|response|message|email)\b"
@@ -134,13 +154,18 @@ class Ask:
 
 
 @dataclass(frozen=True)
-class SubjectSearch:
-    """The searches of the subject rule (module doc) for one ask: `first`, the first document of the
-    search for `Ask.subject_text`; `alone`, the first ALONE_RANK of the search for the ask's own text
-    without any context (not its back-reference query: the subject is the context)."""
+class AskSearch:
+    """The searches the coverage rules (module doc) ran for one ask its first search did not cover:
+    `first`, the first document of the search for `Ask.subject_text` (empty: the ask is the subject);
+    `alone`, the first ALONE_RANK of the search for the ask's own text without any context (not its
+    back-reference query: the subject is the context); `agreed`, the first document of that search
+    when the dense and the BM25 ranking both put it first (None: they disagree); `topic`, the category
+    of the first two documents of that search when they share one (None: they do not)."""
 
     first: tuple[str, ...]
     alone: tuple[str, ...]
+    agreed: str | None = None
+    topic: str | None = None
 
 
 # an ask this short that points back at the sentence before it is searched together with that sentence
@@ -203,19 +228,21 @@ def uncovered(
     cited_ids: Sequence[str],
     cited_texts: Sequence[str],
     top_docs: Mapping[str, Sequence[str]],
-    subject_docs: Mapping[str, SubjectSearch] | None = None,
+    searches: Mapping[str, AskSearch] | None = None,
+    answer_category: str | None = None,
 ) -> list[tuple[Ask, float]]:
     """The asks no cited document answers, each with its lexical coverage. `top_docs`: the first
     documents a search for the ask's text returned, best first (absent: not searched); a cited one
-    among the first COVER_RANK of them answers it. `subject_docs`: the subject rule's searches
-    (`SubjectSearch`; absent: not searched); see the module doc."""
+    among the first COVER_RANK of them answers it. `searches`: the further searches of an ask that
+    is not (`AskSearch`; absent: not searched, and then only its words can cover it); `answer_category`:
+    the category of the document the reply answers from (None: unknown); see the module doc."""
     cited = set(cited_ids)
     missing: list[tuple[Ask, float]] = []
     for ask in ticket_asks:
         share = lexical_coverage(ask.text, cited_texts)
         if cited & set(list(top_docs.get(ask.text, ()))[:COVER_RANK]):
             continue
-        found = (subject_docs or {}).get(ask.text)
+        found = (searches or {}).get(ask.text)
         # a short question is elliptical ("Куди дивитися?"); a short request or statement names its own
         # aim ("I want to compare our salaries"), which the subject's document need not serve
         short = ask.kind == "question" and len(content_stems(ask.text)) <= SHORT_ASK_WORDS
@@ -224,5 +251,22 @@ def uncovered(
         needed = INCIDENT_LEXICAL_COVERED if ask.kind == "incident" else LEXICAL_COVERED
         if share >= needed:
             continue
+        if found is not None and not _points_elsewhere(ask, cited, found, answer_category):
+            continue
         missing.append((ask, round(share, 2)))
     return missing
+
+
+def _points_elsewhere(ask: Ask, cited: set[str], found: AskSearch, answer_category: str | None) -> bool:
+    """Whether the searches show that an ask the cited documents do not cover is about another topic:
+    a request or a dictation always counts as one (module doc); a question or an incident when its
+    search puts another document first in both rankings, or its first two results are of one category
+    other than the answering document's (or that is unknown), or when it is long
+    (LONG_ASK_WORDS) and its own search finds no cited document within ALONE_RANK."""
+    if ask.kind in ("request", "dictation"):
+        return True
+    if found.agreed is not None and found.agreed not in cited:
+        return True
+    if found.topic is not None and found.topic != answer_category:
+        return True
+    return len(content_stems(ask.text)) >= LONG_ASK_WORDS and not cited & set(found.alone[:ALONE_RANK])

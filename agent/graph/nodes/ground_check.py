@@ -6,12 +6,13 @@ from langgraph.runtime import Runtime
 
 from agent.domain import AuditEvent, Finding
 from agent.graph.checks import GROUNDING_RULES, asks, content_findings, reply_language
-from agent.graph.checks.coverage import ALONE_RANK, COVER_RANK, MAX_ASKS, SubjectSearch
+from agent.graph.checks.coverage import ALONE_RANK, COVER_RANK, MAX_ASKS, AskSearch
 from agent.graph.context import AgentContext
 from agent.graph.nodes.draft import translation_id
 from agent.graph.prompts import load_prompt
 from agent.graph.state import TriageState
 from agent.graph.textutil import detect_language
+from knowledge.types import Hit
 
 # text the reply puts in double quotes (straight, curly or «guillemets»), e.g. a button label or an
 # error message: it claims to come from the docs, so it must be found in a cited one
@@ -79,18 +80,27 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     # what the ticket asks, and the documents a search for each puts first (the coverage check)
     reliable = ctx.policy.retrieval.reliable_languages
     top_docs: dict[str, list[str]] = {}
-    subject_docs: dict[str, SubjectSearch] = {}
+    searches: dict[str, AskSearch] = {}
 
-    def top(query: str, k: int, weight: float) -> tuple[str, ...]:
-        return tuple(h.doc_id for h in ctx.knowledge.search(query, k=k, dense_weight=weight))
+    def search(query: str, k: int, weight: float) -> list[Hit]:
+        return ctx.knowledge.search(query, k=k, dense_weight=weight)
 
     for ask in asks(text)[:MAX_ASKS]:
         weight = 1.0 if detect_language(ask.text)[0] in reliable else ctx.policy.retrieval.unreliable_dense_weight
-        top_docs[ask.text] = list(top(ask.search_text, ALONE_RANK if not ask.query else COVER_RANK, weight))
-        if ask.subject_text and not set(valid) & set(top_docs[ask.text][:COVER_RANK]):
-            # the subject rule (agent/graph/checks/coverage.py): the ask with the subject, and its words alone
-            alone = tuple(top_docs[ask.text]) if not ask.query else top(ask.text, ALONE_RANK, weight)
-            subject_docs[ask.text] = SubjectSearch(first=top(ask.subject_text, 1, weight), alone=alone)
+        found = search(ask.search_text, ALONE_RANK if not ask.query else COVER_RANK, weight)
+        top_docs[ask.text] = [h.doc_id for h in found]
+        if not set(valid) & set(top_docs[ask.text][:COVER_RANK]):
+            # the subject and evidence rules (agent/graph/checks/coverage.py): the ask with the subject,
+            # and its words alone (with both rankings' verdict on their first document)
+            alone = found if not ask.query else search(ask.text, ALONE_RANK, weight)
+            agreed = alone[0].doc_id if alone and alone[0].dense_rank == 1 and alone[0].lexical_rank == 1 else None
+            first = tuple(h.doc_id for h in search(ask.subject_text, 1, weight)) if ask.subject_text else ()
+            searches[ask.text] = AskSearch(
+                first=first,
+                alone=tuple(h.doc_id for h in alone),
+                agreed=agreed,
+                topic=alone[0].category if len(alone) > 1 and alone[0].category == alone[1].category else None,
+            )
     prompt_texts: list[str] = []
     if draft.generated_by == "llm":
         prompt = load_prompt(ctx.settings.prompts_dir, "draft")
@@ -104,7 +114,7 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
         prompt_texts=prompt_texts,
         cited_ids=valid,
         top_docs=top_docs,
-        subject_docs=subject_docs,
+        searches=searches,
         answer_category=answering.category if answering is not None else None,
         triaged_category=state["triage"].category.value if answering is not None else None,
     )
@@ -131,8 +141,13 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
                     "asks": [
                         {"text": a[:120], "top": d}
                         | (
-                            {"with_subject": list(subject_docs[a].first), "alone": list(subject_docs[a].alone)}
-                            if a in subject_docs
+                            {
+                                "with_subject": list(searches[a].first),
+                                "alone": list(searches[a].alone),
+                                "agreed": searches[a].agreed,
+                                "topic": searches[a].topic,
+                            }
+                            if a in searches
                             else {}
                         )
                         for a, d in top_docs.items()
