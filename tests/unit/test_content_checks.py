@@ -362,14 +362,15 @@ def test_an_aside_is_answered_unless_its_search_points_at_another_document() -> 
     assert _aside(ASIDE, same_topic, answer_category=None) == [aside]  # unknown: no benefit of the doubt
 
 
-def test_a_long_ask_whose_search_finds_no_cited_document_is_a_second_issue() -> None:
+def test_a_long_ask_gets_no_benefit_of_the_doubt() -> None:
     second = asks(SECOND)[-1].text
     assert second.startswith("Also, can a new payroll officer") and asks(SECOND)[-1].kind == "question"
     assert len(content_stems(second)) >= LONG_ASK_WORDS
     far = ("KB-004", "KB-033", "KB-010", "KB-036", "KB-021")
     assert _aside(SECOND, AskSearch(first=("KB-004",), alone=far, agreed=None)) == [second]
-    # the cited document within ALONE_RANK of its own search, rankings disagreeing: answered
-    assert _aside(SECOND, AskSearch(first=("KB-004",), alone=(*far[:4], "RCA-005"), agreed=None)) == []
+    # even with the cited document fifth in its own search and the rankings disagreeing (the fourth
+    # blind set's I053: a second issue told in detail)
+    assert _aside(SECOND, AskSearch(first=("KB-004",), alone=(*far[:4], "RCA-005"), agreed=None)) == [second]
 
 
 @pytest.mark.parametrize(
