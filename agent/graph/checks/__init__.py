@@ -249,8 +249,8 @@ def content_findings(
     equal it; `prompt_texts`: the prompt's own text, if an LLM wrote the reply; `top_docs`: for each
     ask of the ticket (`asks`), the first documents a search for it returned, best first; `searches`: the
     further searches of an ask that search did not cover (`AskSearch`: with the ticket's subject, alone,
-    and whether both rankings put another document first); `answer_category`: the
-    first cited document's category, `triaged_category`: the ticket's.
+    whether both rankings put one document first, the category its first two results share);
+    `answer_category`: the first cited document's category, `triaged_category`: the ticket's.
     """
     findings, items = item_findings(reply, cited_doc_texts, ticket_text)
     echoes, spans = echo_findings(reply, cited_doc_texts, ticket_text, prompt_texts)

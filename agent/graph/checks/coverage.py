@@ -234,7 +234,8 @@ def uncovered(
     """The asks no cited document answers, each with its lexical coverage. `top_docs`: the first
     documents a search for the ask's text returned, best first (absent: not searched); a cited one
     among the first COVER_RANK of them answers it. `searches`: the further searches of an ask that
-    is not (`AskSearch`; absent: not searched, and then only its words can cover it); `answer_category`:
+    first search did not cover (`AskSearch`; absent: not searched, and then only its words can cover
+    it); `answer_category`:
     the category of the document the reply answers from (None: unknown); see the module doc."""
     cited = set(cited_ids)
     missing: list[tuple[Ask, float]] = []
