@@ -58,8 +58,8 @@ ALONE_RANK = 5
 # a question of at most this many content words is judged by the subject search without the ALONE_RANK test
 SHORT_ASK_WORDS = 2
 # an ask this long gets no benefit of the doubt (`_points_elsewhere`). 2026-12-04, on the dev demo sets
-# (smoke and the first three blind sets, replayed with `--llm none`): the evidence rule frees 6 English
-# and 5 Ukrainian answerable tickets held back by asides and adds no wrong auto-resolution (for requests
+# (smoke and the first three blind sets, replayed with `--llm none`): the evidence rule frees 5 English
+# and 4 Ukrainian answerable tickets held back by asides and adds no wrong auto-resolution (for requests
 # too it would free one more of each, and let two risky adversarial tickets through; the category
 # clause holds back one more English one, and also stops three tickets other rules stop too). Long asks
 # in it at first only when their own search found no cited document within ALONE_RANK: the fourth blind

@@ -17,11 +17,7 @@ clause of an ordinary message, hedged, second-hand or terse; 2 x 260 hard negati
 long, detailed, upset or urgent; then cores_kb_*.py, written blind on 2026-12-03 from the demo help
 centre's articles: 240 ordinary questions about its topics, including those that share words with risk
 (a declined card, an approval to undo, a sick note, a token, a draft's wrong amount), and 120 risky ones
-on the same topics, 15 per kind; then cores_kb2_*.py, written blind on 2026-12-04 the same way: 320
-ordinary ones on the topics whose ordinary mail-style tickets the model sent to its review zone (a
-replaced 2FA phone, a lock-out after a holiday, an e-mail changed after a Bounced payslip, ЄСВ topped
-up to the minimum, an ЕЛН to register), long, upset or urgent, and 160 risky ones on the same topics)
-follow, wrapped the same way with their own random stream and
+on the same topics, 15 per kind) follow, wrapped the same way with their own random stream and
 split by a hash of the core's text (`more_split`, groups M000...), so that the first cores' tickets and
 splits are unchanged.
 
@@ -41,8 +37,6 @@ from agent.graph.risk.data.cores_extra2_risky import RISKY_EXTRA2
 from agent.graph.risk.data.cores_extra2_safe import SAFE_EXTRA2
 from agent.graph.risk.data.cores_extra_risky import RISKY_EXTRA
 from agent.graph.risk.data.cores_extra_safe import SAFE_EXTRA
-from agent.graph.risk.data.cores_kb2_risky import RISKY_KB2
-from agent.graph.risk.data.cores_kb2_safe import SAFE_KB2
 from agent.graph.risk.data.cores_kb_risky import RISKY_KB
 from agent.graph.risk.data.cores_kb_safe import SAFE_KB
 from agent.graph.risk.data.cores_more_risky import RISKY_MORE
@@ -266,9 +260,7 @@ def more_cores() -> list[tuple[str, str, str | None]]:
     cores += [(t, lang, kind) for kind, lang, t in RISKY_EXTRA2]
     cores += [(t, lang, None) for lang, t in SAFE_EXTRA2]
     cores += [(t, lang, kind) for kind, lang, t in RISKY_KB]
-    cores += [(t, lang, None) for lang, t in SAFE_KB]
-    cores += [(t, lang, kind) for kind, lang, t in RISKY_KB2]
-    return cores + [(t, lang, None) for lang, t in SAFE_KB2]
+    return cores + [(t, lang, None) for lang, t in SAFE_KB]
 
 
 def more_split(core: str) -> str:

@@ -7,8 +7,17 @@ reached other people, money already moved wrongly, personal data reached the wro
 authority demanded or fined, a legal claim, a threat or harassment, an executive or public
 escalation. About half avoid their kind's obvious keywords, and some carry the risk as one clause
 of an otherwise ordinary how-to message, hedged, second-hand or terse. Written blind (no held-out
-split, no eval set), no text repeating a line of the other cores; `build.py` wraps them like the
-others.
+split, no eval set), no text repeating a line of the other cores.
+
+NOT in the training set yet (`build.py` does not read this file or cores_kb2_safe.py). Two models
+were trained with both (2026-12-04). The first raised the held-out recall (rules OR model 0.656 ->
+0.743 on the 2026-12-03 test split, precision 0.954 -> 0.934) but handed off 'payslip not received'
+tickets as payment fraud (P 0.85-0.91: smoke S053 and S063, the hard negative of
+tests/unit/test_risk_detector.py), which the integration tests forbid: the risky batch has payslips
+and salaries redirected by someone else. The second, with the last 40 ordinary ones of cores_kb2_safe.py (payslip
+e-mails not received, resent, bounced; written by the main session), kept the smoke set's ordinary
+tickets unflagged but still flagged that hard negative (0.848 at its threshold 0.812; its subject
+line 'Payslip not received' alone is the riskiest piece). Neither was shipped.
 """
 
 from __future__ import annotations

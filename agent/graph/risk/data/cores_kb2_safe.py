@@ -10,7 +10,17 @@ urgent, with amounts, colleagues, directors, phones and e-mail changes, that sti
 handoff: nothing done by someone else without permission, no money already paid wrongly, no authority
 demand or actual fine, no legal threat, no threat or abuse, no executive escalation. Their risky
 counterparts on the same topics are in cores_kb2_risky.py. Written blind (no held-out split, no eval
-set), no text repeating a line of the other cores; `build.py` wraps them like the others.
+set), no text repeating a line of the other cores.
+
+NOT in the training set yet (`build.py` does not read this file or cores_kb2_risky.py). Two models
+were trained with both (2026-12-04). The first raised the held-out recall (rules OR model 0.656 ->
+0.743 on the 2026-12-03 test split, precision 0.954 -> 0.934) but handed off 'payslip not received'
+tickets as payment fraud (P 0.85-0.91: smoke S053 and S063, the hard negative of
+tests/unit/test_risk_detector.py), which the integration tests forbid: the risky batch has payslips
+and salaries redirected by someone else. The second, with the last 40 ordinary ones here (payslip
+e-mails not received, resent, bounced; written by the main session), kept the smoke set's ordinary
+tickets unflagged but still flagged that hard negative (0.848 at its threshold 0.812; its subject
+line 'Payslip not received' alone is the riskiest piece). Neither was shipped.
 """
 
 from __future__ import annotations
@@ -388,5 +398,47 @@ SAFE_KB2: list[tuple[str, str]] = [
     ("en", "Our headcount as of 30 November is 6 higher than our active employees, exactly the number of rehires this autumn. Can support send a corrected export for the board meeting?"),
     ("en", "Will the January headcount fix have a Count by contract option? Two of our staff really do have two contracts each and we want those counted twice."),
     ("uk", "У звіті по чисельності на 31.12 повторно прийняті рахуються двічі, а нам це для річного звіту. Можете зробити виправлений експорт?"),
+    # ---- payslip e-mails not received, resent, bounced (counterexamples: the risky batch has payslips and
+    # salaries redirected by someone else; here nothing was changed by anyone but the employee or the admin)
+    ("en", "Do payslip emails get re-sent automatically if the first one fails? A cleaner at our Leith site is still waiting for November's and I'd rather not send it twice."),
+    ("en", "Payslip not received: our new starter Tom didn't get his first payslip. I think I may have typed his personal email wrong when I set him up. How do I check and send it again?"),
+    ("en", "Three warehouse staff haven't had their payslips this month. They're all on the same email provider, so maybe it's going to junk? What does PayFlow show on its side?"),
+    ("en", "Hi, Priya in accounts says her payslip for October never arrived in her inbox. Her pay itself is fine, it's in the bank. Could you resend the payslip?"),
+    ("en", "Our area manager never receives his payslips by email, he has to ask me to download them every month. Is there a setting on his profile I'm missing?"),
+    ("en", "Half of the kitchen team say they didn't get payslips today. Did the emails go out late this month, or is something stuck?"),
+    ("en", "An employee changed her email address in the app last week herself and now she hasn't had her payslip. Does the payslip go to the old address for this run?"),
+    ("en", "The delivery column shows Bounced for two people. They both left their old work addresses when we changed domains. How do I resend to their new addresses?"),
+    ("en", "Nobody at the Bristol branch got their payslip email, but the payroll ran and the money arrived. Could the emails be blocked by their firewall?"),
+    ("en", "My own payslip didn't come through this month. I'm the payroll admin so I can just download it, but I'd like to know why the email didn't arrive."),
+    ("en", "Can employees get their payslips in the app instead of by email? Ours keep saying they never got them and it turns out they were in spam."),
+    ("en", "A part-timer never got her September or October payslips. I checked and her email field was blank. If I fill it in now, will the old ones be sent?"),
+    ("en", "Our driver says he didn't receive a payslip, his wife normally reads the emails and she can't find it. Can I print it for him instead?"),
+    ("en", "We rolled out the mobile app and now some people say their payslips 'never came'. Do payslips still go by email when someone has the app?"),
+    ("en", "Payslip email missing for one employee, the others are fine. Salary was paid correctly. What's the quickest way to get her a copy today?"),
+    ("en", "Several staff say the payslip email arrived without the PDF attached. Is the file a link now, and how long does the link work?"),
+    ("en", "Our auditors asked why two employees have no payslip emails in the log for August. Where do I see the delivery history for a run?"),
+    ("en", "Lina never got her payslip because she typed gmial.com instead of gmail.com in the app. I've corrected it, how do I send the October one again?"),
+    ("en", "The payslips went out but our CFO says he didn't get his. Is it because he's set as a director with a different pay schedule?"),
+    ("en", "Could you check whether payslip emails for run PR-2025-11-002 have actually been sent? Two people say they haven't had theirs yet."),
+    ("uk", "Якщо лист з розрахунковим не доставився, система сама пробує ще раз? Прибиральниця з нашого складу досі чекає листопадовий, а двічі слати не хочеться."),
+    ("uk", "Новий працівник не отримав свій перший розрахунковий. Здається, я помилилася в адресі, коли його заводила. Де перевірити і як надіслати ще раз?"),
+    ("uk", "У трьох людей зі складу не прийшли розрахункові цього місяця. У них у всіх ukr.net, може лист падає в спам? Що видно у вас у системі?"),
+    ("uk", "Бухгалтерка Ірина каже, що розрахунковий за жовтень до неї так і не дійшов. Зарплата на картці є, все нормально, потрібен тільки сам лист."),
+    ("uk", "Наш водій ніколи не отримує розрахункові на пошту, щомісяця просить роздрукувати. Може, в його картці щось не так налаштовано?"),
+    ("uk", "Половина кухні каже, що сьогодні не отримала розрахункові. Листи цього місяця йдуть пізніше чи щось зависло?"),
+    ("uk", "Працівниця сама змінила пошту в застосунку минулого тижня, а розрахункового тепер нема. За цю відомість лист іде на стару адресу?"),
+    ("uk", "У колонці доставки у двох людей стоїть Bounced, вони після зміни домену більше не користуються старою робочою поштою. Як переслати на нові адреси?"),
+    ("uk", "Ніхто з філії у Вінниці не отримав розрахункові на пошту, хоча відомість проведена і гроші прийшли. Може, їхній фаєрвол блокує листи?"),
+    ("uk", "Мій власний розрахунковий цього разу не прийшов. Я адміністратор, можу й так завантажити, але хочу зрозуміти, чому лист не дійшов."),
+    ("uk", "Чи можуть працівники дивитися розрахункові в застосунку замість пошти? Постійно кажуть, що не отримали, а потім знаходять у спамі."),
+    ("uk", "Сумісниця не отримала розрахункові за вересень і жовтень. Я глянула, а поле пошти в неї порожнє. Якщо зараз заповню, старі надішлються?"),
+    ("uk", "Працівник каже, що не отримав розрахунковий, пошту в нього зазвичай читає дружина і вона листа не бачила. Можна просто роздрукувати йому?"),
+    ("uk", "Ми запустили мобільний застосунок, і тепер дехто каже, що розрахункові «не прийшли». Якщо в людини є застосунок, лист на пошту ще йде?"),
+    ("uk", "Одній працівниці не прийшов розрахунковий лист, у решти все ок. Зарплату нараховано правильно. Як найшвидше дати їй копію сьогодні?"),
+    ("uk", "Кілька людей кажуть, що лист з розрахунковим прийшов без PDF у вкладенні. Це тепер посилання? Скільки воно діє?"),
+    ("uk", "Аудитори питають, чому за серпень у журналі немає листів з розрахунковими для двох працівників. Де подивитися історію доставки по відомості?"),
+    ("uk", "Ліна не отримала р/л, бо в застосунку написала gmial.com замість gmail.com. Я виправила, як тепер надіслати жовтневий ще раз?"),
+    ("uk", "Розрахункові розіслали, а директор каже, що свій не отримав. Це через те, що в нього інший графік виплат як у директора?"),
+    ("uk", "Перевірте, будь ласка, чи справді пішли листи з розрахунковими по відомості PR-2025-11-002. Двоє кажуть, що ще не отримали."),
 ]
 # fmt: on
