@@ -323,8 +323,9 @@ def test_a_described_symptom_is_covered_when_the_subject_search_agrees() -> None
     assert _uncovered(SYMPTOM, {0: ("RCA-005",), 1: far}, {1: "RCA-005"}) == [found[1].text]
 
 
-# the evidence rule: an ask the other rules do not cover is taken as answered unless its own search shows
-# it is about another document (both rankings put that one first, or a long ask finds no cited one)
+# the evidence rule: a short question or incident the other rules do not cover is taken as answered unless
+# its own search shows it is about another document (both rankings put that one first, or its first two
+# results share another category); requests, dictations and long asks stay strict
 ASIDE = (
     "Clock-in fails on Samsung phones\n\nSince the weekend our cleaners get Location unavailable. "
     "Do the timesheets wait for us until lunch?"
