@@ -292,17 +292,17 @@ ELLIPTIC = "Вивантаження в BAS не проходить\n\nВива�
 PURPOSE = "colleague's payslip\n\nHow do I download payslips? I want to compare our salaries."
 
 
-def _uncovered(ticket: str, alone: dict[int, tuple[str, ...]], first: dict[int, str], agreed: bool = True) -> list[str]:
+def _uncovered(ticket: str, alone: dict[int, tuple[str, ...]], first: dict[int, str]) -> list[str]:
     """`uncovered` for a reply citing RCA-005 when ask i's own search returns alone[i] and its subject
-    search first[i] (missing: that search was not run); `agreed`: both rankings put alone[i]'s first
-    document first (the evidence rule's signal that the ask is about that document)."""
+    search first[i] (missing: that search was not run); both rankings put alone[i]'s first document
+    first (the evidence rule's signal that the ask is about that document)."""
     found = asks(ticket)
     top = {a.text: alone.get(i, ("KB-025", "KB-036")) for i, a in enumerate(found)}
     subject = {
         a.text: AskSearch(
             first=(first[i],),
             alone=alone.get(i, ()),
-            agreed=alone[i][0] if agreed and alone.get(i) else None,
+            agreed=alone[i][0] if alone.get(i) else None,
         )
         for i, a in enumerate(found)
         if i in first
