@@ -174,6 +174,25 @@ def test_every_history_ticket_is_in_the_dataset_with_its_hand_label() -> None:
     assert 0.2 < test_share < 0.4
 
 
+def test_every_demo_dev_ticket_is_in_the_dataset_with_its_gold_risk() -> None:
+    from agent.graph.risk.data.build import DEMO_KINDS, DEMO_SETS
+
+    rows = {r.id: r for r in load_examples(DEFAULT_DATA) if r.source == "demo"}
+    tickets = [json.loads(line) for path in DEMO_SETS for line in path.read_text(encoding="utf-8").splitlines() if line]
+    assert len(DEMO_SETS) == 4 and set(rows) == {t["id"] for t in tickets} and len(rows) == len(tickets) >= 320
+    # the later blind sets stay out: they check what the model learnt
+    assert not any(r.startswith(("I", "J")) for r in rows)
+    for t in tickets:
+        row, gold = rows[t["id"]], set(t["gold"].get("risk") or [])
+        assert row.text == f"{t['subject']}\n\n{t['body']}" and row.language == t["language"]
+        # risky exactly when the gold names a flag the model raises; the rules own prompt_injection
+        assert row.risk == bool(gold - {"prompt_injection"})
+        assert row.kind is None or set(KIND_FLAGS[row.kind]) & gold
+    assert rows["S009"].kind == DEMO_KINDS["S009"] == "data_breach" and rows["S032"].kind == "regulatory"
+    assert rows["S001"].kind == "payment_fraud" and not rows["S003"].risk
+    assert 0.2 < sum(r.split == "test" for r in rows.values()) / len(rows) < 0.4
+
+
 @pytest.mark.parametrize(
     ("lang", "flag", "text"),
     RISKY,

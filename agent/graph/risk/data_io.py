@@ -1,7 +1,9 @@
 """The labelled risk set: one JSON object a line (id, text, language, risk, kind, split, group, source).
 
-`source` is "written" (composed by data/build.py from hand-written cores) or "history" (a real past
-ticket of evals/datasets/history.jsonl, labelled by hand in data/history_labels.py).
+`source` is "written" (composed by data/build.py from hand-written cores), "history" (a real past
+ticket of evals/datasets/history.jsonl, labelled by hand in data/history_labels.py) or "demo" (a
+ticket of the demo help centre's dev eval sets, the smoke set and evals/fresh/, labelled by their
+gold risk flags).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from agent.graph.risk.model import KINDS, RiskModelError
 
 DEFAULT_DATA = Path(__file__).resolve().parent / "data" / "risk_examples.jsonl"
+SOURCES = ("written", "history", "demo")
 
 
 class Example(BaseModel):
@@ -33,8 +36,8 @@ class Example(BaseModel):
             raise ValueError(f"unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.split not in ("dev", "test"):
             raise ValueError("split must be dev or test")
-        if self.source not in ("written", "history"):
-            raise ValueError("source must be written or history")
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}")
         if not self.group:
             self.group = self.id
         return self

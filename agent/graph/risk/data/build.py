@@ -24,6 +24,13 @@ splits are unchanged.
 Then every ticket of evals/datasets/history.jsonl (300 real past tickets: subject, blank line, body),
 risky or not as labelled by hand in history_labels.py (`source: history`, its own group, split by a
 hash of its id: test when the first 8 hex digits of sha256(id) mod 100 < 30).
+
+Last, every ticket of the demo help centre's dev eval sets (`DEMO_SETS`: the smoke set and the first
+three blind sets of evals/fresh/, 322 tickets; `source: demo`, split like a history ticket), risky as
+their gold risk flags say (the kind: `FLAG_KIND`, or `DEMO_KINDS` where a flag has two kinds). They are
+what the service's customers write: ordinary how-to questions in a worried or urgent voice, which the
+written cores under-represent, put 11 English and 11 Ukrainian answerable demo tickets in the review
+zone. The later blind sets stay out, to check what the model learnt.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 
 from agent.graph.risk.data.cores_extra2_risky import RISKY_EXTRA2
@@ -44,9 +52,19 @@ from agent.graph.risk.data.cores_more_safe import SAFE_MORE
 from agent.graph.risk.data.cores_risky import RISKY
 from agent.graph.risk.data.cores_safe import SAFE
 from agent.graph.risk.data.history_labels import HISTORY_RISKY
+from agent.graph.risk.model import KIND_FLAGS
 
 OUT = Path(__file__).with_name("risk_examples.jsonl")
 HISTORY = Path(__file__).resolve().parents[4] / "evals" / "datasets" / "history.jsonl"
+_EVALS = Path(__file__).resolve().parents[4] / "evals"
+# the demo help centre's dev eval sets the model learns from: their tickets, labelled by their gold risk.
+# Not the later blind sets (demo_fresh_2026-12-04.jsonl, -04b): they check what it learnt (README)
+DEMO_SETS: tuple[Path, ...] = (
+    _EVALS / "datasets" / "smoke.jsonl",
+    _EVALS / "fresh" / "demo_fresh_2026-12-02.jsonl",
+    _EVALS / "fresh" / "demo_fresh_2026-12-03.jsonl",
+    _EVALS / "fresh" / "demo_fresh_2026-12-03b.jsonl",
+)
 SEED = 13
 TEST_SHARE = 0.3
 
@@ -247,7 +265,7 @@ def build() -> list[dict[str, object]]:
                     "source": "written",
                 }
             )
-    return rows + more_rows(len(rows)) + history_rows()
+    return rows + more_rows(len(rows)) + history_rows() + demo_rows()
 
 
 def more_cores() -> list[tuple[str, str, str | None]]:
@@ -321,6 +339,59 @@ def history_rows(path: Path = HISTORY) -> list[dict[str, object]]:
     missing = sorted(set(HISTORY_RISKY) - seen)
     if missing:
         raise ValueError(f"history_labels.py names tickets that are not in {path}: {missing}")
+    return rows
+
+
+# a gold risk flag as the kind that raises it (KIND_FLAGS), and the demo tickets read by hand as
+# another kind of the same flag: an API token exposed or used by someone else, a GDPR request
+FLAG_KIND = {
+    "security": "account_takeover",
+    "financial": "payment_fraud",
+    "regulatory": "regulatory",
+    "legal": "legal_threat",
+    "abuse": "abuse",
+    "escalation": "executive_escalation",
+}
+DEMO_KINDS = {
+    **dict.fromkeys(("S054", "F033", "G063", "H046"), "leaked_credentials"),
+    **dict.fromkeys(("S009", "F042", "G076", "H016"), "data_breach"),
+}
+
+
+def demo_rows(paths: Sequence[Path] = DEMO_SETS) -> list[dict[str, object]]:
+    """Every ticket of the demo dev eval sets (`source: demo`, its own group, split like a history
+    ticket by a hash of its id): risky when its gold names a risk flag the model raises (the first
+    one's kind, `FLAG_KIND`, or the one `DEMO_KINDS` names; `prompt_injection` is the rules'
+    business), ordinary otherwise."""
+    rows: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            t = json.loads(line)
+            flags = list((t.get("gold") or {}).get("risk") or [])
+            kinds = [FLAG_KIND[f] for f in flags if f in FLAG_KIND]
+            if t["id"] in DEMO_KINDS:
+                if not set(KIND_FLAGS[DEMO_KINDS[t["id"]]]) & set(flags):
+                    raise ValueError(f"{path}: {t['id']} is read as {DEMO_KINDS[t['id']]}, its gold flags are {flags}")
+                kinds = [DEMO_KINDS[t["id"]]]
+            seen.add(t["id"])
+            rows.append(
+                {
+                    "id": t["id"],
+                    "text": f"{t['subject']}\n\n{t['body']}",
+                    "language": t["language"],
+                    "risk": bool(kinds),
+                    "kind": kinds[0] if kinds else None,
+                    "split": history_split(t["id"]),
+                    "group": t["id"],
+                    "source": "demo",
+                }
+            )
+    missing = sorted(set(DEMO_KINDS) - seen)
+    if missing and paths == DEMO_SETS:
+        raise ValueError(f"DEMO_KINDS names tickets that are not in the demo sets: {missing}")
     return rows
 
 
