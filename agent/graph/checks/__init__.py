@@ -23,6 +23,8 @@ Rules (the `Finding.rule` names, recorded in `Decision.rules`):
 - `question_not_covered`: something the ticket asks or reports is answered by no cited document
   (see `coverage`).
 - `category_mismatch`: the answering (first cited) document's category is not the triaged one.
+- `evidence_elsewhere`: an error code or a quoted message of the ticket ("'Account mapping missing'")
+  is in another retrieved document and in no cited one (see `evidence`).
 - `asks_for_secret`: the reply asks the customer to send a password, card number, one-time code...
 """
 
@@ -34,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from agent.domain import Finding
 from agent.graph.checks.coverage import DICTATION, Ask, AskSearch, asks, uncovered
 from agent.graph.checks.echo import language_problems, language_text, prompt_echoes, ticket_echoes
+from agent.graph.checks.evidence import evidence_elsewhere
 from agent.graph.checks.extract import (
     Item,
     code_supported,
@@ -81,6 +84,7 @@ RULES: tuple[str, ...] = (
     "reply_language_mismatch",
     "question_not_covered",
     "category_mismatch",
+    "evidence_elsewhere",
     "asks_for_secret",
 )
 # the rules that say the draft states something its sources do not (`Draft.grounded` is False)
@@ -241,6 +245,7 @@ def content_findings(
     searches: Mapping[str, AskSearch] | None = None,
     answer_category: str | None = None,
     triaged_category: str | None = None,
+    other_doc_texts: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Every content rule the reply breaks (see the module docstring), in a fixed order.
 
@@ -250,7 +255,8 @@ def content_findings(
     ask of the ticket (`asks`), the first documents a search for it returned, best first; `searches`: the
     further searches of an ask that search did not cover (`AskSearch`: with the ticket's subject, alone,
     whether both rankings put one document first, the category its first two results share);
-    `answer_category`: the first cited document's category, `triaged_category`: the ticket's.
+    `answer_category`: the first cited document's category, `triaged_category`: the ticket's;
+    `other_doc_texts`: the whole texts of the other retrieved documents, by id (`evidence_elsewhere`).
     """
     findings, items = item_findings(reply, cited_doc_texts, ticket_text)
     echoes, spans = echo_findings(reply, cited_doc_texts, ticket_text, prompt_texts)
@@ -265,6 +271,15 @@ def content_findings(
                 rule="category_mismatch",
                 why=f"draft answers with a '{answer_category}' document but the ticket was triaged as "
                 f"'{triaged_category}'",
+            )
+        )
+    elsewhere = evidence_elsewhere(ticket_text, cited_doc_texts, other_doc_texts or {})
+    if elsewhere:
+        said = "; ".join(f"'{e}' is in {d}" for e, d in elsewhere[:3])
+        findings.append(
+            Finding(
+                rule="evidence_elsewhere",
+                why=f"the ticket quotes what another article documents and the cited ones do not ({said})",
             )
         )
     doc_norm = normalise("\n".join(cited_doc_texts)).casefold()

@@ -42,7 +42,8 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
     menu path and error code in it is in a cited document (or, for a date or code the customer gave,
     in the ticket); it echoes neither the ticket nor the prompt; its own language is the ticket's;
     every question the ticket asks is answered by a cited document; the answering document's
-    category is the triaged one.
+    category is the triaged one; no error code or quoted message of the ticket is in another retrieved
+    document and in no cited one.
 
     It only records what it found (`findings`, one per rule broken, all of them in the audit); the
     gate decides what that means for the outcome (a draft with findings is kept for a human but never
@@ -106,6 +107,20 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
         prompt = load_prompt(ctx.settings.prompts_dir, "draft")
         prompt_texts = [prompt.system, prompt.user]
     answering = next((h for h in hits if valid and h.doc_id == valid[0]), None)
+    # the other retrieved documents, as whole texts in both versions (the customer's evidence check)
+    others = {
+        h.doc_id: "\n\n".join(
+            t
+            for t in (
+                h.title,
+                ctx.knowledge.document_text(h.doc_id),
+                ctx.knowledge.document_text(translation_id(h.doc_id, draft.language)),
+            )
+            if t
+        )
+        for h in hits
+        if h.doc_id not in valid
+    }
     findings += content_findings(
         draft.text,
         docs,
@@ -117,6 +132,7 @@ def ground_check(state: TriageState, runtime: Runtime[AgentContext]) -> TriageSt
         searches=searches,
         answer_category=answering.category if answering is not None else None,
         triaged_category=state["triage"].category.value if answering is not None else None,
+        other_doc_texts=others,
     )
     # grounded: everything the draft states comes from its sources (what it says in which language,
     # and whether it answers everything asked, are findings too, but not about grounding)
