@@ -1,6 +1,6 @@
 """The blind demo-KB sets under evals/fresh/ hold what their README says: every gold document exists,
 the gold category is the first document's, an auto_resolve ticket's document may be auto-resolved,
-and each of the five sets has 40 English and 40 Ukrainian tickets with 24 / 8 / 8 outcomes per language."""
+and each of the six sets has 40 English and 40 Ukrainian tickets with 24 / 8 / 8 outcomes per language."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ KB = load_kb(REPO_ROOT / "knowledge" / "demo")
 META = {d.meta.id: d.meta for d in KB.docs}
 
 
-def test_the_five_sets_are_there() -> None:
+def test_the_six_sets_are_there() -> None:
     assert [p.name for p in FRESH] == [
         "demo_fresh_2026-12-02.jsonl",
         "demo_fresh_2026-12-03.jsonl",
         "demo_fresh_2026-12-03b.jsonl",
         "demo_fresh_2026-12-04.jsonl",
         "demo_fresh_2026-12-04b.jsonl",
+        "demo_fresh_2026-12-04c.jsonl",
     ]
 
 

@@ -29,8 +29,9 @@ Last, every ticket of the demo help centre's dev eval sets (`DEMO_SETS`: the smo
 three blind sets of evals/fresh/, 322 tickets; `source: demo`, split like a history ticket), risky as
 their gold risk flags say (the kind: `FLAG_KIND`, or `DEMO_KINDS` where a flag has two kinds). They are
 what the service's customers write: ordinary how-to questions in a worried or urgent voice, which the
-written cores under-represent, put 11 English and 11 Ukrainian answerable demo tickets in the review
-zone. The later blind sets stay out, to check what the model learnt.
+written cores under-represent (the model trained without them held 11 English and 11 Ukrainian demo
+tickets whose gold is an auto-resolution in its review zone). The later blind sets stay out, to check
+what the model learnt.
 """
 
 from __future__ import annotations
