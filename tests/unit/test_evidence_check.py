@@ -3,11 +3,21 @@ of the ticket that another retrieved article documents and the cited one does no
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
+from typing import cast
 
+import pytest
+from langgraph.runtime import Runtime
+
+from agent.domain import Draft
 from agent.graph.checks import content_findings
 from agent.graph.checks.evidence import evidence_elsewhere, quoted_evidence
-from agent.settings import REPO_ROOT
+from agent.graph.context import AgentContext
+from agent.graph.nodes.ground_check import ground_check
+from agent.graph.policy import load_policy
+from agent.graph.state import TriageState
+from agent.settings import REPO_ROOT, Settings
+from knowledge.testing import InMemoryRetriever
 
 KB = REPO_ROOT / "knowledge" / "demo"
 SYNC_ERRORS = (KB / "kb" / "KB-016-xero-quickbooks-sync-errors.md").read_text(encoding="utf-8")
@@ -51,3 +61,24 @@ def test_the_finding_stops_the_reply_and_names_the_other_article() -> None:
     assert not [
         f for f in content_findings(reply, [DUPLICATES], TICKET, language="en") if f.rule == "evidence_elsewhere"
     ]
+
+
+def test_the_ground_check_node_reads_the_other_retrieved_articles(settings: Settings) -> None:
+    """The node passes every retrieved, uncited article's whole text to the check (both versions)."""
+    kb = InMemoryRetriever.demo()
+    ctx = SimpleNamespace(settings=settings, policy=load_policy(settings.policy_file), knowledge=kb)
+    runtime = Runtime(context=cast(AgentContext, ctx))
+    reply = "Your journal was posted twice: open Settings > Integrations > Xero > Sync history [RCA-004]."
+    state = {
+        "text": TICKET,
+        "hits": [kb.hit("RCA-004", 0.92), kb.hit("KB-016", 0.91)],
+        "draft": Draft(text=reply, citations=["RCA-004"], language="en"),
+        "triage": SimpleNamespace(category=SimpleNamespace(value="integrations")),
+    }
+    out = ground_check(cast(TriageState, state), runtime)
+    found = [f for f in out["findings"] if f.rule == "evidence_elsewhere"]
+    assert len(found) == 1 and "'Account mapping missing' is in KB-016" in found[0].why
+    # citing the article that lists the error: no such finding
+    state["draft"] = Draft(text=reply.replace("RCA-004", "KB-016"), citations=["KB-016"], language="en")
+    out = ground_check(cast(TriageState, state), runtime)
+    assert not [f for f in out["findings"] if f.rule == "evidence_elsewhere"]

@@ -24,7 +24,7 @@ MAX_QUOTE_WORDS = 12  # longer quotes are the customer's own sentences, or a for
 # a span in quotes: opened after the start, a space or a bracket, closed before a non-word character,
 # so an apostrophe inside a word (don't, п'ять) is not a quote
 _QUOTED = re.compile(
-    r"(?:(?<=^)|(?<=[\s(\[:—–-]))(?:\"(?P<a>[^\"\n]+)\"|'(?P<b>[^'\n]+)'|“(?P<c>[^”\n]+)”|‘(?P<d>[^’\n]+)’"
+    r"(?:^|(?<=[\s(\[:—–-]))(?:\"(?P<a>[^\"\n]+)\"|'(?P<b>[^'\n]+)'|“(?P<c>[^”\n]+)”|‘(?P<d>[^’\n]+)’"
     r"|«(?P<e>[^»\n]+)»|„(?P<f>[^“”\n]+)[“”])(?!\w)"
 )
 
